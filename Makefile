@@ -1,0 +1,27 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create ./.venv on first use (Python 3.11+) and reinstall when pyproject.toml changes.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: run test lint bench-ingest
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/heartwatch up
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench-ingest: $(BIN)/.installed
+	$(BIN)/python bench/ingest.py

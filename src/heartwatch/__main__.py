@@ -1,0 +1,3 @@
+from heartwatch.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""The FastAPI application. It holds no resources of its own: the runtime is built (and
+closed) by whoever serves the app, and reached through `app.state.runtime`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import heartwatch
+from heartwatch.api.body_limit import BodyLimitMiddleware
+from heartwatch.api.errors import install_error_handlers
+from heartwatch.api.routes import dev, health, heartbeats, services, state_history
+from heartwatch.runtime import Runtime
+
+
+class _DevClockSync:
+    """Dev mode: adopt a clock move made through another API process before answering."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.runtime.sync_clock()
+        await self.app(scope, receive, send)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="heartwatch",
+        version=heartwatch.__version__,
+        description="Service registry and uptime monitor: heartbeats in, statuses out.",
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in (heartbeats.router, services.router, state_history.router, health.router):
+        app.include_router(router)
+    if runtime.settings.debug_mode:
+        app.include_router(dev.router)
+        app.add_middleware(_DevClockSync, runtime=runtime)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_request_bytes)
+    return app

@@ -1,0 +1,29 @@
+"""Request-scoped dependencies: the process runtime and a read-only unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _reading(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.reading() as session:
+        yield session
+
+
+# Reads only. Writes open `runtime.db.writing()` in the handler itself, so the commit has
+# happened (or failed into an error response) before any 2xx goes out.
+ReadSession = Annotated[AsyncSession, Depends(_reading)]

@@ -1,0 +1,40 @@
+"""One error shape for every 4xx: {"detail": "<what is wrong>"} (plus `errors` for
+validation failures), so a client always finds the reason in the same place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from heartwatch.domain.keys import InvalidKey
+from heartwatch.services.errors import Conflict, Invalid, NotFound
+
+
+def _where(loc: tuple[object, ...] | list[object]) -> str:
+    parts = [str(p) for p in loc if p != "body" or len(loc) == 1]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors)
+        return JSONResponse({"detail": summary or "invalid request", "errors": errors}, 422)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 409)
+
+    @app.exception_handler(Invalid)
+    @app.exception_handler(InvalidKey)
+    async def _invalid(_: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 422)

@@ -1,0 +1,145 @@
+"""Settings: environment variables (plus an optional `.env`), one typed object.
+
+Canonical names are `HEARTWATCH_*`. The names the original registry used (seed 000's
+`.env`: `CHECK_INTERVAL_SECONDS`, `DATABASE_NAME`, `DEBUG_MODE`, `TIMEZONE`, ...) keep
+working as aliases, so an existing deployment's environment can be pointed at heartwatch
+unchanged. When both are set, the `HEARTWATCH_*` name wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from heartwatch.domain.heartbeat import HeartbeatRules
+
+
+def _env(name: str, *aliases: str) -> AliasChoices:
+    return AliasChoices(f"HEARTWATCH_{name}", *aliases)
+
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- processes -------------------------------------------------------------------
+    host: str = Field("127.0.0.1", validation_alias=_env("HOST"))
+    port: int = Field(8765, ge=0, le=65535, validation_alias=_env("PORT"))
+    access_log: bool = Field(False, validation_alias=_env("ACCESS_LOG"))
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=_env("LOG_LEVEL")
+    )
+    log_format: Literal["console", "json"] = Field("console", validation_alias=_env("LOG_FORMAT"))
+
+    # --- storage ---------------------------------------------------------------------
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "DATABASE_URL"))
+    # Seed 000 named the database; with no URL it becomes the SQLite file's name.
+    database_name: str = Field(
+        "heartwatch", validation_alias=_env("DATABASE_NAME", "DATABASE_NAME")
+    )
+    # FULL: a heartbeat acknowledged is on disk even after a power cut. NORMAL (WAL) only
+    # survives a crash of the process, and is somewhat faster.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", validation_alias=_env("SQLITE_SYNCHRONOUS")
+    )
+
+    # --- worker ----------------------------------------------------------------------
+    check_interval_seconds: PositiveSeconds = Field(
+        10.0, validation_alias=_env("CHECK_INTERVAL_SECONDS", "CHECK_INTERVAL_SECONDS")
+    )
+
+    # --- heartbeat status rules (DESIGN.md "Statuses") ------------------------------
+    silent_factor: float = Field(2.0, gt=0, validation_alias=_env("SILENT_FACTOR"))
+    down_factor: float = Field(4.0, gt=0, validation_alias=_env("DOWN_FACTOR"))
+    dead_after_days: float = Field(7.0, gt=0, validation_alias=_env("DEAD_AFTER_DAYS"))
+    min_heartbeats: int = Field(4, ge=2, validation_alias=_env("MIN_HEARTBEATS"))
+    period_sample_size: int = Field(20, ge=1, validation_alias=_env("PERIOD_SAMPLE_SIZE"))
+    # Seed 000's SERVICE_INACTIVE_THRESHOLD_MINUTES: when set, a service with no declared
+    # and no learned period yet goes silent after this long without a heartbeat (instead of
+    # staying unknown until it has sent enough heartbeats to learn its period).
+    inactive_threshold_minutes: float | None = Field(
+        None,
+        gt=0,
+        validation_alias=_env("INACTIVE_THRESHOLD_MINUTES", "SERVICE_INACTIVE_THRESHOLD_MINUTES"),
+    )
+
+    # --- heartbeat ingest ------------------------------------------------------------
+    auto_register: bool = Field(True, validation_alias=_env("AUTO_REGISTER"))
+    max_heartbeat_body_bytes: int = Field(
+        10 * 1024, ge=0, validation_alias=_env("MAX_HEARTBEAT_BODY_BYTES")
+    )
+    max_request_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("MAX_REQUEST_BYTES"))
+
+    # --- dev mode (seed 000: "need some dev mode with custom time") ---------------------
+    debug_mode: bool = Field(False, validation_alias=_env("DEBUG_MODE", "DEBUG_MODE"))
+
+    # --- notifications (used by the notifier issue; accepted now so seed .env files load)
+    timezone: str = Field("UTC", validation_alias=_env("TIMEZONE", "TIMEZONE"))
+    daily_summary_time: dt.time = Field(
+        dt.time(9, 0), validation_alias=_env("DAILY_SUMMARY_TIME", "DAILY_SUMMARY_TIME")
+    )
+    telegram_bot_token: str | None = Field(
+        None, validation_alias=_env("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN")
+    )
+    telegram_chat_id: str | None = Field(
+        None, validation_alias=_env("TELEGRAM_CHAT_ID", "TELEGRAM_CHAT_ID")
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url", "telegram_bot_token", "telegram_chat_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///./{self.database_name}.db"
+
+    @cached_property
+    def heartbeat_rules(self) -> HeartbeatRules:
+        fallback = None
+        if self.inactive_threshold_minutes is not None:
+            # Silent at silent_factor x period, so this period makes "silent" land exactly
+            # at the configured threshold.
+            fallback = self.inactive_threshold_minutes * 60 / self.silent_factor
+        return HeartbeatRules(
+            silent_factor=self.silent_factor,
+            down_factor=self.down_factor,
+            dead_after=dt.timedelta(days=self.dead_after_days),
+            min_heartbeats=self.min_heartbeats,
+            sample_size=self.period_sample_size,
+            fallback_period=fallback,
+        )
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs people paste (`postgres://`, `sqlite:///x.db`) and pick the async driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    return url

@@ -1,0 +1,250 @@
+"""The push (heartbeat) lifecycle, as pure functions of a service's state and a moment.
+
+The central idea: from the last signal a service sent, its future is fully determined
+until the next signal arrives — alive until last + 2P, silent until last + 4P, down until
+the dead age, dead after. `schedule()` returns that future as a list of steps. Everything
+else is reading that list:
+
+- the worker's periodic evaluation (`advance`) emits one transition per step it passed,
+  each stamped with the step's own moment, so the history does not depend on how often the
+  worker ticks (a property test checks exactly this);
+- ingest (`apply_signal`) first catches up on steps that passed before the signal, then
+  applies it, so an outage that the worker had not noticed yet is still recorded;
+- `next_deadline` is the first step still ahead: the only moment the worker needs to look
+  at this service again.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from heartwatch.domain.status import Status
+
+
+class Signal(StrEnum):
+    """What a ping says (Healthchecks' vocabulary): success, a job starting, a job failing."""
+
+    SUCCESS = "success"
+    START = "start"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatRules:
+    silent_factor: float = 2.0
+    down_factor: float = 4.0
+    dead_after: timedelta = timedelta(days=7)
+    # With fewer heartbeats than this (and no declared period) the period is not learned.
+    min_heartbeats: int = 4
+    # The learned period is the median of this many most recent gaps.
+    sample_size: int = 20
+    # Period to assume while none is declared or learned; None keeps such services unknown.
+    fallback_period: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.silent_factor < self.down_factor:
+            raise ValueError("need 0 < silent_factor < down_factor")
+        if self.min_heartbeats < 2 or self.sample_size < 1:
+            raise ValueError("need min_heartbeats >= 2 and sample_size >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatState:
+    status: Status
+    status_since: datetime
+    last_heartbeat_at: datetime | None = None
+    # Set by a fail signal, cleared by the next success: "reported failing since".
+    failed_at: datetime | None = None
+    declared_period: float | None = None
+    # Seconds between consecutive success heartbeats, oldest first, at most sample_size.
+    # Kept on the service rather than re-read from the heartbeats table so ingest stays
+    # O(1) per heartbeat and the learned period survives pruning of old heartbeats.
+    recent_gaps: tuple[float, ...] = ()
+    heartbeat_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    status: Status
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    from_status: Status
+    to_status: Status
+    at: datetime
+    reason: str
+
+
+def median_period(gaps: tuple[float, ...] | list[float], rules: HeartbeatRules) -> float | None:
+    """Median of the last `sample_size` gaps; None until `min_heartbeats` have been seen."""
+    if len(gaps) < rules.min_heartbeats - 1:
+        return None
+    return float(statistics.median(gaps[-rules.sample_size :]))
+
+
+def expected_period(state: HeartbeatState, rules: HeartbeatRules) -> float | None:
+    if state.declared_period is not None:
+        return state.declared_period
+    learned = median_period(state.recent_gaps, rules)
+    return learned if learned is not None else rules.fallback_period
+
+
+def _human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.3g}h"
+    return f"{seconds / 86400:.3g}d"
+
+
+def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
+    """The status this service will have from its last signal on, if nothing else arrives."""
+    if state.status is Status.PAUSED:
+        return []
+    dead_age = rules.dead_after.total_seconds()
+    if state.failed_at is not None:
+        f = state.failed_at
+        return [
+            Step(Status.DOWN, f, "fail signal received"),
+            Step(Status.DEAD, f + rules.dead_after, f"failing for {_human(dead_age)}"),
+        ]
+    last = state.last_heartbeat_at
+    if last is None:
+        return []  # never heard from: stays as it is (unknown) until the first signal
+    period = expected_period(state, rules)
+    if period is None:
+        needed = rules.min_heartbeats
+        return [
+            Step(Status.UNKNOWN, last, f"waiting for {needed} heartbeats to learn the period"),
+            Step(Status.DEAD, last + rules.dead_after, f"no heartbeat for {_human(dead_age)}"),
+        ]
+    silent_s, down_s = period * rules.silent_factor, period * rules.down_factor
+    steps = [
+        Step(Status.ALIVE, last, "heartbeat received"),
+        Step(
+            Status.SILENT,
+            last + timedelta(seconds=silent_s),
+            f"no heartbeat for {_human(silent_s)} ({rules.silent_factor:g}x period "
+            f"{_human(period)})",
+        ),
+        Step(
+            Status.DOWN,
+            last + timedelta(seconds=down_s),
+            f"no heartbeat for {_human(down_s)} ({rules.down_factor:g}x period {_human(period)})",
+        ),
+    ]
+    # Dead is the far end of down: never before the service is down (a weekly job with a
+    # 4-week down threshold must not die after 7 days).
+    dead_at = max(last + rules.dead_after, steps[-1].at)
+    steps.append(
+        Step(Status.DEAD, dead_at, f"no heartbeat for {_human((dead_at - last).total_seconds())}")
+    )
+    # A step that coincides with the next one is never observable on its own.
+    return [
+        s for s, nxt in zip(steps, [*steps[1:], None], strict=True) if nxt is None or nxt.at > s.at
+    ]
+
+
+def step_at(steps: list[Step], moment: datetime) -> Step | None:
+    """The step in force at `moment` (the last one that has begun), if any."""
+    current = None
+    for step in steps:
+        if step.at > moment:
+            break
+        current = step
+    return current
+
+
+def next_deadline(state: HeartbeatState, rules: HeartbeatRules, now: datetime) -> datetime | None:
+    """The next moment this service's status changes on its own, if nothing arrives."""
+    for step in schedule(state, rules):
+        if step.at > now:
+            return step.at
+    return None
+
+
+def advance(
+    state: HeartbeatState, now: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition]]:
+    """Bring `state` up to `now`: one transition per step passed since its status began,
+    each stamped with the moment its condition became true."""
+    steps = schedule(state, rules)
+    if not steps:
+        return state, []
+    transitions: list[Transition] = []
+    status, since = state.status, state.status_since
+    for step in steps:
+        if step.at > now:
+            break
+        if step.at > since and step.status is not status:
+            transitions.append(Transition(status, step.status, step.at, step.reason))
+            status, since = step.status, step.at
+    # The schedule itself may have changed under the current status (a signal arrived, the
+    # declared period was edited): then the status in force now differs from the running
+    # one without any step in between, and the change happens now.
+    in_force = step_at(steps, now)
+    if in_force is not None and in_force.status is not status:
+        at = max(now, since)
+        transitions.append(Transition(status, in_force.status, at, in_force.reason))
+        status, since = in_force.status, at
+    if not transitions:
+        return state, []
+    return replace(state, status=status, status_since=since), transitions
+
+
+def apply_signal(
+    state: HeartbeatState, signal: Signal, at: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition]]:
+    """Record one ping received at `at`. Steps that passed before it are recorded first."""
+    state, transitions = advance(state, at, rules)
+    count = state.heartbeat_count + 1
+    if signal is Signal.SUCCESS:
+        gaps = state.recent_gaps
+        last = state.last_heartbeat_at
+        if last is not None and at > last:
+            gaps = (*gaps, (at - last).total_seconds())[-rules.sample_size :]
+        state = replace(
+            state,
+            last_heartbeat_at=at if last is None else max(at, last),
+            failed_at=None,
+            recent_gaps=gaps,
+            heartbeat_count=count,
+        )
+    elif signal is Signal.FAIL:
+        state = replace(state, failed_at=at, heartbeat_count=count)
+    else:  # START: a sign the job runs, not a verdict; the status waits for success or fail
+        state = replace(state, heartbeat_count=count)
+    state, more = advance(state, at, rules)
+    return state, transitions + more
+
+
+def set_paused(
+    state: HeartbeatState, paused: bool, now: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition]]:
+    """Pause (no status changes, no alerts) or resume (back to what the signals say now)."""
+    if paused:
+        if state.status is Status.PAUSED:
+            return state, []
+        t = Transition(state.status, Status.PAUSED, now, "paused")
+        return replace(state, status=Status.PAUSED, status_since=now), [t]
+    if state.status is not Status.PAUSED:
+        return state, []
+    in_force = step_at(schedule(replace(state, status=Status.UNKNOWN), rules), now)
+    target = in_force.status if in_force is not None else Status.UNKNOWN
+    t = Transition(Status.PAUSED, target, now, "resumed")
+    return replace(state, status=target, status_since=now), [t]
+
+
+def redeclare_period(
+    state: HeartbeatState, period: float | None, now: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition]]:
+    """Change the declared period (None: go back to the learned one) and re-evaluate now."""
+    return advance(replace(state, declared_period=period), now, rules)

@@ -1,0 +1,20 @@
+"""What a service key may look like: it appears in URLs and cron lines, so keep it plain."""
+
+from __future__ import annotations
+
+import re
+
+KEY_MAX_LENGTH = 100
+KEY_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+KEY_RULE = "1-100 characters of letters, digits, '-', '_' and '.'"
+
+
+class InvalidKey(ValueError):
+    pass
+
+
+def check_key(key: str) -> str:
+    if not _KEY_RE.fullmatch(key):
+        raise InvalidKey(f"invalid service key {key[:120]!r}: a key is {KEY_RULE}")
+    return key

@@ -1,0 +1,86 @@
+"""Running heartwatch's processes: the API, the worker, or both as one supervised unit.
+
+Signals are handled here, once: SIGINT/SIGTERM set one `stop` event; the API server
+drains its connections, the worker finishes its tick, the runtime closes the database,
+and the process exits 0. uvicorn's own signal capture is switched off because it would
+re-raise the signal after shutdown and turn a clean stop into a KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Generator
+
+import structlog
+import uvicorn
+
+from heartwatch.api.app import create_app
+from heartwatch.config import Settings
+from heartwatch.runtime import Runtime
+from heartwatch.worker.runner import Worker
+
+log = structlog.get_logger("heartwatch")
+
+GRACEFUL_SHUTDOWN_S = 5
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event) -> None:
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=host,
+        port=port,
+        lifespan="off",
+        log_config=None,
+        access_log=runtime.settings.access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        server_header=False,
+    )
+    server = _Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    stopping.cancel()
+    await asyncio.gather(stopping, return_exceptions=True)
+    await serving
+
+
+async def serve(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with Runtime.open(settings, migrate=migrate) as runtime:
+        parts: list[Callable[[], Awaitable[None]]] = []
+        if api:
+            parts.append(lambda: _serve_api(runtime, settings.host, settings.port, stop))
+        if worker:
+            parts.append(lambda: Worker(runtime).run(stop))
+
+        async def supervised(part: Callable[[], Awaitable[None]]) -> None:
+            # When one part ends, for whatever reason, the others stop too.
+            try:
+                await part()
+            finally:
+                stop.set()
+
+        log.info(
+            "heartwatch starting",
+            api=f"http://{settings.host}:{settings.port}" if api else None,
+            worker=worker,
+            database=runtime.db.url.render_as_string(hide_password=True),
+            dev_mode=settings.debug_mode,
+        )
+        async with asyncio.TaskGroup() as group:
+            for part in parts:
+                group.create_task(supervised(part))
+    log.info("heartwatch stopped")

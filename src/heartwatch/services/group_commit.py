@@ -1,0 +1,122 @@
+"""Group commit: many concurrent callers, few transactions.
+
+Each heartbeat must be durable before it is acknowledged, and a transaction per heartbeat
+caps ingest at what one commit (an fsync on SQLite) costs. So concurrent callers queue
+their items; whoever finds no flush running becomes the leader and writes everything queued
+in one transaction, then hands leadership to the first caller that queued meanwhile.
+
+There is no background task: a flush runs on behalf of a caller (the API process runs no
+background work, DESIGN.md), and a lone caller pays for exactly one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def _new_future() -> asyncio.Future[bool]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass(slots=True, eq=False)
+class _Entry(Generic[Item, Result]):
+    item: Item
+    # Resolved True when the entry has been written (or failed), False when its owner is
+    # handed the lead and must flush the queue itself.
+    wake: asyncio.Future[bool] = field(default_factory=_new_future)
+    result: Result | None = None
+    error: BaseException | None = None
+    # The caller went away (cancelled) while waiting; its item is still written.
+    abandoned: bool = False
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(
+        self,
+        flush: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        """`flush` writes a batch in one transaction and returns one result per item."""
+        self._flush = flush
+        self._max_batch = max_batch
+        self._queue: list[_Entry[Item, Result]] = []
+        self._leading = False
+
+    async def submit(self, item: Item) -> Result:
+        entry: _Entry[Item, Result] = _Entry(item)
+        self._queue.append(entry)
+        if not self._leading:
+            self._leading = True
+            await self._lead()
+            return self._outcome(entry)
+        try:
+            done = await asyncio.shield(entry.wake)
+        except asyncio.CancelledError:
+            entry.abandoned = True
+            if entry.wake.done() and entry.wake.result() is False:
+                await self._lead()  # handed the lead as we were cancelled: do it, then go
+            raise
+        if not done:
+            await self._lead()
+        return self._outcome(entry)
+
+    async def _lead(self) -> None:
+        cancelled = False
+        while True:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            cancelled |= await self._write(batch)
+            successor = next((e for e in self._queue if not e.abandoned), None)
+            if successor is not None:
+                successor.wake.set_result(False)
+                break
+            if not self._queue:
+                self._leading = False
+                break
+            # Only abandoned entries are left: nobody else will flush them.
+        if cancelled:
+            raise asyncio.CancelledError()
+
+    async def _write(self, batch: list[_Entry[Item, Result]]) -> bool:
+        """Flush one batch and wake its callers; True if the leader was cancelled meanwhile."""
+        # The flush runs as its own task so that cancelling the leader's request neither
+        # interrupts a transaction half-way nor leaves the other callers without an answer.
+        task = asyncio.ensure_future(self._flush([e.item for e in batch]))
+        cancelled = False
+        while True:
+            try:
+                results = await asyncio.shield(task)
+                break
+            except asyncio.CancelledError:
+                if task.cancelled():
+                    results = None
+                    break
+                cancelled = True  # wait for the flush to finish, then re-raise
+            except Exception as exc:
+                for e in batch:
+                    e.error = exc
+                results = None
+                break
+        if results is not None:
+            for e, r in zip(batch, results, strict=True):
+                e.result = r
+        elif task.cancelled():
+            for e in batch:
+                e.error = asyncio.CancelledError()
+        for e in batch:
+            if not e.wake.done():
+                e.wake.set_result(True)
+        return cancelled
+
+    @staticmethod
+    def _outcome(entry: _Entry[Item, Result]) -> Result:
+        if entry.error is not None:
+            raise entry.error
+        return entry.result  # type: ignore[return-value]

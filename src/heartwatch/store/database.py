@@ -1,0 +1,47 @@
+"""The database handle: one engine per process, sessions for reading and for writing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from heartwatch.store.dialects import postgresql, sqlite
+
+
+class Database:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine: AsyncEngine = sqlite.create_engine(url, synchronous=sqlite_synchronous)
+        elif self.dialect == "postgresql":
+            self.engine = postgresql.create_engine(url)
+        else:
+            raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
+        # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
+        write_engine = self.engine.execution_options(**{sqlite.WRITE_OPTION: True})
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write = async_sessionmaker(write_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads."""
+        async with self._read() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that writes: one transaction, committed on success."""
+        async with self._write() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.reading() as session:
+            await session.execute(select(1))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

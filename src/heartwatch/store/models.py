@@ -1,0 +1,114 @@
+"""Tables (DESIGN.md "Storage"). History tables are indexed by (service_id, time)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.status import Status
+from heartwatch.ids import new_id
+from heartwatch.store.types import JSONType, UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on both backends.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(enum_cls: type[Status] | type[Signal], name: str) -> Enum:
+    # VARCHAR + values (not names) on every backend: no PostgreSQL enum type to migrate.
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(32), default="heartbeat")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Aggregated current state (seed 000's "services" collection).
+    status: Mapped[Status] = mapped_column(_enum(Status, "service_status"))
+    status_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the status would change on its own if nothing arrives; the worker selects
+    # only rows past it, so a tick costs O(services that change), not O(services).
+    next_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    # Heartbeat state (see domain.heartbeat.HeartbeatState).
+    expected_period_sec: Mapped[float | None] = mapped_column(Float)  # declared
+    recent_gaps: Mapped[list[float]] = mapped_column(JSONType, default=list)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Heartbeat(Base):
+    __tablename__ = "heartbeats"
+    __table_args__ = (Index("ix_heartbeats_service_received", "service_id", "received_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[Signal] = mapped_column(_enum(Signal, "heartbeat_kind"))
+    body: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(64))
+
+
+class StateTransition(Base):
+    """Every status change; the single source of truth for history, incidents, uptime."""
+
+    __tablename__ = "state_transitions"
+    __table_args__ = (Index("ix_state_transitions_service_at", "service_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    from_status: Mapped[Status] = mapped_column(_enum(Status, "transition_from"))
+    to_status: Mapped[Status] = mapped_column(_enum(Status, "transition_to"))
+    # When the condition became true (e.g. last heartbeat + 2P), not when it was noticed.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    alert_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AppState(Base):
+    """Small process-wide values shared by every process (e.g. the dev clock's offset)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,74 @@
+"""The worker's main loop: evaluate heartbeat deadlines every CHECK_INTERVAL_SECONDS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from heartwatch.runtime import Runtime
+from heartwatch.services.evaluator import evaluate_due
+
+log = structlog.get_logger("heartwatch.worker")
+
+# In dev mode the worker looks at the shared clock this often, so a clock move made
+# through another process's API is acted on within about a second.
+DEV_CLOCK_POLL_S = 1.0
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, *, batch_size: int = 500) -> None:
+        self.rt = runtime
+        self.batch_size = batch_size
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker started", interval_s=self.rt.settings.check_interval_seconds)
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                # A lost database connection or a locked file must not end the worker:
+                # log it and try again at the next tick.
+                log.exception("worker tick failed")
+            await self._sleep(stop)
+        log.info("worker stopped")
+
+    async def tick(self) -> int:
+        """Evaluate every service past its deadline; returns how many transitions resulted."""
+        clock = self.rt.dev_clock
+        if clock is not None:
+            clock.changed.clear()  # a move from here on wakes the next sleep at once
+        await self.rt.sync_clock()
+        now = self.rt.clock.now()
+        changed = 0
+        while True:
+            async with self.rt.db.writing() as session:
+                seen, changes = await evaluate_due(
+                    session, now, self.rt.rules, limit=self.batch_size
+                )
+            for key, t in changes:
+                log.info(
+                    "status changed",
+                    service=key,
+                    from_status=str(t.from_status),
+                    to_status=str(t.to_status),
+                    at=t.at.isoformat(),
+                    reason=t.reason,
+                )
+            changed += len(changes)
+            if seen < self.batch_size:
+                return changed
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(stop.wait())]
+        timeout = self.rt.settings.check_interval_seconds
+        clock = self.rt.dev_clock
+        if clock is not None:
+            waits.append(asyncio.ensure_future(clock.changed.wait()))
+            timeout = min(timeout, DEV_CLOCK_POLL_S)
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)

@@ -97,7 +97,7 @@ def expected_period(state: HeartbeatState, rules: HeartbeatRules) -> float | Non
 
 def _human(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:g}s"
+        return f"{seconds:.3g}s"
     if seconds < 7200:
         return f"{seconds / 60:.3g}m"
     if seconds < 172800:

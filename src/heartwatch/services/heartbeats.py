@@ -82,6 +82,7 @@ async def record_pings(
         )
         rows.update((r.key, r) for r in await queries.lock_services_by_key(session, missing))
 
+    newly_registered = {k for k in missing if k in rows}
     outcomes: list[PingOutcome | UnknownService] = []
     heartbeats: list[dict[str, Any]] = []
     for ping in pings:  # queue order is arrival order
@@ -104,7 +105,9 @@ async def record_pings(
                 "source": ping.source,
             }
         )
-        outcomes.append(PingOutcome(row.id, row.key, Status(row.status), at, ping.key in missing))
+        registered = ping.key in newly_registered
+        newly_registered.discard(ping.key)  # only the first ping of a new key registered it
+        outcomes.append(PingOutcome(row.id, row.key, Status(row.status), at, registered))
     if heartbeats:
         await session.execute(insert(Heartbeat), heartbeats)
     return outcomes

@@ -1,0 +1,126 @@
+"""Shared fixtures: real databases on both backends.
+
+PostgreSQL tests run against the real server (HEARTWATCH_TEST_POSTGRES_URL, default the
+machine's local server with trust auth). Each test run creates its own throwaway database
+and drops it afterwards, so runs never see each other's data. An unreachable server is a
+failure, not a skip: set HEARTWATCH_TEST_POSTGRES=skip to opt out deliberately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from heartwatch.store.database import Database
+from heartwatch.store.migrate import upgrade
+from heartwatch.store.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "HEARTWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database(prefix: str = "hw_test") -> str:
+    """Create an empty database on the test server; returns its SQLAlchemy async URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc!r}); the PostgreSQL tests "
+            "need it (set HEARTWATCH_TEST_POSTGRES=skip to skip them deliberately)",
+            pytrace=False,
+        )
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """One throwaway PostgreSQL database for the whole run, migrated once."""
+    if os.environ.get("HEARTWATCH_TEST_POSTGRES") == "skip":
+        pytest.skip("HEARTWATCH_TEST_POSTGRES=skip")
+    url = create_pg_database()
+
+    async def _migrate() -> None:
+        db = Database(url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(_migrate())
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    param: str = request.param
+    return param
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'heartwatch.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+async def _clear(db: Database) -> None:
+    async with db.writing() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(delete(table))
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database on each backend (SQLite file, real PostgreSQL)."""
+    db = Database(db_url)
+    await upgrade(db)
+    await _clear(db)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """For tests about behaviour that does not depend on the backend."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'heartwatch.db'}")
+    await upgrade(db)
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -50,7 +50,8 @@ async def _record(
     )
 
 
-@router.api_route("/heartbeat", methods=["GET", "POST"], response_model=PingAck)
+@router.post("/heartbeat", response_model=PingAck)
+@router.get("/heartbeat", response_model=PingAck)
 async def heartbeat_by_query(
     request: Request,
     runtime: RuntimeDep,
@@ -63,7 +64,8 @@ async def heartbeat_by_query(
     return await _record(request, runtime, service_key, Signal.SUCCESS, period)
 
 
-@router.api_route("/heartbeat/{key}", methods=["GET", "POST"], response_model=PingAck)
+@router.post("/heartbeat/{key}", response_model=PingAck)
+@router.get("/heartbeat/{key}", response_model=PingAck)
 async def heartbeat(
     request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None
 ) -> PingAck:
@@ -71,7 +73,8 @@ async def heartbeat(
     return await _record(request, runtime, key, Signal.SUCCESS, period)
 
 
-@router.api_route("/heartbeat/{key}/start", methods=["GET", "POST"], response_model=PingAck)
+@router.post("/heartbeat/{key}/start", response_model=PingAck)
+@router.get("/heartbeat/{key}/start", response_model=PingAck)
 async def heartbeat_start(
     request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None
 ) -> PingAck:
@@ -79,7 +82,8 @@ async def heartbeat_start(
     return await _record(request, runtime, key, Signal.START, period)
 
 
-@router.api_route("/heartbeat/{key}/fail", methods=["GET", "POST"], response_model=PingAck)
+@router.post("/heartbeat/{key}/fail", response_model=PingAck)
+@router.get("/heartbeat/{key}/fail", response_model=PingAck)
 async def heartbeat_fail(
     request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None
 ) -> PingAck:

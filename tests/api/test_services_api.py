@@ -1,0 +1,211 @@
+"""The registry over HTTP: CRUD, history paging, /state-history, the dev clock, and the
+bad-input matrix (clear 4xx, never a 500, nothing lost)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from heartwatch.api.app import create_app
+from heartwatch.runtime import Runtime
+from tests.api.conftest import settings_for
+
+
+async def test_create_get_patch_delete(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/services", json={"key": "billing", "name": "Billing", "expected_period_sec": 60}
+    )
+    assert created.status_code == 201, created.text
+    service = created.json()
+    assert service["type"] == "heartbeat" and service["status"] == "unknown"
+    assert service["expected_period_sec"] == 60 and service["period_source"] == "declared"
+    assert service["created_at"].endswith("Z")
+
+    by_key = (await client.get("/services/billing")).json()
+    by_id = (await client.get(f"/services/{service['id']}")).json()
+    assert by_key == by_id == service
+
+    patched = await client.patch("/services/billing", json={"name": "Billing v2", "paused": True})
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "Billing v2" and patched.json()["status"] == "paused"
+
+    cleared = await client.patch("/services/billing", json={"expected_period_sec": None})
+    assert cleared.json()["expected_period_sec"] is None
+
+    assert (await client.delete(f"/services/{service['id']}")).status_code == 204
+    assert (await client.get("/services/billing")).status_code == 404
+    assert (await client.get("/services")).json() == []
+
+
+async def test_list_rows_carry_the_issue_fields(client: httpx.AsyncClient) -> None:
+    await client.post("/heartbeat/a")
+    await client.post("/heartbeat/b?period=30")
+    rows = (await client.get("/services")).json()
+    assert [r["key"] for r in rows] == ["a", "b"]
+    for field in (
+        "id",
+        "key",
+        "name",
+        "type",
+        "status",
+        "status_since",
+        "last_heartbeat_at",
+        "expected_period_sec",
+        "heartbeat_count",
+        "created_at",
+    ):
+        assert field in rows[0]
+    assert [r["key"] for r in (await client.get("/services?status=alive")).json()] == ["b"]
+
+
+async def test_history_pages_newest_first_with_a_cursor(client: httpx.AsyncClient) -> None:
+    for _ in range(7):
+        await client.post("/heartbeat/paged")
+        await client.post("/dev/clock", json={"advance_seconds": 10})
+    seen: list[str] = []
+    url = "/services/paged/history?limit=3"
+    while True:
+        page = (await client.get(url)).json()
+        seen += [h["received_at"] for h in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        url = f"/services/paged/history?limit=3&cursor={page['next_cursor']}"
+    assert len(seen) == 7 and seen == sorted(seen, reverse=True)
+
+    window = (
+        await client.get("/services/paged/history", params={"from": seen[4], "to": seen[2]})
+    ).json()
+    assert [h["received_at"] for h in window["items"]] == seen[2:5]
+
+
+async def test_state_history_filters_by_service_and_time(client: httpx.AsyncClient) -> None:
+    await client.post("/heartbeat/one?period=60")
+    await client.post("/dev/clock", json={"advance_seconds": 3600})
+    await client.post("/heartbeat/two?period=60")
+    everything = (await client.get("/state-history")).json()
+    assert [t["service_key"] for t in everything] == ["two", "one"]
+    for field in (
+        "service_key",
+        "from_state",
+        "to_state",
+        "timestamp",
+        "detected_at",
+        "alert_sent",
+    ):
+        assert field in everything[0]
+    only_one = (await client.get("/state-history?service_key=one")).json()
+    assert [t["service_key"] for t in only_one] == ["one"]
+    since = (await client.get("/state-history", params={"from": everything[0]["timestamp"]})).json()
+    assert [t["service_key"] for t in since] == ["two"]
+    assert len((await client.get("/state-history?limit=1")).json()) == 1
+
+
+async def test_dev_clock_moves_api_stamps(client: httpx.AsyncClient) -> None:
+    set_to = await client.post("/dev/clock", json={"now": "2030-06-01T09:00:00Z"})
+    assert set_to.status_code == 200
+    assert set_to.json()["now"].startswith("2030-06-01T09:00")
+    ack = (await client.post("/heartbeat/time-traveller")).json()
+    assert ack["received_at"].startswith("2030-06-01T09:00")
+    moved = (await client.post("/dev/clock", json={"advance_seconds": 86400})).json()
+    assert moved["now"].startswith("2030-06-02T09:00")
+    assert (await client.get("/dev/clock")).json()["offset_seconds"] == moved["offset_seconds"]
+
+
+@pytest.fixture
+async def production_client(db_url: str, database: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with Runtime.open(settings_for(db_url, debug_mode=False)) as rt:
+        transport = httpx.ASGITransport(app=create_app(rt))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
+            yield c
+
+
+async def test_dev_clock_is_404_outside_dev_mode(production_client: httpx.AsyncClient) -> None:
+    assert (await production_client.get("/dev/clock")).status_code == 404
+    response = await production_client.post("/dev/clock", json={"advance_seconds": 5})
+    assert response.status_code == 404
+
+
+async def test_health_readiness_and_openapi(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ok"}
+    spec = (await client.get("/openapi.json")).json()
+    assert "/heartbeat/{key}" in spec["paths"] and "/state-history" in spec["paths"]
+    assert (await client.get("/docs")).status_code == 200
+
+
+BAD_REQUESTS = [
+    # (method, url, json or raw body, expected status, words the message must contain)
+    ("GET", "/services/nope", None, 404, "not found"),
+    ("GET", "/services/00000000-0000-0000-0000-000000000000", None, 404, "not found"),
+    ("PATCH", "/services/nope", {"name": "x"}, 404, "not found"),
+    ("DELETE", "/services/nope", None, 404, "not found"),
+    ("GET", "/services/nope/history", None, 404, "not found"),
+    ("GET", "/state-history?service_key=nope", None, 404, "not found"),
+    ("POST", "/services", {"key": "bad key"}, 422, "key"),
+    ("POST", "/services", {"key": "ok", "type": "smtp"}, 422, "type"),
+    ("POST", "/services", {"key": "ok", "expected_period_sec": -1}, 422, "expected_period_sec"),
+    ("POST", "/services", {"key": "ok", "colour": "red"}, 422, "colour"),
+    ("POST", "/services", {}, 422, "key"),
+    ("POST", "/services", b"{not json", 422, "JSON"),
+    ("POST", "/services", b"[1, 2]", 422, "dict"),
+    ("PATCH", "/services/existing", {"paused": "perhaps"}, 422, "paused"),
+    ("PATCH", "/services/existing", {"key": "a b"}, 422, "key"),
+    ("GET", "/services/existing/history?from=yesterday", None, 422, "from"),
+    ("GET", "/services/existing/history?to=2026-13-45T99:00:00Z", None, 422, "to"),
+    (
+        "GET",
+        "/services/existing/history?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        None,
+        422,
+        "from",
+    ),
+    ("GET", "/services/existing/history?cursor=garbage!!", None, 422, "cursor"),
+    ("GET", "/services/existing/history?limit=0", None, 422, "limit"),
+    ("GET", "/services/existing/history?limit=100000", None, 422, "limit"),
+    ("GET", "/state-history?from=not-a-time", None, 422, "from"),
+    ("GET", "/services?status=sleepy", None, 422, "status"),
+    ("POST", "/dev/clock", {}, 422, "exactly one"),
+    (
+        "POST",
+        "/dev/clock",
+        {"now": "2030-01-01T00:00:00Z", "advance_seconds": 1},
+        422,
+        "exactly one",
+    ),
+    ("POST", "/dev/clock", {"now": "soon"}, 422, "now"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status", "words"), BAD_REQUESTS)
+async def test_bad_input_gets_a_clear_4xx_and_loses_nothing(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    body: object,
+    status: int,
+    words: str,
+) -> None:
+    await client.post("/services", json={"key": "existing", "expected_period_sec": 60})
+    await client.post("/heartbeat/existing")
+    before = (await client.get("/services/existing")).json()
+
+    if isinstance(body, bytes):
+        response = await client.request(
+            method, url, content=body, headers={"content-type": "application/json"}
+        )
+    else:
+        response = await client.request(method, url, json=body)
+
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and words.lower() in detail.lower(), detail
+    assert (await client.get("/services/existing")).json() == before
+
+
+async def test_duplicate_create_is_409_and_keeps_the_original(client: httpx.AsyncClient) -> None:
+    first = (await client.post("/services", json={"key": "k", "name": "First"})).json()
+    second = await client.post("/services", json={"key": "k", "name": "Second"})
+    assert second.status_code == 409 and "already exists" in second.json()["detail"]
+    assert (await client.get("/services/k")).json() == first

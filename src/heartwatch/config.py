@@ -77,6 +77,16 @@ class Settings(BaseSettings):
 
     # --- heartbeat ingest ------------------------------------------------------------
     auto_register: bool = Field(True, validation_alias=_env("AUTO_REGISTER"))
+    # Healthchecks-style `/ping/<ping_key>/<slug>` URLs; unset: those URLs answer 404.
+    ping_key: str | None = Field(None, min_length=8, validation_alias=_env("PING_KEY"))
+    # With a ping key set: /heartbeat URLs also need it (X-Ping-Key header or ?ping_key=).
+    require_ping_key: bool = Field(False, validation_alias=_env("REQUIRE_PING_KEY"))
+
+    # --- self-monitoring (seed 000: "add the first service: the bot itself") ----------
+    # The worker reports in to this API with the client SDK, as `heartwatch-worker`.
+    self_monitor: bool = Field(True, validation_alias=_env("SELF_MONITOR"))
+    # Where the API is, for the worker's own heartbeats; default: this host and port.
+    url: str | None = Field(None, validation_alias=_env("URL"))
     max_heartbeat_body_bytes: int = Field(
         10 * 1024, ge=0, validation_alias=_env("MAX_HEARTBEAT_BODY_BYTES")
     )
@@ -106,10 +116,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("database_url", "telegram_bot_token", "telegram_chat_id", mode="before")
+    @field_validator(
+        "database_url", "telegram_bot_token", "telegram_chat_id", "ping_key", "url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @property
+    def api_url(self) -> str:
+        if self.url:
+            return self.url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def effective_database_url(self) -> str:

@@ -18,7 +18,7 @@ transition) and alive at every earlier instant.
 
 from __future__ import annotations
 
-import statistics
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -48,9 +48,13 @@ RULES = HeartbeatRules()
 US = timedelta(microseconds=1)  # the resolution of datetime: "just before" a moment
 DAY = timedelta(days=1)
 
-# Enough examples to find the corner cases below in practice, few enough that the whole
-# module stays a few seconds; deadline=None because the first examples pay for imports.
-PROPERTY = settings(max_examples=200, deadline=None)
+# Hypothesis costs a few milliseconds per example here whatever the test does, so the
+# history properties run 100 examples (the module stays a few seconds) and the cheap median
+# ones 200. For a deep run: HEARTWATCH_PROPERTY_EXAMPLES=5000 pytest tests/domain.
+# deadline=None: the first examples pay for imports and would be reported as flaky.
+_DEEP = os.environ.get("HEARTWATCH_PROPERTY_EXAMPLES")
+PROPERTY = settings(max_examples=int(_DEEP or 100), deadline=None)
+CHEAP_PROPERTY = settings(max_examples=int(_DEEP or 200), deadline=None)
 
 
 def sec(n: float) -> timedelta:
@@ -607,6 +611,7 @@ GAPS = st.one_of(
 LATER = st.one_of(
     st.integers(0, 600).map(sec),
     st.integers(0, 60 * 86_400).map(sec),
+    st.integers(7 * 86_400, 60 * 86_400).map(sec),  # hypothesis favours small integers
     st.integers(0, 60 * 86_400 * 10**6).map(lambda us: timedelta(microseconds=us)),
 )
 
@@ -653,7 +658,9 @@ def histories(
     return History(rules, new_service(declared), tuple(out))
 
 
-def run(history: History, ticks: Sequence[datetime] = ()) -> tuple[HeartbeatState, list[Transition]]:
+def run(
+    history: History, ticks: Sequence[datetime] = ()
+) -> tuple[HeartbeatState, list[Transition]]:
     """Replay a history; `ticks` are worker evaluations interleaved at those moments (a tick
     at the same moment as a signal runs first, as the worker may win the row lock)."""
     events: list[tuple[datetime, int, Signal | None]] = [(t, 0, None) for t in ticks]
@@ -699,7 +706,7 @@ def test_more_silence_never_makes_a_status_healthier_after_any_signals(
     assert severities == sorted(severities)
 
 
-@PROPERTY
+@CHEAP_PROPERTY
 @given(
     common_s=st.integers(1, 86_400),
     n=st.integers(3, 30),
@@ -724,7 +731,7 @@ def test_one_outlier_gap_does_not_move_the_learned_period(
     assert expected_period(state, RULES) == float(common_s)
 
 
-@PROPERTY
+@CHEAP_PROPERTY
 @given(
     common=st.floats(1e-3, 1e6, allow_nan=False, allow_infinity=False),
     outlier=st.floats(0.0, 1e9, allow_nan=False, allow_infinity=False),
@@ -891,6 +898,4 @@ def test_paused_service_resumes_to_what_an_unpaused_twin_would_show(
     resumed, transitions = set_paused(paused, False, resume_at, rules)
     assert timeline(transitions) == [(Status.PAUSED, status_at(twin, resume_at, rules), resume_at)]
     # ...and from then on it follows the twin's ladder.
-    assert status_at(resumed, resume_at + later, rules) is status_at(
-        twin, resume_at + later, rules
-    )
+    assert status_at(resumed, resume_at + later, rules) is status_at(twin, resume_at + later, rules)

@@ -21,7 +21,12 @@ from heartwatch.worker.runner import Worker
 @pytest.fixture
 async def runtime(db_url: str, database: Database) -> AsyncIterator[Runtime]:
     settings = Settings.model_validate(
-        {"database_url": db_url, "debug_mode": True, "check_interval_seconds": 3600}
+        {
+            "database_url": db_url,
+            "debug_mode": True,
+            "check_interval_seconds": 3600,
+            "self_monitor": False,
+        }
     )
     async with Runtime.open(settings) as rt:
         yield rt

@@ -9,7 +9,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import heartwatch
 from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
-from heartwatch.api.routes import dev, health, heartbeats, services, state_history
+from heartwatch.api.routes import (
+    compat_healthchecks,
+    compat_uptime_kuma,
+    dev,
+    health,
+    heartbeats,
+    services,
+    state_history,
+)
 from heartwatch.runtime import Runtime
 
 
@@ -34,7 +42,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for router in (heartbeats.router, services.router, state_history.router, health.router):
+    for router in (
+        heartbeats.router,
+        compat_healthchecks.router,
+        compat_uptime_kuma.router,
+        services.router,
+        state_history.router,
+        health.router,
+    ):
         app.include_router(router)
     if runtime.settings.debug_mode:
         app.include_router(dev.router)

@@ -101,11 +101,21 @@ class HeartbeatOut(BaseModel):
     kind: Signal
     body: str | None
     source: str | None
+    run_id: str | None
+    duration_ms: float | None = Field(description="for the end of a run: how long it took")
+    latency_ms: float | None = Field(description="as reported by the sender")
 
     @classmethod
     def of(cls, row: Heartbeat) -> HeartbeatOut:
         return cls(
-            id=row.id, received_at=row.received_at, kind=row.kind, body=row.body, source=row.source
+            id=row.id,
+            received_at=row.received_at,
+            kind=row.kind,
+            body=row.body,
+            source=row.source,
+            run_id=row.run_id,
+            duration_ms=row.duration_ms,
+            latency_ms=row.latency_ms,
         )
 
 
@@ -123,6 +133,7 @@ class PingAck(BaseModel):
     status: Status
     received_at: datetime
     registered: bool = Field(description="true when this ping registered the service")
+    duration_ms: float | None = Field(None, description="the run's duration, when this ends one")
 
 
 class TransitionOut(BaseModel):

@@ -25,11 +25,13 @@ from heartwatch.domain.status import Status
 
 
 class Signal(StrEnum):
-    """What a ping says (Healthchecks' vocabulary): success, a job starting, a job failing."""
+    """What a ping says (Healthchecks' vocabulary): success, a job starting, a job failing,
+    or just a log line that carries no verdict."""
 
     SUCCESS = "success"
     START = "start"
     FAIL = "fail"
+    LOG = "log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +222,7 @@ def apply_signal(
         )
     elif signal is Signal.FAIL:
         state = replace(state, failed_at=at, heartbeat_count=count)
-    else:  # START: a sign the job runs, not a verdict; the status waits for success or fail
+    else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
     state, more = advance(state, at, rules)
     return state, transitions + more

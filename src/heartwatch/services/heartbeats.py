@@ -19,18 +19,31 @@ from heartwatch.services.group_commit import GroupCommit
 from heartwatch.services.lifecycle import stage, state_of
 from heartwatch.store import queries
 from heartwatch.store.database import Database
-from heartwatch.store.models import Heartbeat
+from heartwatch.store.models import Heartbeat, Service
 
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    key: str
+    """One report from a service, addressed by its key or (Healthchecks, Kuma) its id."""
+
     signal: Signal
     received_at: datetime
+    key: str | None = None
+    service_id: uuid.UUID | None = None
     body: str | None = None
     source: str | None = None
     # A period the sender declares (e.g. the client SDK's interval), in seconds.
     period: float | None = None
+    # Pairs a start with its success or failure (Healthchecks' `rid`).
+    run_id: str | None = None
+    # Latency the sender measured (Uptime Kuma's `ping`).
+    latency_ms: float | None = None
+    # Register an unknown key: True/False, or None for the server's default.
+    create: bool | None = None
+
+    def __post_init__(self) -> None:
+        if (self.key is None) == (self.service_id is None):
+            raise ValueError("a ping names its service by key or by id, not both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +53,12 @@ class PingOutcome:
     status: Status
     received_at: datetime
     registered: bool
+    duration_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownService:
-    key: str
+    ident: str
 
 
 def new_service_row(key: str, now: datetime, *, name: str | None = None) -> dict[str, Any]:
@@ -63,6 +77,57 @@ def new_service_row(key: str, now: datetime, *, name: str | None = None) -> dict
     }
 
 
+async def _lock_targets(
+    session: AsyncSession, pings: Sequence[Ping], auto_register: bool
+) -> tuple[dict[str, Service], dict[uuid.UUID, Service], set[str]]:
+    """Lock every service the batch names, registering new keys where allowed."""
+    keys = sorted({p.key for p in pings if p.key is not None})
+    ids = sorted({p.service_id for p in pings if p.service_id is not None})
+    locked = await queries.lock_services(session, keys=keys, ids=ids)
+    by_key = {r.key: r for r in locked}
+    creatable = {
+        p.key
+        for p in pings
+        if p.key is not None
+        and p.key not in by_key
+        and (p.create if p.create is not None else auto_register)
+    }
+    if creatable:
+        first_seen: dict[str, datetime] = {}
+        for p in pings:
+            if p.key in creatable:
+                first_seen.setdefault(p.key, p.received_at)
+        await queries.insert_services_if_absent(
+            session, [new_service_row(k, at) for k, at in sorted(first_seen.items())]
+        )
+        fresh = await queries.lock_services(session, keys=sorted(creatable), ids=[])
+        locked += fresh
+        by_key.update((r.key, r) for r in fresh)
+    return by_key, {r.id: r for r in locked}, creatable & by_key.keys()
+
+
+class _Runs:
+    """Finds the start a success or failure closes, to record how long the run took."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        # Events of this batch, not yet in the table: (service, run id) -> (kind, at).
+        self._latest: dict[tuple[uuid.UUID, str | None], tuple[Signal, datetime]] = {}
+
+    async def duration_ms(self, row: Service, ping: Ping) -> float | None:
+        slot = (row.id, ping.run_id)
+        previous = self._latest.get(slot)
+        if ping.signal in (Signal.START, Signal.SUCCESS, Signal.FAIL):
+            self._latest[slot] = (ping.signal, ping.received_at)
+        if ping.signal not in (Signal.SUCCESS, Signal.FAIL) or row.last_start_at is None:
+            return None  # most services never send a start: no lookup for them
+        if previous is None:
+            previous = await queries.last_run_event(self._session, row.id, ping.run_id)
+        if previous is None or previous[0] is not Signal.START:
+            return None
+        return max(0.0, (ping.received_at - previous[1]).total_seconds() * 1000)
+
+
 async def record_pings(
     session: AsyncSession,
     pings: Sequence[Ping],
@@ -72,28 +137,24 @@ async def record_pings(
     now: datetime,
 ) -> list[PingOutcome | UnknownService]:
     """Store a batch of pings in the caller's transaction; one outcome per ping, in order."""
-    keys = sorted({p.key for p in pings})
-    rows = {row.key: row for row in await queries.lock_services_by_key(session, keys)}
-    missing = [k for k in keys if k not in rows]
-    if missing and auto_register:
-        first_seen = {p.key: p.received_at for p in reversed(pings)}
-        await queries.insert_services_if_absent(
-            session, [new_service_row(k, first_seen[k]) for k in missing]
-        )
-        rows.update((r.key, r) for r in await queries.lock_services_by_key(session, missing))
-
-    newly_registered = {k for k in missing if k in rows}
+    by_key, by_id, registered_now = await _lock_targets(session, pings, auto_register)
+    runs = _Runs(session)
     outcomes: list[PingOutcome | UnknownService] = []
     heartbeats: list[dict[str, Any]] = []
     for ping in pings:  # queue order is arrival order
-        row = rows.get(ping.key)
+        row = by_key.get(ping.key) if ping.key is not None else None
+        if ping.service_id is not None:
+            row = by_id.get(ping.service_id)
         if row is None:
-            outcomes.append(UnknownService(ping.key))
+            outcomes.append(UnknownService(ping.key or str(ping.service_id)))
             continue
         at, period = ping.received_at, ping.period
+        duration = await runs.duration_ms(row, ping)
         if period is not None and period != row.expected_period_sec:
             stage(session, row, redeclare_period(state_of(row), period, at, rules), rules, now)
         stage(session, row, apply_signal(state_of(row), ping.signal, at, rules), rules, now)
+        if ping.signal is Signal.START:
+            row.last_start_at = at
         row.updated_at = now
         heartbeats.append(
             {
@@ -103,11 +164,14 @@ async def record_pings(
                 "kind": ping.signal,
                 "body": ping.body,
                 "source": ping.source,
+                "run_id": ping.run_id,
+                "duration_ms": duration,
+                "latency_ms": ping.latency_ms,
             }
         )
-        registered = ping.key in newly_registered
-        newly_registered.discard(ping.key)  # only the first ping of a new key registered it
-        outcomes.append(PingOutcome(row.id, row.key, Status(row.status), at, registered))
+        registered = row.key in registered_now
+        registered_now.discard(row.key)  # only the first ping of a new key registered it
+        outcomes.append(PingOutcome(row.id, row.key, Status(row.status), at, registered, duration))
     if heartbeats:
         await session.execute(insert(Heartbeat), heartbeats)
     return outcomes

@@ -73,6 +73,9 @@ class Service(Base):
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The latest start signal; lets ingest skip the run-duration lookup for the many
+    # services that never send one.
+    last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Heartbeat(Base):
@@ -85,6 +88,12 @@ class Heartbeat(Base):
     kind: Mapped[Signal] = mapped_column(_enum(Signal, "heartbeat_kind"))
     body: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
+    # Healthchecks' `?rid=`: pairs a start with its success or failure.
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    # For a success or fail that closes a start: how long the run took.
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    # Reported by the sender (Uptime Kuma's `ping=`).
+    latency_ms: Mapped[float | None] = mapped_column(Float)
 
 
 class StateTransition(Base):

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heartwatch.domain.heartbeat import Signal
 from heartwatch.store.models import AppState, Heartbeat, Service, StateTransition
 
 
@@ -24,10 +25,20 @@ def _insert_for(session: AsyncSession) -> Any:
     return pg.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def lock_services_by_key(session: AsyncSession, keys: Sequence[str]) -> list[Service]:
-    # Sorted, so two batches locking overlapping keys always lock in the same order and
-    # can't deadlock each other.
-    stmt = select(Service).where(Service.key.in_(keys)).order_by(Service.key).with_for_update()
+async def lock_services(
+    session: AsyncSession, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
+) -> list[Service]:
+    """Lock services named by key or id. One statement, rows locked in id order, so two
+    batches locking overlapping services always lock in the same order and can't
+    deadlock each other."""
+    if not keys and not ids:
+        return []
+    stmt = (
+        select(Service)
+        .where(or_(Service.key.in_(keys), Service.id.in_(ids)))
+        .order_by(Service.id)
+        .with_for_update()
+    )
     return list((await session.scalars(stmt)).all())
 
 
@@ -132,6 +143,25 @@ async def transitions(
         stmt = stmt.where(StateTransition.at <= end)
     stmt = stmt.order_by(StateTransition.at.desc(), StateTransition.id.desc()).limit(limit)
     return [(t, key) for t, key in (await session.execute(stmt)).all()]
+
+
+async def last_run_event(
+    session: AsyncSession, service_id: uuid.UUID, run_id: str | None
+) -> tuple[Signal, datetime] | None:
+    """The latest start, success or failure of this run (run id, or none), if any."""
+    same_run = Heartbeat.run_id.is_(None) if run_id is None else Heartbeat.run_id == run_id
+    stmt = (
+        select(Heartbeat.kind, Heartbeat.received_at)
+        .where(
+            Heartbeat.service_id == service_id,
+            Heartbeat.kind.in_([Signal.START, Signal.SUCCESS, Signal.FAIL]),
+            same_run,
+        )
+        .order_by(Heartbeat.received_at.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return (Signal(row[0]), row[1]) if row is not None else None
 
 
 async def get_app_state(session: AsyncSession, key: str) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
+from heartwatch.client import aheartbeat
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
 
@@ -14,12 +16,16 @@ log = structlog.get_logger("heartwatch.worker")
 # In dev mode the worker looks at the shared clock this often, so a clock move made
 # through another process's API is acted on within about a second.
 DEV_CLOCK_POLL_S = 1.0
+# The worker's own service in the registry: a dead worker shows up as silent, then down.
+SELF_KEY = "heartwatch-worker"
 
 
 class Worker:
     def __init__(self, runtime: Runtime, *, batch_size: int = 500) -> None:
         self.rt = runtime
         self.batch_size = batch_size
+        # First report one interval in: by then the API of `heartwatch up` is listening.
+        self._last_report = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker started", interval_s=self.rt.settings.check_interval_seconds)
@@ -30,6 +36,9 @@ class Worker:
                 # A lost database connection or a locked file must not end the worker:
                 # log it and try again at the next tick.
                 log.exception("worker tick failed")
+            else:
+                if not stop.is_set():
+                    await self._report_in()
             await self._sleep(stop)
         log.info("worker stopped")
 
@@ -58,6 +67,16 @@ class Worker:
             changed += len(changes)
             if seen < self.batch_size:
                 return changed
+
+    async def _report_in(self) -> None:
+        """Heartbeat for the worker itself, through the API, like any other service."""
+        settings = self.rt.settings
+        interval = settings.check_interval_seconds
+        if settings.self_monitor and time.monotonic() - self._last_report >= interval:
+            self._last_report = time.monotonic()
+            await aheartbeat(
+                SELF_KEY, url=settings.api_url, period=interval, timeout=min(interval, 2.0)
+            )
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(stop.wait())]

@@ -1,0 +1,122 @@
+"""Drop-in Healthchecks ping URLs, so existing cron lines and clients work unchanged.
+
+    /ping/<uuid>[/start|/fail|/log|/<exit status>]
+    /ping/<ping key>/<slug>[/start|/fail|/log|/<exit status>][?create=1]
+
+`<uuid>` is the service's id; `<slug>` its key; the ping key is HEARTWATCH_PING_KEY.
+GET, HEAD and POST all work; answers are Healthchecks' own: `OK`, or 404 `not found`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.routes.heartbeats import RunId, record_ping
+from heartwatch.api.routes.ping_route import ping_route
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.keys import InvalidKey, check_key
+from heartwatch.runtime import Runtime
+from heartwatch.services.heartbeats import UnknownService
+
+router = APIRouter(tags=["compatibility: Healthchecks"])
+
+METHODS = ("GET", "HEAD", "POST")
+_SUFFIXES = {"start": Signal.START, "fail": Signal.FAIL, "log": Signal.LOG}
+Create = Annotated[int, Query(ge=0, le=1, description="1: register an unknown slug")]
+
+
+def _ok() -> PlainTextResponse:
+    return PlainTextResponse("OK")
+
+
+def _not_found() -> PlainTextResponse:
+    return PlainTextResponse("not found", status_code=404)
+
+
+def _signal(suffix: str) -> Signal | None:
+    """`start`, `fail`, `log`, or an exit status: 0 is success, 1-255 failure."""
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if suffix.isdigit() and int(suffix) <= 255:
+        return Signal.SUCCESS if int(suffix) == 0 else Signal.FAIL
+    return None
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+async def _record(
+    request: Request, runtime: Runtime, signal: Signal, **target: Any
+) -> PlainTextResponse:
+    outcome = await record_ping(request, runtime, signal, **target)
+    return _not_found() if isinstance(outcome, UnknownService) else _ok()
+
+
+async def _by_slug(
+    request: Request,
+    runtime: Runtime,
+    ping_key: str,
+    slug: str,
+    suffix: str,
+    create: int,
+    rid: str | None,
+) -> PlainTextResponse:
+    expected = runtime.settings.ping_key
+    signal = _signal(suffix) if suffix else Signal.SUCCESS
+    if expected is None or not hmac.compare_digest(ping_key, expected) or signal is None:
+        return _not_found()
+    try:
+        check_key(slug)
+    except InvalidKey:
+        return _not_found()
+    return await _record(request, runtime, signal, key=slug, run_id=rid, create=bool(create))
+
+
+@ping_route(router, "/ping/{service_id}", METHODS, response_class=PlainTextResponse)
+async def hc_ping(
+    request: Request, runtime: RuntimeDep, service_id: str, rid: RunId = None
+) -> PlainTextResponse:
+    sid = _uuid(service_id)
+    if sid is None:
+        return _not_found()
+    return await _record(request, runtime, Signal.SUCCESS, service_id=sid, run_id=rid)
+
+
+@ping_route(router, "/ping/{first}/{second}", METHODS, response_class=PlainTextResponse)
+async def hc_ping_signal_or_slug(
+    request: Request,
+    runtime: RuntimeDep,
+    first: str,
+    second: str,
+    rid: RunId = None,
+    create: Create = 0,
+) -> PlainTextResponse:
+    """`/ping/<uuid>/<signal>` or `/ping/<ping key>/<slug>`."""
+    sid = _uuid(first)
+    signal = _signal(second)
+    if sid is not None and signal is not None:
+        return await _record(request, runtime, signal, service_id=sid, run_id=rid)
+    return await _by_slug(request, runtime, first, second, "", create, rid)
+
+
+@ping_route(router, "/ping/{ping_key}/{slug}/{suffix}", METHODS, response_class=PlainTextResponse)
+async def hc_ping_slug_signal(
+    request: Request,
+    runtime: RuntimeDep,
+    ping_key: str,
+    slug: str,
+    suffix: str,
+    rid: RunId = None,
+    create: Create = 0,
+) -> PlainTextResponse:
+    return await _by_slug(request, runtime, ping_key, slug, suffix, create, rid)

@@ -1,0 +1,58 @@
+"""Drop-in Uptime Kuma push URLs: `/api/push/<token>?status=up|down&msg=...&ping=...`.
+
+The token is the service's id. Like Kuma, any status other than `up` is a failure, `ping`
+is the sender's own latency in milliseconds (an empty or unparsable one is ignored),
+and the answer is `{"ok": true}`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.routes.heartbeats import record_ping
+from heartwatch.api.routes.ping_route import ping_route
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.services.heartbeats import UnknownService
+
+router = APIRouter(tags=["compatibility: Uptime Kuma"])
+
+_NOT_FOUND = {"ok": False, "msg": "Monitor not found or not active."}
+
+
+def _latency(ping: str | None) -> float | None:
+    try:
+        value = float(ping) if ping else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+@ping_route(router, "/api/push/{token}")
+async def kuma_push(
+    request: Request,
+    runtime: RuntimeDep,
+    token: str,
+    status: str = "up",
+    msg: str = "OK",
+    ping: str | None = None,
+) -> JSONResponse:
+    try:
+        service_id = uuid.UUID(token)
+    except ValueError:
+        return JSONResponse(_NOT_FOUND, 404)
+    outcome = await record_ping(
+        request,
+        runtime,
+        Signal.SUCCESS if status == "up" else Signal.FAIL,
+        service_id=service_id,
+        latency_ms=_latency(ping),
+        message=msg[:1000],
+    )
+    if isinstance(outcome, UnknownService):
+        return JSONResponse(_NOT_FOUND, 404)
+    return JSONResponse({"ok": True})

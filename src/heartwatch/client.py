@@ -1,0 +1,332 @@
+"""Report in to heartwatch from any Python program (seed 000's utilities).
+
+    from heartwatch.client import heartbeat, heartbeat_for_sync, monitor
+
+    heartbeat("billing")                        # one heartbeat
+
+    @heartbeat_for_sync("nightly-import", interval=60)
+    def main() -> None: ...                     # start, a heartbeat a minute, then success or fail
+
+    with monitor("reindex", interval=30): ...   # the same for a block (`async with` works too)
+
+Nothing here ever raises into the host program because the registry is down or slow: a
+failed report logs a warning and returns False. The registry is `url`, else
+HEARTWATCH_URL, else http://localhost:8765; HEARTWATCH_PING_KEY is sent if set.
+This module imports nothing from heartwatch's server side (no SQLAlchemy, no FastAPI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+__all__ = [
+    "aheartbeat",
+    "heartbeat",
+    "heartbeat_for_async",
+    "heartbeat_for_sync",
+    "monitor",
+]
+
+log = logging.getLogger("heartwatch.client")
+
+DEFAULT_URL = "http://localhost:8765"
+PING_KEY_HEADER = "X-Ping-Key"
+_SIGNALS = {
+    None: "",
+    "success": "",
+    "up": "",
+    "ok": "",
+    "start": "/start",
+    "fail": "/fail",
+    "failure": "/fail",
+    "down": "/fail",
+}
+_ATTEMPTS = 3
+_BACKOFF_S = 0.25
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _request(
+    service_key: str,
+    *,
+    url: str | None,
+    status: str | None,
+    period: float | None,
+    run_id: str | None,
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    if status not in _SIGNALS:
+        raise ValueError(
+            f"status must be one of {sorted(s for s in _SIGNALS if s)}, not {status!r}"
+        )
+    base = (url or os.environ.get("HEARTWATCH_URL") or DEFAULT_URL).rstrip("/")
+    target = f"{base}/heartbeat/{quote(service_key, safe='')}{_SIGNALS[status]}"
+    params: dict[str, str] = {}
+    if period is not None:
+        params["period"] = f"{period:g}"
+    if run_id is not None:
+        params["rid"] = run_id
+    headers: dict[str, str] = {}
+    if ping_key := os.environ.get("HEARTWATCH_PING_KEY"):
+        headers[PING_KEY_HEADER] = ping_key
+    return target, params, headers
+
+
+class _Tries:
+    """The retry policy both `heartbeat` and `aheartbeat` follow, without the I/O: up to
+    three attempts with backoff, all inside one time budget; 4xx answers are final."""
+
+    def __init__(self, service_key: str, timeout: float) -> None:
+        self.service_key = service_key
+        self.deadline = time.monotonic() + timeout
+        self.attempt = 0
+        self.problem: object = "no time to try"
+
+    def budget(self) -> float | None:
+        """Seconds the next attempt may take, or None when it is time to give up."""
+        remaining = self.deadline - time.monotonic()
+        return remaining if remaining > 0 and self.attempt < _ATTEMPTS else None
+
+    def answered(self, response: httpx.Response) -> bool | None:
+        """True: delivered; False: give up; None: try again after `pause()`."""
+        self.attempt += 1
+        if response.is_success:
+            return True
+        self.problem = f"HTTP {response.status_code}: {response.text[:200]}"
+        retryable = response.status_code >= 500 or response.status_code == 429
+        return None if retryable else self.give_up()
+
+    def failed(self, exc: Exception) -> bool | None:
+        """A connection error: always worth another try while the budget lasts."""
+        self.attempt += 1
+        self.problem = repr(exc)
+        return None
+
+    def pause(self) -> float:
+        backoff: float = _BACKOFF_S * 2 ** (self.attempt - 1)
+        return max(0.0, min(backoff, self.deadline - time.monotonic()))
+
+    def give_up(self) -> bool:
+        log.warning("heartbeat for %r not delivered: %s", self.service_key, self.problem)
+        return False
+
+
+def heartbeat(
+    service_key: str,
+    *,
+    url: str | None = None,
+    status: str | None = None,
+    message: str | None = None,
+    timeout: float = 5.0,
+    period: float | None = None,
+    run_id: str | None = None,
+) -> bool:
+    """Send one heartbeat (`status`: None/"success", "start" or "fail"). True if stored.
+
+    Retries briefly on connection errors and 5xx answers, all within `timeout` seconds.
+    """
+    tries = _Tries(service_key, timeout)
+    try:
+        target, params, headers = _request(
+            service_key, url=url, status=status, period=period, run_id=run_id
+        )
+        body = message.encode() if message else None
+        with httpx.Client(params=params, headers=headers) as http:
+            while (budget := tries.budget()) is not None:
+                try:
+                    verdict = tries.answered(http.post(target, content=body, timeout=budget))
+                except httpx.HTTPError as exc:
+                    verdict = tries.failed(exc)
+                if verdict is not None:
+                    return verdict
+                time.sleep(tries.pause())
+    except Exception as exc:  # never into the host program
+        tries.problem = repr(exc)
+    return tries.give_up()
+
+
+async def aheartbeat(
+    service_key: str,
+    *,
+    url: str | None = None,
+    status: str | None = None,
+    message: str | None = None,
+    timeout: float = 5.0,  # noqa: ASYNC109 - the documented API, same as heartbeat()
+    period: float | None = None,
+    run_id: str | None = None,
+) -> bool:
+    """`heartbeat()` for asyncio code: the same arguments and guarantees."""
+    tries = _Tries(service_key, timeout)
+    try:
+        target, params, headers = _request(
+            service_key, url=url, status=status, period=period, run_id=run_id
+        )
+        body = message.encode() if message else None
+        async with httpx.AsyncClient(params=params, headers=headers) as http:
+            while (budget := tries.budget()) is not None:
+                try:
+                    response = await http.post(target, content=body, timeout=budget)
+                    verdict = tries.answered(response)
+                except httpx.HTTPError as exc:
+                    verdict = tries.failed(exc)
+                if verdict is not None:
+                    return verdict
+                await asyncio.sleep(tries.pause())
+    except Exception as exc:  # never into the host program (CancelledError still passes)
+        tries.problem = repr(exc)
+    return tries.give_up()
+
+
+def _failure_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))[-8000:]
+
+
+class monitor:
+    """Report on a block of work: `start` on entry, a heartbeat every `interval` seconds
+    (with a little jitter) while it runs, then success — or `fail` with the exception's
+    traceback, the exception itself propagating unchanged. Declares `interval` as the
+    service's expected period. Works with `with` (a daemon thread pings) and `async with`
+    (an asyncio task pings)."""
+
+    def __init__(
+        self,
+        service_key: str,
+        *,
+        interval: float = 300,
+        url: str | None = None,
+        timeout: float = 5.0,
+        jitter: float = 0.1,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.service_key = service_key
+        self.interval = interval
+        self.url = url
+        self.timeout = min(timeout, interval)
+        self.jitter = jitter
+        self.run_id = uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _next_wait(self) -> float:
+        return self.interval * (1 + random.uniform(-self.jitter, self.jitter))
+
+    def _report(self, status: str | None, message: str | None = None, run: bool = True) -> Any:
+        """Arguments for one report; keep-alives (run=False) don't end the run."""
+        return {
+            "url": self.url,
+            "status": status,
+            "message": message,
+            "timeout": self.timeout,
+            "period": self.interval,
+            "run_id": self.run_id if run else None,
+        }
+
+    def _send(self, status: str | None, message: str | None = None, run: bool = True) -> bool:
+        return heartbeat(self.service_key, **self._report(status, message, run))
+
+    async def _asend(
+        self, status: str | None, message: str | None = None, run: bool = True
+    ) -> bool:
+        return await aheartbeat(self.service_key, **self._report(status, message, run))
+
+    # --- sync ---------------------------------------------------------------------
+    def _pinger(self) -> None:
+        while not self._stop.wait(self._next_wait()):
+            self._send(None, run=False)  # keep-alive, not the end of the run
+
+    def __enter__(self) -> monitor:
+        self._send("start")
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._pinger, name=f"heartwatch-{self.service_key}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout + 1)
+        if exc is None:
+            self._send(None)
+        else:
+            self._send("fail", _failure_text(exc))
+
+    # --- async --------------------------------------------------------------------
+    async def _apinger(self) -> None:
+        while True:
+            await asyncio.sleep(self._next_wait())
+            await self._asend(None, run=False)
+
+    async def __aenter__(self) -> monitor:
+        await self._asend("start")
+        self._task = asyncio.create_task(self._apinger(), name=f"heartwatch-{self.service_key}")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if exc is None:
+            await self._asend(None)
+        else:
+            await self._asend("fail", _failure_text(exc))
+
+
+def heartbeat_for_sync(
+    service_key: str, *, interval: float = 300, url: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a (main) function: see `monitor`."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with monitor(service_key, interval=interval, url=url):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def heartbeat_for_async(
+    service_key: str, *, interval: float = 300, url: str | None = None
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """Decorate an async (main) function: see `monitor`."""
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with monitor(service_key, interval=interval, url=url):
+                return await fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

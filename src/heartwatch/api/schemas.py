@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from heartwatch.domain.heartbeat import HeartbeatRules, HeartbeatState, Signal, expected_period
-from heartwatch.domain.keys import KEY_PATTERN
+from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.lifecycle import state_of
 from heartwatch.store.models import Heartbeat, Service, StateTransition
@@ -23,7 +23,12 @@ def as_utc(value: datetime) -> datetime:
 
 
 UTCTime = Annotated[datetime, AfterValidator(as_utc)]
-Key = Annotated[str, Field(pattern=KEY_PATTERN, examples=["billing"])]
+# The domain's rule is the one check; the pattern only documents it in the OpenAPI schema.
+Key = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
+    AfterValidator(check_key),
+]
 Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
 
 

@@ -34,6 +34,10 @@ class Signal(StrEnum):
     LOG = "log"
 
 
+# The clock's resolution: datetimes carry microseconds.
+_JUST_BEFORE = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True, slots=True)
 class HeartbeatRules:
     silent_factor: float = 2.0
@@ -49,8 +53,10 @@ class HeartbeatRules:
     def __post_init__(self) -> None:
         if not 0 < self.silent_factor < self.down_factor:
             raise ValueError("need 0 < silent_factor < down_factor")
-        if self.min_heartbeats < 2 or self.sample_size < 1:
-            raise ValueError("need min_heartbeats >= 2 and sample_size >= 1")
+        if self.min_heartbeats < 2 or self.sample_size < self.min_heartbeats - 1:
+            # Only sample_size gaps are kept, so fewer than min_heartbeats - 1 of them
+            # could never be enough to learn a period.
+            raise ValueError("need min_heartbeats >= 2 and sample_size >= min_heartbeats - 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +155,9 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
     steps.append(
         Step(Status.DEAD, dead_at, f"no heartbeat for {_human((dead_at - last).total_seconds())}")
     )
-    # A step that coincides with the next one is never observable on its own.
-    return [
-        s for s, nxt in zip(steps, [*steps[1:], None], strict=True) if nxt is None or nxt.at > s.at
-    ]
+    # When down and dead coincide (slow jobs), both steps stay: the service passes through
+    # down (which is what opens an incident) on its way to dead.
+    return steps
 
 
 def step_at(steps: list[Step], moment: datetime) -> Step | None:
@@ -186,7 +191,10 @@ def advance(
     for step in steps:
         if step.at > now:
             break
-        if step.at > since and step.status is not status:
+        # Steps at the moment the current status began are already accounted for, unless
+        # this walk just entered that status (down and dead may share a moment).
+        begun = step.at > since or (transitions and step.at == since)
+        if begun and step.status is not status:
             transitions.append(Transition(status, step.status, step.at, step.reason))
             status, since = step.status, step.at
     # The schedule itself may have changed under the current status (a signal arrived, the
@@ -205,8 +213,12 @@ def advance(
 def apply_signal(
     state: HeartbeatState, signal: Signal, at: datetime, rules: HeartbeatRules
 ) -> tuple[HeartbeatState, list[Transition]]:
-    """Record one ping received at `at`. Steps that passed before it are recorded first."""
-    state, transitions = advance(state, at, rules)
+    """Record one ping received at `at`. Steps that passed before it are recorded first.
+
+    "Before" is strict: a heartbeat arriving exactly at last + 2P is on time (alive while
+    E <= 2P), so the catch-up stops one tick (a microsecond, the clock's resolution) short.
+    """
+    state, transitions = advance(state, at - _JUST_BEFORE, rules)
     count = state.heartbeat_count + 1
     if signal is Signal.SUCCESS:
         gaps = state.recent_gaps
@@ -221,32 +233,57 @@ def apply_signal(
             heartbeat_count=count,
         )
     elif signal is Signal.FAIL:
-        state = replace(state, failed_at=at, heartbeat_count=count)
+        # Keep the first failure: a job that fails every hour has been failing since then,
+        # and dies dead_after later.
+        state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
     state, more = advance(state, at, rules)
     return state, transitions + more
 
 
+def _settle(
+    state: HeartbeatState, now: datetime, rules: HeartbeatRules, reason: str
+) -> tuple[HeartbeatState, list[Transition]]:
+    """After a change of configuration: move to whatever status is in force now, stamped
+    now — the configuration did not exist before, so neither did its verdict."""
+    in_force = step_at(schedule(state, rules), now)
+    target = in_force.status if in_force is not None else Status.UNKNOWN
+    if target is state.status:
+        return state, []
+    at = max(now, state.status_since)
+    return replace(state, status=target, status_since=at), [
+        Transition(state.status, target, at, reason)
+    ]
+
+
 def set_paused(
     state: HeartbeatState, paused: bool, now: datetime, rules: HeartbeatRules
 ) -> tuple[HeartbeatState, list[Transition]]:
-    """Pause (no status changes, no alerts) or resume (back to what the signals say now)."""
-    if paused:
-        if state.status is Status.PAUSED:
-            return state, []
-        t = Transition(state.status, Status.PAUSED, now, "paused")
-        return replace(state, status=Status.PAUSED, status_since=now), [t]
-    if state.status is not Status.PAUSED:
+    """Pause (no status changes, no alerts) or resume (back to what the signals say now).
+    An outage that had begun before the pause is recorded first."""
+    if paused == (state.status is Status.PAUSED):
         return state, []
-    in_force = step_at(schedule(replace(state, status=Status.UNKNOWN), rules), now)
-    target = in_force.status if in_force is not None else Status.UNKNOWN
-    t = Transition(Status.PAUSED, target, now, "resumed")
-    return replace(state, status=target, status_since=now), [t]
+    if paused:
+        state, transitions = advance(state, now, rules)
+        at = max(now, state.status_since)
+        pause = Transition(state.status, Status.PAUSED, at, "paused")
+        return replace(state, status=Status.PAUSED, status_since=at), [*transitions, pause]
+    resumed = replace(state, status=Status.UNKNOWN)
+    state, transitions = _settle(resumed, now, rules, "resumed")
+    if not transitions:  # resumed into unknown: still a change, from paused
+        return state, [
+            Transition(Status.PAUSED, Status.UNKNOWN, max(now, state.status_since), "resumed")
+        ]
+    return state, [replace(transitions[0], from_status=Status.PAUSED)]
 
 
 def redeclare_period(
     state: HeartbeatState, period: float | None, now: datetime, rules: HeartbeatRules
 ) -> tuple[HeartbeatState, list[Transition]]:
-    """Change the declared period (None: go back to the learned one) and re-evaluate now."""
-    return advance(replace(state, declared_period=period), now, rules)
+    """Change the declared period (None: go back to the learned one) and re-evaluate now.
+    What happened under the old period is recorded first."""
+    state, transitions = advance(state, now, rules)
+    what = "cleared" if period is None else f"set to {_human(period)}"
+    state, more = _settle(replace(state, declared_period=period), now, rules, f"period {what}")
+    return state, transitions + more

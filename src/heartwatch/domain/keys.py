@@ -7,7 +7,7 @@ import re
 KEY_MAX_LENGTH = 100
 KEY_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 _KEY_RE = re.compile(KEY_PATTERN)
-KEY_RULE = "1-100 characters of letters, digits, '-', '_' and '.'"
+KEY_RULE = "1-100 characters of letters, digits, '-', '_' and '.', not only dots"
 
 
 class InvalidKey(ValueError):
@@ -15,6 +15,8 @@ class InvalidKey(ValueError):
 
 
 def check_key(key: str) -> str:
-    if not _KEY_RE.fullmatch(key):
+    # "." and ".." are path segments to every URL library and proxy on the way: a
+    # /heartbeat/.. would never reach us as that key.
+    if not _KEY_RE.fullmatch(key) or not key.strip("."):
         raise InvalidKey(f"invalid service key {key[:120]!r}: a key is {KEY_RULE}")
     return key

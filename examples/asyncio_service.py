@@ -1,6 +1,6 @@
 """An asyncio service that heartwatch watches, with the async decorator.
 
-    HEARTWATCH_URL=http://localhost:8765 python examples/asyncio_service.py
+HEARTWATCH_URL=http://localhost:8765 python examples/asyncio_service.py
 """
 
 from __future__ import annotations

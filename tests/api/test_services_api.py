@@ -209,3 +209,17 @@ async def test_duplicate_create_is_409_and_keeps_the_original(client: httpx.Asyn
     second = await client.post("/services", json={"key": "k", "name": "Second"})
     assert second.status_code == 409 and "already exists" in second.json()["detail"]
     assert (await client.get("/services/k")).json() == first
+
+
+async def test_services_are_shown_as_of_now_even_when_no_worker_ran(
+    client: httpx.AsyncClient,
+) -> None:
+    """No worker runs in these tests: the view applies the deadlines that passed."""
+    await client.post("/heartbeat/lonely?period=60")
+    await client.post("/dev/clock", json={"advance_seconds": 130})
+    row = (await client.get("/services/lonely")).json()
+    assert (row["status"], row["health"]) == ("silent", "unhealthy")
+    assert row["status_since"] == (await client.get("/services")).json()[0]["status_since"]
+    await client.post("/dev/clock", json={"advance_seconds": 120})
+    assert (await client.get("/services/lonely")).json()["status"] == "down"
+    assert [r["key"] for r in (await client.get("/services?status=unknown")).json()] == []

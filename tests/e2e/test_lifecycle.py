@@ -154,3 +154,24 @@ def test_api_refuses_an_unmigrated_database_with_a_clear_message(launcher: Launc
     result = launcher.run("api", "--port", str(free_port()))
     assert result.returncode != 0
     assert "heartwatch migrate" in result.stderr + result.stdout
+
+
+def test_the_worker_watches_itself_and_a_dead_worker_shows_as_silent(launcher: Launcher) -> None:
+    """Seed 000: "add the first service: the bot itself". The worker reports in through
+    the API with the client SDK; once it is killed, the registry shows it going silent."""
+    assert launcher.run("migrate").returncode == 0
+    api = launcher.start("api", port=free_port())
+    worker = launcher.start(
+        "worker", HEARTWATCH_URL=api.base_url, HEARTWATCH_CHECK_INTERVAL_SECONDS="1"
+    )
+    hw = Stack(api.base_url)
+    deadline = time.monotonic() + 15
+    while hw.http.get("/services/heartwatch-worker").status_code != 200:
+        assert time.monotonic() < deadline, worker.log()
+        time.sleep(0.2)
+    row = hw.wait_status("heartwatch-worker", "alive")
+    assert row["expected_period_sec"] == 1
+    worker.popen.kill()  # no clean shutdown: as if the machine died
+    worker.popen.wait()
+    hw.wait_status("heartwatch-worker", "silent", timeout=10)
+    assert_clean_exit(api)

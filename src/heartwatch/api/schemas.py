@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from heartwatch.domain.heartbeat import HeartbeatRules, HeartbeatState, Signal, expected_period
+from heartwatch.domain.heartbeat import (
+    HeartbeatRules,
+    HeartbeatState,
+    Signal,
+    advance,
+    expected_period,
+    next_deadline,
+)
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.lifecycle import state_of
@@ -50,8 +57,12 @@ class ServiceOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Service, rules: HeartbeatRules) -> ServiceOut:
+    def of(cls, row: Service, rules: HeartbeatRules, now: datetime) -> ServiceOut:
+        """The service as of `now`. The stored status is what the worker has recorded; a
+        deadline that passed since (a worker lagging, or dead) is applied here too, so
+        no reader ever sees a stale verdict — a dead worker shows up as silent, then down."""
         state: HeartbeatState = state_of(row)
+        current, _ = advance(state, now, rules)
         period = expected_period(state, rules)
         source: Literal["declared", "learned", "default"] | None = None
         if state.declared_period is not None:
@@ -64,14 +75,14 @@ class ServiceOut(BaseModel):
             name=row.name,
             description=row.description,
             type=row.type,
-            status=row.status,
-            health=health_of(row.status),
-            status_since=row.status_since,
+            status=current.status,
+            health=health_of(current.status),
+            status_since=current.status_since,
             last_heartbeat_at=row.last_heartbeat_at,
             expected_period_sec=period,
             period_source=source,
             heartbeat_count=row.heartbeat_count,
-            next_deadline_at=row.next_deadline_at,
+            next_deadline_at=next_deadline(current, rules, now),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

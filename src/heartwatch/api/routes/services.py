@@ -50,7 +50,8 @@ async def list_services(
     runtime: RuntimeDep, session: ReadSession, status: Status | None = None
 ) -> list[ServiceOut]:
     rows = await registry.list_services(session, status)
-    return [ServiceOut.of(r, runtime.rules) for r in rows]
+    now = runtime.clock.now()
+    return [ServiceOut.of(r, runtime.rules, now) for r in rows]
 
 
 @router.post("", response_model=ServiceOut, status_code=201)
@@ -65,12 +66,14 @@ async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut
             expected_period_sec=body.expected_period_sec,
             now=runtime.clock.now(),
         )
-    return ServiceOut.of(row, runtime.rules)
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
 
 
 @router.get("/{id}", response_model=ServiceOut)
 async def get_service(runtime: RuntimeDep, session: ReadSession, id: str) -> ServiceOut:
-    return ServiceOut.of(await registry.get_service(session, id), runtime.rules)
+    return ServiceOut.of(
+        await registry.get_service(session, id), runtime.rules, runtime.clock.now()
+    )
 
 
 @router.patch("/{id}", response_model=ServiceOut)
@@ -88,7 +91,7 @@ async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> Se
         row = await registry.update_service(
             session, id, changes, rules=runtime.rules, now=runtime.clock.now()
         )
-    return ServiceOut.of(row, runtime.rules)
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
 
 
 @router.delete("/{id}", status_code=204, response_class=Response)

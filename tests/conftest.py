@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
@@ -124,3 +125,34 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def http_target() -> AsyncIterator[str]:
+    """A real local service to probe: /ok answers 200 "ok", /fail 503, /slow after 2 s."""
+
+    async def ok(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def fail(_: web.Request) -> web.Response:
+        return web.Response(status=503, text="overloaded")
+
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/ok", ok)
+    app.router.add_get("/fail", fail)
+    app.router.add_get("/slow", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("CHECK_INTERVAL_SECONDS", "CHECK_INTERVAL_SECONDS")
     )
 
+    # --- probes (pull checks) ------------------------------------------------------------
+    max_concurrent_checks: int = Field(
+        200, ge=1, le=10_000, validation_alias=_env("MAX_CONCURRENT_CHECKS")
+    )
+    # Script checks run commands on this server: off unless an operator turns them on.
+    allow_script_checks: bool = Field(False, validation_alias=_env("ALLOW_SCRIPT_CHECKS"))
+
     # --- heartbeat status rules (DESIGN.md "Statuses") ------------------------------
     silent_factor: float = Field(2.0, gt=0, validation_alias=_env("SILENT_FACTOR"))
     down_factor: float = Field(4.0, gt=0, validation_alias=_env("DOWN_FACTOR"))

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Generator
 import structlog
 import uvicorn
 
-from heartwatch.api.app import create_app
+from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
 from heartwatch.runtime import Runtime
 from heartwatch.worker.runner import Worker
@@ -34,7 +34,7 @@ class _Server(uvicorn.Server):
 
 async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event) -> None:
     config = uvicorn.Config(
-        create_app(runtime),
+        create_asgi_app(runtime),
         host=host,
         port=port,
         lifespan="off",

@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import aiohttp
+
+from heartwatch.checkers.base import CheckContext
+from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.clock import Clock, DevClock, SystemClock
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import HeartbeatRules
@@ -15,8 +19,22 @@ from heartwatch.store.database import Database
 from heartwatch.store.migrate import ensure_current, upgrade
 
 
+@asynccontextmanager
+async def probe_http_session(max_concurrent: int) -> AsyncIterator[aiohttp.ClientSession]:
+    """One HTTP client for every check of this process. Its connection limit follows the
+    check concurrency (aiohttp's default of 100 would queue checks behind each other),
+    and cookies are not kept: one service's cookies must never reach another's check."""
+    connector = aiohttp.TCPConnector(limit=max_concurrent * 2, ttl_dns_cache=60)
+    async with aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+    ) as session:
+        yield session
+
+
 class Runtime:
-    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, clock: Clock, check_context: CheckContext
+    ) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -24,6 +42,8 @@ class Runtime:
         self.heartbeats = HeartbeatIngest(
             db, clock, self.rules, auto_register=settings.auto_register
         )
+        self.checkers = CheckerRegistry()
+        self.check_context = check_context
 
     @classmethod
     @asynccontextmanager
@@ -37,9 +57,11 @@ class Runtime:
             else:
                 await ensure_current(db)
             clock: Clock = DevClock() if settings.debug_mode else SystemClock()
-            runtime = cls(settings, db, clock)
-            await runtime.sync_clock(force=True)
-            yield runtime
+            async with probe_http_session(settings.max_concurrent_checks) as http:
+                context = CheckContext(http=http, allow_scripts=settings.allow_script_checks)
+                runtime = cls(settings, db, clock, context)
+                await runtime.sync_clock(force=True)
+                yield runtime
         finally:
             await db.dispose()
 

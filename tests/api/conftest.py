@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from heartwatch.api.app import create_app
+from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
 from heartwatch.runtime import Runtime
 from heartwatch.store.database import Database
@@ -26,6 +26,6 @@ async def runtime(db_url: str, database: Database) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime), client=("10.1.2.3", 5555))
+    transport = httpx.ASGITransport(app=create_asgi_app(runtime), client=("10.1.2.3", 5555))
     async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
         yield c

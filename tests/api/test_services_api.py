@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from heartwatch.api.app import create_app
+from heartwatch.api.app import create_asgi_app
 from heartwatch.runtime import Runtime
 from tests.api.conftest import settings_for
 
@@ -116,7 +116,7 @@ async def test_dev_clock_moves_api_stamps(client: httpx.AsyncClient) -> None:
 @pytest.fixture
 async def production_client(db_url: str, database: object) -> AsyncIterator[httpx.AsyncClient]:
     async with Runtime.open(settings_for(db_url, debug_mode=False)) as rt:
-        transport = httpx.ASGITransport(app=create_app(rt))
+        transport = httpx.ASGITransport(app=create_asgi_app(rt))
         async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
             yield c
 

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heartwatch.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a
+    # thread hop on every request for a dictionary lookup.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -20,7 +20,8 @@ from heartwatch.domain.heartbeat import (
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.lifecycle import state_of
-from heartwatch.store.models import Heartbeat, Service, StateTransition
+from heartwatch.services.registry import PROBE_FIELDS
+from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
 
 MAX_PERIOD_S = 366 * 86400
 
@@ -55,6 +56,22 @@ class ServiceOut(BaseModel):
     next_deadline_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    is_active: bool
+    criticality: str
+    tags: list[str]
+    sla_target: float | None
+    # Probe services (null for heartbeat services).
+    endpoint: str | None
+    check_interval_sec: float | None
+    timeout_ms: int | None
+    retry_count: int | None
+    retry_backoff_ms: int | None
+    failure_threshold: int | None
+    success_threshold: int | None
+    settings: dict[str, Any] = Field(description="the checker type's own settings")
+    last_check_at: datetime | None
+    last_latency_ms: float | None
+    last_error: str | None
 
     @classmethod
     def of(cls, row: Service, rules: HeartbeatRules, now: datetime) -> ServiceOut:
@@ -62,8 +79,10 @@ class ServiceOut(BaseModel):
         deadline that passed since (a worker lagging, or dead) is applied here too, so
         no reader ever sees a stale verdict — a dead worker shows up as silent, then down."""
         state: HeartbeatState = state_of(row)
-        current, _ = advance(state, now, rules)
-        period = expected_period(state, rules)
+        probe = row.type != "heartbeat"
+        # Probe statuses move with check results only: what is stored is current.
+        current = state if probe else advance(state, now, rules)[0]
+        period = None if probe else expected_period(state, rules)
         source: Literal["declared", "learned", "default"] | None = None
         if state.declared_period is not None:
             source = "declared"
@@ -85,29 +104,110 @@ class ServiceOut(BaseModel):
             next_deadline_at=next_deadline(current, rules, now),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            is_active=current.status is not Status.PAUSED,
+            criticality=row.criticality,
+            tags=list(row.tags or ()),
+            sla_target=row.sla_target,
+            endpoint=row.endpoint,
+            check_interval_sec=row.check_interval_sec,
+            timeout_ms=row.timeout_ms,
+            retry_count=row.retry_count if probe else None,
+            retry_backoff_ms=row.retry_backoff_ms if probe else None,
+            failure_threshold=row.failure_threshold if probe else None,
+            success_threshold=row.success_threshold if probe else None,
+            settings=dict(row.check_settings or {}),
+            last_check_at=row.last_check_at,
+            last_latency_ms=row.last_latency_ms,
+            last_error=row.last_error,
         )
 
 
-class ServiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: Key
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    type: Literal["heartbeat"] = "heartbeat"
-    expected_period_sec: Period | None = None
+Criticality = Literal["low", "medium", "high", "critical"]
+Tag = Annotated[str, Field(min_length=1, max_length=50)]
 
 
-class ServicePatch(BaseModel):
-    """Only the fields present are changed; `expected_period_sec: null` goes back to the
-    learned period."""
+def _aliases(name: str, *others: str) -> AliasChoices:
+    return AliasChoices(name, *others)
 
-    model_config = ConfigDict(extra="forbid")
 
-    key: Key | None = None
+class _ServiceFields(BaseModel):
+    """Fields shared by create, replace and patch. Snake_case is canonical; seed 004's
+    camelCase (`checkInterval`, `timeout`, ...) is accepted too. Any other field is a
+    setting of the service's checker type (e.g. `expect_keyword` for http), validated by
+    that checker's own model, so a typo still gets a clear 422."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
-    expected_period_sec: Period | None = None
+    expected_period_sec: Period | None = Field(
+        None, validation_alias=_aliases("expected_period_sec", "expectedPeriodSec")
+    )
+    endpoint: str | None = Field(None, min_length=1, max_length=2000)
+    check_interval_sec: float | None = Field(
+        None,
+        ge=1,
+        le=86400,
+        description="1 s to 1 day",
+        validation_alias=_aliases("check_interval_sec", "checkInterval", "checkIntervalSec"),
+    )
+    timeout_ms: int | None = Field(
+        None, ge=1, le=3_600_000, validation_alias=_aliases("timeout_ms", "timeout", "timeoutMs")
+    )
+    retry_count: int | None = Field(
+        None, ge=0, le=10, validation_alias=_aliases("retry_count", "retryCount")
+    )
+    retry_backoff_ms: int | None = Field(
+        None, ge=0, le=60_000, validation_alias=_aliases("retry_backoff_ms", "retryBackoffMs")
+    )
+    failure_threshold: int | None = Field(
+        None, ge=1, le=100, validation_alias=_aliases("failure_threshold", "failureThreshold")
+    )
+    success_threshold: int | None = Field(
+        None, ge=1, le=100, validation_alias=_aliases("success_threshold", "successThreshold")
+    )
+    criticality: Criticality | None = None
+    tags: list[Tag] | None = Field(None, max_length=20)
+    sla_target: float | None = Field(
+        None, gt=0, le=100, validation_alias=_aliases("sla_target", "slaTarget")
+    )
+    is_active: bool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
+
+    def checker_settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def probe_fields(self) -> dict[str, Any]:
+        given = self.model_fields_set
+        return {
+            f: getattr(self, f) for f in PROBE_FIELDS if f in given and getattr(self, f) is not None
+        }
+
+    def labels(self) -> dict[str, Any]:
+        given = self.model_fields_set
+        out: dict[str, Any] = {}
+        for f in ("criticality", "tags", "sla_target"):
+            if f in given:
+                out[f] = tuple(self.tags or ()) if f == "tags" else getattr(self, f)
+        return out
+
+
+class ServiceCreate(_ServiceFields):
+    key: Key
+    type: str = Field("heartbeat", description="heartbeat, http, tcp, script, or a plugin's")
+
+    def heartbeat_only_problem(self) -> str | None:
+        """Probe fields on a heartbeat service are a mistake worth naming."""
+        stray = [*self.probe_fields(), *self.checker_settings()]
+        if self.type == "heartbeat" and stray:
+            return f"{', '.join(stray)}: not a field of heartbeat services"
+        return None
+
+
+class ServicePatch(_ServiceFields):
+    """Only the fields present are changed; `expected_period_sec: null` goes back to the
+    learned period; checker settings given are merged into the current ones."""
+
+    key: Key | None = None
     paused: bool | None = None
 
 
@@ -140,6 +240,59 @@ class HeartbeatPage(BaseModel):
     service_key: str
     items: list[HeartbeatOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+
+
+class CheckResultOut(BaseModel):
+    id: uuid.UUID
+    status: Literal["up", "down"]
+    latency_ms: float | None
+    http_status: int | None
+    error: str | None
+    failed_assertion: str | None
+    detail: str | None
+    attempts: int
+    scheduled_at: datetime | None
+    started_at: datetime
+    checked_at: datetime
+
+    @classmethod
+    def of(cls, row: CheckResult) -> CheckResultOut:
+        return cls(
+            id=row.id,
+            status="up" if row.up else "down",
+            latency_ms=row.latency_ms,
+            http_status=row.http_status,
+            error=row.error,
+            failed_assertion=row.failed_assertion,
+            detail=row.detail,
+            attempts=row.attempts,
+            scheduled_at=row.scheduled_at,
+            started_at=row.started_at,
+            checked_at=row.checked_at,
+        )
+
+
+class CheckResultPage(BaseModel):
+    service_id: uuid.UUID
+    service_key: str
+    items: list[CheckResultOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+
+
+class HealthOut(BaseModel):
+    """Seed 004's `GET /services/{id}/health`."""
+
+    service_id: uuid.UUID
+    service_key: str
+    type: str
+    status: Status
+    health: Health
+    status_since: datetime
+    last_check_at: datetime | None
+    last_latency_ms: float | None
+    last_error: str | None
+    last_result: CheckResultOut | None
+    last_heartbeat_at: datetime | None
 
 
 class PingAck(BaseModel):

@@ -42,10 +42,13 @@ class GroupCommit(Generic[Item, Result]):
         flush: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         *,
         max_batch: int = 500,
+        gather_s: float = 0.002,
     ) -> None:
         """`flush` writes a batch in one transaction and returns one result per item."""
         self._flush = flush
         self._max_batch = max_batch
+        self._gather_s = gather_s
+        self._last_batch = 0
         self._queue: list[_Entry[Item, Result]] = []
         self._leading = False
 
@@ -70,7 +73,16 @@ class GroupCommit(Generic[Item, Result]):
     async def _lead(self) -> None:
         cancelled = False
         while True:
+            if self._last_batch > 1 and len(self._queue) < self._last_batch // 2:
+                # Under load, the callers the last flush just answered are about to send
+                # again; without this pause the new leader flushes alone, and batches
+                # alternate 1, 31, 1, 31 (bench/ingest.py saw exactly that).
+                try:
+                    await asyncio.sleep(self._gather_s)
+                except asyncio.CancelledError:
+                    cancelled = True
             batch = self._queue[: self._max_batch]
+            self._last_batch = len(batch)
             del self._queue[: self._max_batch]
             cancelled |= await self._write(batch)
             successor = next((e for e in self._queue if not e.abandoned), None)

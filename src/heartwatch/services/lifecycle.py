@@ -4,7 +4,9 @@ transaction, so the new status and its history rows commit together."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +17,23 @@ from heartwatch.domain.heartbeat import (
     next_deadline,
 )
 from heartwatch.domain.status import Status
+from heartwatch.ids import new_id
 from heartwatch.store.models import Service, StateTransition
 
 
-def state_of(row: Service) -> HeartbeatState:
+class HeartbeatColumns(Protocol):
+    """A `services` row as the ORM or a Core select gives it."""
+
+    status: Status
+    status_since: datetime
+    last_heartbeat_at: datetime | None
+    failed_at: datetime | None
+    expected_period_sec: float | None
+    recent_gaps: list[float]
+    heartbeat_count: int
+
+
+def state_of(row: HeartbeatColumns) -> HeartbeatState:
     return HeartbeatState(
         status=Status(row.status),
         status_since=row.status_since,
@@ -30,33 +45,47 @@ def state_of(row: Service) -> HeartbeatState:
     )
 
 
+def state_columns(state: HeartbeatState, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
+    """The `services` columns that hold a heartbeat state (and its next deadline)."""
+    return {
+        "status": state.status,
+        "status_since": state.status_since,
+        "last_heartbeat_at": state.last_heartbeat_at,
+        "failed_at": state.failed_at,
+        "expected_period_sec": state.declared_period,
+        "recent_gaps": list(state.recent_gaps),
+        "heartbeat_count": state.heartbeat_count,
+        "next_deadline_at": next_deadline(state, rules, now),
+    }
+
+
 def write_state(row: Service, state: HeartbeatState, rules: HeartbeatRules, now: datetime) -> None:
-    row.status = state.status
-    row.status_since = state.status_since
-    row.last_heartbeat_at = state.last_heartbeat_at
-    row.failed_at = state.failed_at
-    row.expected_period_sec = state.declared_period
-    if list(state.recent_gaps) != row.recent_gaps:
-        row.recent_gaps = list(state.recent_gaps)
-    row.heartbeat_count = state.heartbeat_count
-    row.next_deadline_at = next_deadline(state, rules, now)
+    for column, value in state_columns(state, rules, now).items():
+        setattr(row, column, value)
+
+
+def transition_values(
+    service_id: uuid.UUID, transitions: list[Transition], detected_at: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_id(),
+            "service_id": service_id,
+            "from_status": t.from_status,
+            "to_status": t.to_status,
+            "at": t.at,
+            "detected_at": detected_at,
+            "reason": t.reason,
+            "alert_sent": False,
+        }
+        for t in transitions
+    ]
 
 
 def transition_rows(
     service: Service, transitions: list[Transition], detected_at: datetime
 ) -> list[StateTransition]:
-    return [
-        StateTransition(
-            service_id=service.id,
-            from_status=t.from_status,
-            to_status=t.to_status,
-            at=t.at,
-            detected_at=detected_at,
-            reason=t.reason,
-            alert_sent=False,
-        )
-        for t in transitions
-    ]
+    return [StateTransition(**v) for v in transition_values(service.id, transitions, detected_at)]
 
 
 def stage(

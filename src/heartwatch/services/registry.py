@@ -3,18 +3,58 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.domain.heartbeat import HeartbeatRules, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
-from heartwatch.services.errors import Conflict, NotFound
+from heartwatch.domain.probe import set_paused as probe_set_paused
+from heartwatch.domain.status import Status
+from heartwatch.services.errors import Conflict, Invalid, NotFound
 from heartwatch.services.heartbeats import new_service_row
-from heartwatch.services.lifecycle import stage, state_of
+from heartwatch.services.lifecycle import stage, state_of, transition_rows
+from heartwatch.services.probes import probe_state_of, schedule_row, write_probe_state
 from heartwatch.store import queries
-from heartwatch.store.models import Heartbeat, Service, StateTransition
+from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
+
+PROBE_FIELDS = (
+    "endpoint",
+    "check_interval_sec",
+    "timeout_ms",
+    "retry_count",
+    "retry_backoff_ms",
+    "failure_threshold",
+    "success_threshold",
+)
+DEFAULT_INTERVAL_S = 60.0
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeConfig:
+    """How heartwatch checks a pull service; `settings` are the checker type's own."""
+
+    type: str
+    endpoint: str
+    check_interval_sec: float = DEFAULT_INTERVAL_S
+    timeout_ms: int | None = None  # default: 10 s, or less for short intervals
+    retry_count: int = 0
+    retry_backoff_ms: int = 0
+    failure_threshold: int = 1
+    success_threshold: int = 1
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    criticality: str = "medium"
+    tags: tuple[str, ...] = ()
+    sla_target: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +69,82 @@ class ServiceChanges:
     # goes back to the learned one.
     set_period: bool = False
     expected_period_sec: float | None = None
+    # Probe fields given (PROBE_FIELDS), and checker settings given (merged into the
+    # current ones).
+    probe: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    replace_settings: bool = False  # PUT: the settings given are all the settings
+    labels: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_type(service_type: str, checkers: CheckerRegistry) -> None:
+    if service_type != "heartbeat" and service_type not in checkers.types():
+        known = ", ".join(["heartbeat", *sorted(checkers.types())])
+        raise Invalid(f"unknown type {service_type!r}: known types are {known}")
+
+
+def validate_probe(config: ProbeConfig, checkers: CheckerRegistry) -> ProbeConfig:
+    """Check a probe configuration as a whole; returns it normalised (endpoint, timeout
+    default, settings as the checker's model dumps them). Raises Invalid, saying why."""
+    check_type(config.type, checkers)
+    interval_ms = config.check_interval_sec * 1000
+    timeout_ms = config.timeout_ms
+    if timeout_ms is None:
+        timeout_ms = min(DEFAULT_TIMEOUT_MS, max(1, int(interval_ms * 0.8)))
+    if timeout_ms >= interval_ms:
+        raise Invalid(
+            f"timeout_ms ({timeout_ms}) must be below the check interval "
+            f"({config.check_interval_sec:g} s = {interval_ms:g} ms)"
+        )
+    try:
+        endpoint, settings = checkers.validate_settings(
+            config.type, config.endpoint, dict(config.settings)
+        )
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+    return replace(
+        config,
+        endpoint=endpoint,
+        timeout_ms=timeout_ms,
+        settings=settings.model_dump(mode="json", exclude_defaults=True),
+    )
+
+
+def probe_config_of(row: Service) -> ProbeConfig:
+    assert row.endpoint is not None and row.check_interval_sec is not None
+    return ProbeConfig(
+        type=row.type,
+        endpoint=row.endpoint,
+        check_interval_sec=row.check_interval_sec,
+        timeout_ms=row.timeout_ms,
+        retry_count=row.retry_count,
+        retry_backoff_ms=row.retry_backoff_ms,
+        failure_threshold=row.failure_threshold,
+        success_threshold=row.success_threshold,
+        settings=row.check_settings or {},
+    )
+
+
+def _apply_probe(row: Service, config: ProbeConfig) -> None:
+    row.type = config.type
+    row.endpoint = config.endpoint
+    row.check_interval_sec = config.check_interval_sec
+    row.timeout_ms = config.timeout_ms
+    row.retry_count = config.retry_count
+    row.retry_backoff_ms = config.retry_backoff_ms
+    row.failure_threshold = config.failure_threshold
+    row.success_threshold = config.success_threshold
+    row.check_settings = dict(config.settings)
+
+
+def _apply_labels(row: Service, labels: Labels) -> None:
+    row.criticality = labels.criticality
+    row.tags = list(labels.tags)
+    row.sla_target = labels.sla_target
+
+
+def is_probe(row: Service) -> bool:
+    return row.type != "heartbeat"
 
 
 async def get_service(session: AsyncSession, ident: str, *, for_update: bool = False) -> Service:
@@ -50,14 +166,33 @@ async def create_service(
     description: str,
     expected_period_sec: float | None,
     now: datetime,
+    probe: ProbeConfig | None = None,
+    labels: Labels = Labels(),
+    active: bool = True,
+    checkers: CheckerRegistry | None = None,
 ) -> Service:
+    """Register a heartbeat service (no `probe`) or a probe service (validated with the
+    checker registry, and scheduled: its first run lands somewhere in its first interval)."""
     check_key(key)
+    if probe is not None:
+        if expected_period_sec is not None:
+            raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+        assert checkers is not None
+        probe = validate_probe(probe, checkers)
     if await queries.key_exists(session, key):
         raise Conflict(f"a service with key {key!r} already exists")
     row = Service(**new_service_row(key, now, name=name))
     row.description = description
     row.expected_period_sec = expected_period_sec
+    _apply_labels(row, labels)
+    if probe is not None:
+        _apply_probe(row, probe)
+    if not active:
+        row.status = Status.PAUSED
     session.add(row)
+    if probe is not None:
+        await session.flush()
+        session.add(schedule_row(row.id, probe.check_interval_sec, now))
     return row
 
 
@@ -68,8 +203,31 @@ async def update_service(
     *,
     rules: HeartbeatRules,
     now: datetime,
+    checkers: CheckerRegistry | None = None,
 ) -> Service:
     row = await get_service(session, ident, for_update=True)
+    probe_change = bool(changes.probe or changes.settings or changes.replace_settings)
+    if probe_change and not is_probe(row) and (changes.probe or changes.settings):
+        given = ", ".join([*changes.probe, *changes.settings])
+        raise Invalid(f"{given}: only probe services have these; this is a heartbeat service")
+    if changes.set_period and is_probe(row):
+        raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+    if probe_change and is_probe(row):
+        assert checkers is not None
+        current = probe_config_of(row)
+        merged = replace(
+            current,
+            **dict(changes.probe),
+            settings=changes.settings
+            if changes.replace_settings
+            else {**current.settings, **changes.settings},
+        )
+        if "check_interval_sec" in changes.probe and "timeout_ms" not in changes.probe:
+            merged = replace(merged, timeout_ms=None)  # re-derive the default for the new interval
+        _apply_probe(row, validate_probe(merged, checkers))
+    if changes.labels:
+        current_labels = Labels(row.criticality, tuple(row.tags or ()), row.sla_target)
+        _apply_labels(row, replace(current_labels, **dict(changes.labels)))
     if changes.key is not None and changes.key != row.key:
         check_key(changes.key)
         if await queries.key_exists(session, changes.key):
@@ -83,7 +241,12 @@ async def update_service(
         period = changes.expected_period_sec
         stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)
     if changes.paused is not None:
-        stage(session, row, set_paused(state_of(row), changes.paused, now, rules), rules, now)
+        if is_probe(row):
+            state, transitions = probe_set_paused(probe_state_of(row), changes.paused, now)
+            write_probe_state(row, state)
+            session.add_all(transition_rows(row, transitions, now))
+        else:
+            stage(session, row, set_paused(state_of(row), changes.paused, now, rules), rules, now)
     row.updated_at = now
     return row
 
@@ -120,4 +283,18 @@ async def state_history(
         service_id = (await get_service(session, service_key)).id
     return await queries.transitions(
         session, service_id=service_id, start=start, end=end, limit=limit
+    )
+
+
+async def check_history(
+    session: AsyncSession,
+    service_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[CheckResult]:
+    return await queries.check_results_page(
+        session, service_id, start=start, end=end, before=before, limit=limit
     )

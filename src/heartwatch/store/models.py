@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -77,6 +78,30 @@ class Service(Base):
     # services that never send one.
     last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # What people filter and route alerts by.
+    criticality: Mapped[str] = mapped_column(String(16), default="medium")
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    sla_target: Mapped[float | None] = mapped_column(Float)
+
+    # Probe (pull) configuration; NULL for heartbeat services.
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    check_interval_sec: Mapped[float | None] = mapped_column(Float)
+    timeout_ms: Mapped[int | None] = mapped_column(Integer)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    retry_backoff_ms: Mapped[int] = mapped_column(Integer, default=0)
+    failure_threshold: Mapped[int] = mapped_column(Integer, default=1)
+    success_threshold: Mapped[int] = mapped_column(Integer, default=1)
+    # The checker type's own settings, validated by its pydantic model on the way in.
+    check_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    # Probe state (see domain.probe.ProbeState) and the latest result, for listings.
+    streak_up: Mapped[bool | None] = mapped_column(Boolean)
+    streak_count: Mapped[int] = mapped_column(Integer, default=0)
+    streak_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_latency_ms: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
 
 class Heartbeat(Base):
     __tablename__ = "heartbeats"
@@ -111,6 +136,41 @@ class StateTransition(Base):
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
     alert_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckResult(Base):
+    """One check of a probe service (after its retries)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_service_checked", "service_id", "checked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    up: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Which assertion failed (status, keyword, json_path, timeout, ...), Gatus-style.
+    failed_assertion: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    # Drift = started_at - scheduled_at; a manual check has no scheduled time.
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerState(Base):
+    """When each probe service runs next, and which worker holds it (a lease)."""
+
+    __tablename__ = "scheduler_state"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AppState(Base):

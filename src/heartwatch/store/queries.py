@@ -10,15 +10,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import Signal
-from heartwatch.store.models import AppState, Heartbeat, Service, StateTransition
+from heartwatch.domain.status import Status
+from heartwatch.store.models import (
+    AppState,
+    Base,
+    CheckResult,
+    Heartbeat,
+    SchedulerState,
+    Service,
+    StateTransition,
+)
+
+
+def core_table(model: type[Base]) -> Table:
+    """A model's Core table, for statements over plain rows (no ORM bookkeeping)."""
+    return cast(Table, model.__table__)
 
 
 def _insert_for(session: AsyncSession) -> Any:
@@ -40,6 +54,72 @@ async def lock_services(
         .with_for_update()
     )
     return list((await session.scalars(stmt)).all())
+
+
+# What heartbeat ingest reads and writes of a service: plain rows, no ORM objects, because
+# this runs for every heartbeat (bench/ingest.py: the ORM cost half the CPU per ping).
+HEARTBEAT_ROW = (
+    Service.id,
+    Service.key,
+    Service.type,
+    Service.status,
+    Service.status_since,
+    Service.last_heartbeat_at,
+    Service.failed_at,
+    Service.expected_period_sec,
+    Service.recent_gaps,
+    Service.heartbeat_count,
+    Service.last_start_at,
+)
+HEARTBEAT_WRITE = (
+    "status",
+    "status_since",
+    "last_heartbeat_at",
+    "failed_at",
+    "expected_period_sec",
+    "recent_gaps",
+    "heartbeat_count",
+    "next_deadline_at",
+    "last_start_at",
+    "updated_at",
+)
+
+
+async def lock_heartbeat_rows(
+    session: AsyncSession, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
+) -> list[Row[Any]]:
+    """`lock_services`, as plain rows of HEARTBEAT_ROW."""
+    if not keys and not ids:
+        return []
+    stmt = (
+        select(*HEARTBEAT_ROW)
+        .where(or_(Service.key.in_(keys), Service.id.in_(ids)))
+        .order_by(Service.id)
+        .with_for_update()
+    )
+    # (Widened: the precise row type has more columns than a tuple type can spell.)
+    return cast(list[Row[Any]], list((await session.execute(stmt)).all()))
+
+
+async def update_heartbeat_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE for a batch; each dict has `sid` and HEARTBEAT_WRITE."""
+    if not rows:
+        return
+    table = core_table(Service)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values({c: bindparam(f"new_{c}") for c in HEARTBEAT_WRITE})
+    )
+    await session.execute(
+        stmt, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in HEARTBEAT_WRITE}} for r in rows]
+    )
+
+
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Plain rows in one executemany INSERT: the hot paths' history rows."""
+    if rows:
+        await session.execute(insert(core_table(model)), rows)
 
 
 async def insert_services_if_absent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -99,6 +179,28 @@ async def key_exists(session: AsyncSession, key: str) -> bool:
     return (await session.scalar(select(Service.id).where(Service.key == key))) is not None
 
 
+def _page(
+    stmt: Select[Any],
+    time_col: Any,
+    id_col: Any,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Select[Any]:
+    """Newest first, within [start, end]. `before` is a keyset cursor (time, id) from the
+    previous page: stable under inserts, and as fast on page 1000 as on page 1."""
+    if start is not None:
+        stmt = stmt.where(time_col >= start)
+    if end is not None:
+        stmt = stmt.where(time_col <= end)
+    if before is not None:
+        at, row_id = before
+        stmt = stmt.where((time_col < at) | ((time_col == at) & (id_col < row_id)))
+    return stmt.order_by(time_col.desc(), id_col.desc()).limit(limit)
+
+
 async def heartbeats_page(
     session: AsyncSession,
     service_id: uuid.UUID,
@@ -108,18 +210,36 @@ async def heartbeats_page(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Heartbeat]:
-    """Newest first. `before` is a keyset cursor (time, id) from the previous page."""
-    stmt = select(Heartbeat).where(Heartbeat.service_id == service_id)
-    if start is not None:
-        stmt = stmt.where(Heartbeat.received_at >= start)
-    if end is not None:
-        stmt = stmt.where(Heartbeat.received_at <= end)
-    if before is not None:
-        at, row_id = before
-        stmt = stmt.where(
-            (Heartbeat.received_at < at) | ((Heartbeat.received_at == at) & (Heartbeat.id < row_id))
-        )
-    stmt = stmt.order_by(Heartbeat.received_at.desc(), Heartbeat.id.desc()).limit(limit)
+    stmt = _page(
+        select(Heartbeat).where(Heartbeat.service_id == service_id),
+        Heartbeat.received_at,
+        Heartbeat.id,
+        start=start,
+        end=end,
+        before=before,
+        limit=limit,
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def check_results_page(
+    session: AsyncSession,
+    service_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[CheckResult]:
+    stmt = _page(
+        select(CheckResult).where(CheckResult.service_id == service_id),
+        CheckResult.checked_at,
+        CheckResult.id,
+        start=start,
+        end=end,
+        before=before,
+        limit=limit,
+    )
     return list((await session.scalars(stmt)).all())
 
 
@@ -174,3 +294,89 @@ async def put_app_state(session: AsyncSession, key: str, value: str, now: dateti
         index_elements=[AppState.key], set_={"value": value, "updated_at": now}
     )
     await session.execute(stmt)
+
+
+# --- the probe scheduler ----------------------------------------------------------------
+
+
+async def claim_due_checks(
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    horizon: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Take a lease on up to `limit` probe services due by `horizon` that nobody holds
+    (or whose holder's lease ran out: a dead worker's services are taken over).
+
+    One UPDATE ... RETURNING; on PostgreSQL the inner SELECT skips rows another worker is
+    claiming at this very moment, so two workers never claim the same service.
+    """
+    free = or_(SchedulerState.lease_expires_at.is_(None), SchedulerState.lease_expires_at < now)
+    due = (
+        select(SchedulerState.service_id)
+        .join(Service, Service.id == SchedulerState.service_id)
+        .where(SchedulerState.next_run_at <= horizon, free, Service.status != Status.PAUSED)
+        .order_by(SchedulerState.next_run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=SchedulerState)
+    )
+    stmt = (
+        update(SchedulerState)
+        .where(SchedulerState.service_id.in_(due.scalar_subquery()), free)
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .returning(SchedulerState.service_id, SchedulerState.next_run_at)
+        .execution_options(synchronize_session=False)
+    )
+    return [(sid, at) for sid, at in (await session.execute(stmt)).all()]
+
+
+async def services_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Service]:
+    stmt = select(Service).where(Service.id.in_(ids)).order_by(Service.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def lock_services_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Service]:
+    return await lock_services(session, keys=[], ids=ids)
+
+
+async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, Any]]) -> None:
+    """Set each service's next run and release the lease — only where `owner` still holds
+    it (compare-and-set: a lease that expired and was taken over is left to its new
+    holder). `slots`: dicts of service_id, next_run_at."""
+    if not slots:
+        return
+    table = core_table(SchedulerState)
+    stmt = (
+        update(table)
+        .where(table.c.service_id == bindparam("sid"), table.c.lease_owner == owner)
+        .values(next_run_at=bindparam("slot"), lease_owner=None, lease_expires_at=None)
+    )
+    rows = [{"sid": s["service_id"], "slot": s["next_run_at"]} for s in slots]
+    await session.execute(stmt, rows)
+
+
+async def renew_leases(
+    session: AsyncSession, owner: str, ids: Sequence[uuid.UUID], until: datetime
+) -> None:
+    """Extend the leases a live worker still holds (queued or running checks)."""
+    if ids:
+        await session.execute(
+            update(SchedulerState)
+            .where(SchedulerState.service_id.in_(ids), SchedulerState.lease_owner == owner)
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def release_leases(session: AsyncSession, owner: str, ids: Sequence[uuid.UUID]) -> None:
+    """Give back leases a stopping worker will not run."""
+    if ids:
+        await session.execute(
+            update(SchedulerState)
+            .where(SchedulerState.service_id.in_(ids), SchedulerState.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )

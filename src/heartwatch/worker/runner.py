@@ -10,6 +10,7 @@ import structlog
 from heartwatch.client import aheartbeat
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
+from heartwatch.worker.scheduler import CheckScheduler
 
 log = structlog.get_logger("heartwatch.worker")
 
@@ -28,7 +29,14 @@ class Worker:
         self._last_report = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Heartbeat deadlines and probe checks, side by side, until `stop`."""
         log.info("worker started", interval_s=self.rt.settings.check_interval_seconds)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._deadlines(stop))
+            group.create_task(CheckScheduler(self.rt).run(stop))
+        log.info("worker stopped")
+
+    async def _deadlines(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.tick()
@@ -40,7 +48,6 @@ class Worker:
                 if not stop.is_set():
                     await self._report_in()
             await self._sleep(stop)
-        log.info("worker stopped")
 
     async def tick(self) -> int:
         """Evaluate every service past its deadline; returns how many transitions resulted."""

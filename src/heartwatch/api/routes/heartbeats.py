@@ -29,23 +29,29 @@ RunId = Annotated[
 ]
 
 
+def make_ping(
+    runtime: Runtime, signal: Signal, raw_body: bytes, source: str | None, **fields: Any
+) -> Ping:
+    """Stamp a ping and keep its body. Longer bodies are cut, not refused: a cron job's
+    log tail must never cost its ping."""
+    limit = runtime.settings.max_heartbeat_body_bytes
+    body = raw_body[:limit].decode("utf-8", errors="ignore") if raw_body else None
+    return Ping(
+        signal=signal, received_at=runtime.clock.now(), body=body or None, source=source, **fields
+    )
+
+
 async def record_ping(
     request: Request, runtime: Runtime, signal: Signal, message: str | None = None, **fields: Any
 ) -> PingOutcome | UnknownService:
-    """Every ping endpoint ends here: stamp it, keep its body (or the `message` given
-    instead), hand it to ingest."""
-    limit = runtime.settings.max_heartbeat_body_bytes
+    """Every ping route ends here (the `message` given replaces the request body)."""
     raw = message.encode() if message is not None else await request.body()
-    # Longer bodies are cut, not refused: a cron job's log tail must never cost its ping.
-    body = raw[:limit].decode("utf-8", errors="ignore") if raw else None
-    ping = Ping(
-        signal=signal,
-        received_at=runtime.clock.now(),
-        body=body or None,
-        source=request.client.host if request.client else None,
-        **fields,
-    )
-    return await runtime.heartbeats.record(ping)
+    source = request.client.host if request.client else None
+    return await runtime.heartbeats.record(make_ping(runtime, signal, raw, source, **fields))
+
+
+def not_registered(key: str) -> str:
+    return f"service {key!r} is not registered (auto-registration is off)"
 
 
 def _check_ping_key(request: Request, runtime: Runtime) -> None:
@@ -69,7 +75,7 @@ async def _ack(
     check_key(key)
     outcome = await record_ping(request, runtime, signal, key=key, period=period, run_id=run_id)
     if isinstance(outcome, UnknownService):
-        raise HTTPException(404, f"service {key!r} is not registered (auto-registration is off)")
+        raise HTTPException(404, not_registered(key))
     return PingAck(
         service_id=outcome.service_id,
         service_key=outcome.key,

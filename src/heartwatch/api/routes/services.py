@@ -12,6 +12,9 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.schemas import (
+    CheckResultOut,
+    CheckResultPage,
+    HealthOut,
     HeartbeatOut,
     HeartbeatPage,
     ServiceCreate,
@@ -21,6 +24,8 @@ from heartwatch.api.schemas import (
 )
 from heartwatch.domain.status import Status
 from heartwatch.services import registry
+from heartwatch.services.errors import Invalid, NotFound
+from heartwatch.services.probes import execute, record_checks, spec_of
 
 router = APIRouter(prefix="/services", tags=["services"])
 
@@ -32,7 +37,7 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
         raise HTTPException(422, "`from` must not be later than `to`")
 
 
-def _encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
+def _next(at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
 
 
@@ -54,44 +59,126 @@ async def list_services(
     return [ServiceOut.of(r, runtime.rules, now) for r in rows]
 
 
+def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeConfig | None:
+    registry.check_type(body.type, runtime.checkers)
+    if body.type == "heartbeat":
+        return None
+    if body.endpoint is None:
+        raise Invalid(f"endpoint is required for {body.type} services")
+    return registry.ProbeConfig(
+        type=body.type,
+        endpoint=body.endpoint,
+        check_interval_sec=body.check_interval_sec or registry.DEFAULT_INTERVAL_S,
+        timeout_ms=body.timeout_ms,
+        retry_count=body.retry_count or 0,
+        retry_backoff_ms=body.retry_backoff_ms or 0,
+        failure_threshold=body.failure_threshold or 1,
+        success_threshold=body.success_threshold or 1,
+        settings=body.checker_settings(),
+    )
+
+
 @router.post("", response_model=ServiceOut, status_code=201)
 async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut:
-    """Register a service ahead of its first heartbeat, optionally with its period."""
+    """Register a heartbeat service ahead of its first heartbeat (optionally with its
+    period), or a probe service (`type`: http, tcp, script, or a plugin's) that
+    heartwatch checks on its interval."""
+    if problem := body.heartbeat_only_problem():
+        raise Invalid(problem)
     async with runtime.db.writing() as session:
         row = await registry.create_service(
             session,
             key=body.key,
             name=body.name,
-            description=body.description,
+            description=body.description or "",
             expected_period_sec=body.expected_period_sec,
             now=runtime.clock.now(),
+            probe=_probe_config(body, runtime),
+            labels=registry.Labels(**body.labels()),
+            active=body.is_active is not False,
+            checkers=runtime.checkers,
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now())
 
 
 @router.get("/{id}", response_model=ServiceOut)
 async def get_service(runtime: RuntimeDep, session: ReadSession, id: str) -> ServiceOut:
-    return ServiceOut.of(
-        await registry.get_service(session, id), runtime.rules, runtime.clock.now()
-    )
+    row = await registry.get_service(session, id)
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+
+
+async def _update(runtime: RuntimeDep, id: str, changes: registry.ServiceChanges) -> ServiceOut:
+    async with runtime.db.writing() as session:
+        row = await registry.update_service(
+            session,
+            id,
+            changes,
+            rules=runtime.rules,
+            now=runtime.clock.now(),
+            checkers=runtime.checkers,
+        )
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+
+
+def _paused(body: ServicePatch | ServiceCreate) -> bool | None:
+    if isinstance(body, ServicePatch) and body.paused is not None:
+        return body.paused
+    return None if body.is_active is None else not body.is_active
 
 
 @router.patch("/{id}", response_model=ServiceOut)
 async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> ServiceOut:
+    """Change only the fields given."""
     given = body.model_fields_set
-    changes = registry.ServiceChanges(
-        key=body.key,
-        name=body.name,
-        description=body.description,
-        paused=body.paused,
-        set_period="expected_period_sec" in given,
-        expected_period_sec=body.expected_period_sec,
+    return await _update(
+        runtime,
+        id,
+        registry.ServiceChanges(
+            key=body.key,
+            name=body.name,
+            description=body.description,
+            paused=_paused(body),
+            set_period="expected_period_sec" in given,
+            expected_period_sec=body.expected_period_sec,
+            probe=body.probe_fields(),
+            settings=body.checker_settings(),
+            labels=body.labels(),
+        ),
     )
-    async with runtime.db.writing() as session:
-        row = await registry.update_service(
-            session, id, changes, rules=runtime.rules, now=runtime.clock.now()
-        )
-    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+
+
+@router.put("/{id}", response_model=ServiceOut)
+async def replace_service(
+    runtime: RuntimeDep, session: ReadSession, id: str, body: ServiceCreate
+) -> ServiceOut:
+    """Replace the configuration: fields left out go back to their defaults. The type
+    cannot change (delete and register again); history and status are kept."""
+    current = await registry.get_service(session, id)
+    if body.type != current.type:
+        raise Invalid(f"type cannot change from {current.type!r} to {body.type!r}")
+    if problem := body.heartbeat_only_problem():
+        raise Invalid(problem)
+    probe = _probe_config(body, runtime)
+    return await _update(
+        runtime,
+        id,
+        registry.ServiceChanges(
+            key=body.key,
+            name=body.name or body.key,
+            description=body.description or "",
+            paused=_paused(body) or False,
+            set_period=probe is None,
+            expected_period_sec=body.expected_period_sec,
+            probe={f: getattr(probe, f) for f in registry.PROBE_FIELDS} if probe else {},
+            settings=dict(probe.settings) if probe else {},
+            replace_settings=True,
+            labels={
+                "criticality": body.criticality or "medium",
+                "tags": tuple(body.tags or ()),
+                "sla_target": body.sla_target,
+            },
+        ),
+    )
 
 
 @router.delete("/{id}", status_code=204, response_class=Response)
@@ -101,26 +188,88 @@ async def delete_service(runtime: RuntimeDep, id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{id}/history", response_model=HeartbeatPage)
-async def heartbeat_history(
+@router.get("/{id}/history", response_model=HeartbeatPage | CheckResultPage)
+async def history(
     session: ReadSession,
     id: str,
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     limit: Limit = 100,
     cursor: str | None = None,
-) -> HeartbeatPage:
-    """Heartbeats, newest first. Follow `next_cursor` for older pages."""
+) -> HeartbeatPage | CheckResultPage:
+    """Newest first: heartbeats of a heartbeat service, check results of a probe service.
+    Follow `next_cursor` for older pages."""
     check_window(start, end)
     before = _decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
-    rows = await registry.heartbeat_history(
+    if registry.is_probe(service):
+        results = await registry.check_history(
+            session, service.id, start=start, end=end, before=before, limit=limit
+        )
+        return CheckResultPage(
+            service_id=service.id,
+            service_key=service.key,
+            items=[CheckResultOut.of(r) for r in results],
+            next_cursor=_next(results[-1].checked_at, results[-1].id)
+            if len(results) == limit
+            else None,
+        )
+    beats = await registry.heartbeat_history(
         session, service.id, start=start, end=end, before=before, limit=limit
     )
-    next_cursor = _encode_cursor(rows[-1].received_at, rows[-1].id) if len(rows) == limit else None
     return HeartbeatPage(
         service_id=service.id,
         service_key=service.key,
-        items=[HeartbeatOut.of(r) for r in rows],
-        next_cursor=next_cursor,
+        items=[HeartbeatOut.of(r) for r in beats],
+        next_cursor=_next(beats[-1].received_at, beats[-1].id) if len(beats) == limit else None,
     )
+
+
+@router.get("/{id}/health", response_model=HealthOut)
+async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOut:
+    """Current status, seed 004's healthy/unhealthy/unknown view, and the last result."""
+    row = await registry.get_service(session, id)
+    view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
+    last = None
+    if registry.is_probe(row):
+        latest = await registry.check_history(
+            session, row.id, start=None, end=None, before=None, limit=1
+        )
+        last = CheckResultOut.of(latest[0]) if latest else None
+    return HealthOut(
+        service_id=row.id,
+        service_key=row.key,
+        type=row.type,
+        status=view.status,
+        health=view.health,
+        status_since=view.status_since,
+        last_check_at=row.last_check_at,
+        last_latency_ms=row.last_latency_ms,
+        last_error=row.last_error,
+        last_result=last,
+        last_heartbeat_at=row.last_heartbeat_at,
+    )
+
+
+@router.post("/{id}/check", response_model=CheckResultOut)
+async def check_now(runtime: RuntimeDep, id: str) -> CheckResultOut:
+    """Run one check now, in this request, and answer with its result (recorded like
+    any other). The one endpoint allowed to be slow: up to the service's timeout."""
+    async with runtime.db.reading() as session:
+        row = await registry.get_service(session, id)
+        if not registry.is_probe(row):
+            raise Invalid(
+                f"{row.key!r} is a heartbeat service: it reports in, heartwatch does not check it"
+            )
+        spec = spec_of(row, runtime.checkers)
+    finished = await execute(spec, None, runtime.checkers, runtime.check_context, runtime.clock)
+    async with runtime.db.writing() as session:
+        await record_checks(
+            session, [finished], now=runtime.clock.now(), dead_after=runtime.rules.dead_after
+        )
+        latest = await registry.check_history(
+            session, spec.service_id, start=None, end=None, before=None, limit=1
+        )
+    if not latest:
+        raise NotFound(f"service {id!r} was deleted while it was being checked")
+    return CheckResultOut.of(latest[0])

@@ -1,0 +1,240 @@
+"""Probe (pull) services: record finished checks, move statuses, plan the next run."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.checkers.base import CheckContext, CheckerSettings, Outcome
+from heartwatch.checkers.registry import CheckerRegistry
+from heartwatch.checkers.runner import run_check
+from heartwatch.clock import Clock
+from heartwatch.domain.heartbeat import Transition
+from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
+from heartwatch.domain.status import Status
+from heartwatch.ids import new_id
+from heartwatch.services.lifecycle import transition_rows
+from heartwatch.store import queries
+from heartwatch.store.models import CheckResult, SchedulerState, Service
+
+log = structlog.get_logger("heartwatch.checks")
+
+# A dead service is still checked (it may come back), just this many times less often.
+DEAD_SLOWDOWN = 10
+MAX_DETAIL_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedCheck:
+    service_id: uuid.UUID
+    outcome: Outcome
+    attempts: int
+    started_at: datetime
+    finished_at: datetime
+    # The slot it was run for; None for a manual check (`POST /services/{id}/check`).
+    scheduled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """A service's check configuration, as read before the run."""
+
+    service_id: uuid.UUID
+    key: str
+    type: str
+    endpoint: str
+    settings: CheckerSettings | None
+    timeout_ms: int
+    retry_count: int
+    retry_backoff_ms: int
+    problem: str | None = None  # configuration that no longer validates (plugin gone)
+
+
+def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
+    problem = None
+    settings: CheckerSettings | None = None
+    try:
+        settings = checkers.get(row.type).Settings.model_validate(row.check_settings or {})
+    except (KeyError, ValueError) as exc:
+        problem = f"cannot check type {row.type!r}: {exc}"
+    return ProbeSpec(
+        service_id=row.id,
+        key=row.key,
+        type=row.type,
+        endpoint=row.endpoint or "",
+        settings=settings,
+        timeout_ms=row.timeout_ms or 10_000,
+        retry_count=row.retry_count,
+        retry_backoff_ms=row.retry_backoff_ms,
+        problem=problem,
+    )
+
+
+async def execute(
+    spec: ProbeSpec,
+    scheduled_at: datetime | None,
+    checkers: CheckerRegistry,
+    context: CheckContext,
+    clock: Clock,
+) -> FinishedCheck:
+    """Run one check (with its retries) and say what happened; never raises."""
+    started = clock.now()
+    if spec.problem is not None or spec.settings is None:
+        outcome, attempts = Outcome(up=False, error=spec.problem, failed_assertion="config"), 0
+    else:
+        outcome, attempts = await run_check(
+            checkers.get(spec.type),
+            spec.endpoint,
+            spec.settings,
+            context,
+            timeout_ms=spec.timeout_ms,
+            retry_count=spec.retry_count,
+            retry_backoff_ms=spec.retry_backoff_ms,
+        )
+    finished = clock.now()
+    # One line per check with its duration: failures at info, successes at debug (a
+    # thousand services would otherwise drown everything else).
+    log.log(
+        logging.INFO if not outcome.up else logging.DEBUG,
+        "check",
+        service=spec.key,
+        up=outcome.up,
+        duration_ms=round((finished - started).total_seconds() * 1000, 1),
+        latency_ms=outcome.latency_ms,
+        attempts=attempts,
+        error=outcome.error,
+    )
+    return FinishedCheck(
+        service_id=spec.service_id,
+        outcome=outcome,
+        attempts=attempts,
+        started_at=started,
+        finished_at=finished,
+        scheduled_at=scheduled_at,
+    )
+
+
+def probe_state_of(row: Service) -> ProbeState:
+    return ProbeState(
+        status=Status(row.status),
+        status_since=row.status_since,
+        streak_up=row.streak_up,
+        streak_count=row.streak_count,
+        streak_since=row.streak_since,
+    )
+
+
+def probe_rules_of(row: Service, dead_after: timedelta) -> ProbeRules:
+    return ProbeRules(
+        failure_threshold=row.failure_threshold,
+        success_threshold=row.success_threshold,
+        dead_after=dead_after,
+    )
+
+
+def write_probe_state(row: Service, state: ProbeState) -> None:
+    row.status = state.status
+    row.status_since = state.status_since
+    row.streak_up = state.streak_up
+    row.streak_count = state.streak_count
+    row.streak_since = state.streak_since
+
+
+def next_slot(row: Service, scheduled_at: datetime, now: datetime) -> datetime:
+    """The next run: `scheduled + interval`, never `finished + interval`, so the schedule
+    does not drift; slots already missed (a long outage of the worker) are skipped, not
+    run in a burst."""
+    assert row.check_interval_sec is not None
+    interval = row.check_interval_sec
+    if row.status == Status.DEAD:
+        interval = max(interval, min(interval * DEAD_SLOWDOWN, 3600.0))
+    step = timedelta(seconds=interval)
+    slot = scheduled_at + step
+    if slot <= now:
+        slot += step * math.ceil((now - slot) / step)
+        if slot <= now:
+            slot += step
+    return slot
+
+
+def first_slot(interval_sec: float, now: datetime) -> datetime:
+    """Spread first runs over one interval, so 10,000 services registered at once do not
+    all fire in the same second."""
+    return now + timedelta(seconds=random.uniform(0, interval_sec))
+
+
+def schedule_row(service_id: uuid.UUID, interval_sec: float, now: datetime) -> SchedulerState:
+    return SchedulerState(service_id=service_id, next_run_at=first_slot(interval_sec, now))
+
+
+def _result_row(check: FinishedCheck) -> dict[str, Any]:
+    o = check.outcome
+    return {
+        "id": new_id(),
+        "service_id": check.service_id,
+        "up": o.up,
+        "latency_ms": o.latency_ms,
+        "http_status": o.http_status,
+        "error": o.error,
+        "failed_assertion": o.failed_assertion,
+        "detail": o.detail[:MAX_DETAIL_CHARS] if o.detail else None,
+        "attempts": check.attempts,
+        "scheduled_at": check.scheduled_at,
+        "started_at": check.started_at,
+        "checked_at": check.finished_at,
+    }
+
+
+async def record_checks(
+    session: AsyncSession,
+    checks: Sequence[FinishedCheck],
+    *,
+    now: datetime,
+    dead_after: timedelta,
+    owner: str | None = None,
+) -> list[tuple[Service, Transition]]:
+    """Store finished checks in the caller's transaction: result rows, new statuses and
+    their transitions, and (for scheduled checks run by `owner`) the next slot with the
+    lease released. Checks of services deleted meanwhile are dropped."""
+    rows = {
+        r.id: r for r in await queries.lock_services_by_id(session, [c.service_id for c in checks])
+    }
+    results: list[dict[str, Any]] = []
+    slots: list[dict[str, Any]] = []
+    changes: list[tuple[Service, Transition]] = []
+    for check in checks:
+        row = rows.get(check.service_id)
+        if row is None:
+            continue
+        o = check.outcome
+        state, transitions = apply_result(
+            probe_state_of(row),
+            o.up,
+            check.finished_at,
+            probe_rules_of(row, dead_after),
+            o.error,
+        )
+        write_probe_state(row, state)
+        row.last_check_at = check.finished_at
+        row.last_latency_ms = o.latency_ms
+        row.last_error = None if o.up else o.error
+        session.add_all(transition_rows(row, transitions, now))
+        changes.extend((row, t) for t in transitions)
+        results.append(_result_row(check))
+        if owner is not None and check.scheduled_at is not None:
+            slots.append(
+                {"service_id": row.id, "next_run_at": next_slot(row, check.scheduled_at, now)}
+            )
+    await queries.insert_rows(session, CheckResult, results)
+    if owner is not None:
+        await queries.reschedule(session, owner, slots)
+    return changes

@@ -1,0 +1,200 @@
+"""The probe scheduler (DESIGN.md "Scheduling and scale-out").
+
+`scheduler_state.next_run_at` is the schedule. Three loops share one worker:
+
+- claim: once a second, lease the services due within the next few seconds that nobody
+  holds (one UPDATE ... RETURNING), read their configuration, and push them onto an
+  in-memory min-heap; renew the leases this worker holds so that only a dead worker's
+  leases ever expire (and are then taken over by another worker);
+- dispatch: pop each service at its time and run its check under a semaphore
+  (HEARTWATCH_MAX_CONCURRENT_CHECKS);
+- write: every quarter second, record the finished checks in one transaction, set each
+  next run to `scheduled + interval` (never `finished + interval`: no drift) and release
+  its lease.
+
+Configuration is read at claim time, a few seconds before the run, so an edited interval
+or a deleted service takes effect at its next run at the latest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import structlog
+
+from heartwatch.runtime import Runtime
+from heartwatch.services.probes import FinishedCheck, ProbeSpec, execute, record_checks, spec_of
+from heartwatch.store import queries
+
+log = structlog.get_logger("heartwatch.scheduler")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class CheckScheduler:
+    CLAIM_EVERY_S = 1.0
+    HORIZON_S = 5.0
+    LEASE_S = 30.0
+    WRITE_EVERY_S = 0.25
+    WRITE_BATCH = 500
+
+    def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
+        self.rt = runtime
+        self.owner = owner or worker_id()
+        self._heap: list[tuple[datetime, int, ProbeSpec]] = []
+        self._tiebreak = itertools.count()
+        self._queued: set[uuid.UUID] = set()
+        self._finished: list[FinishedCheck] = []
+        self._pushed = asyncio.Event()
+        self._slots = asyncio.Semaphore(runtime.settings.max_concurrent_checks)
+        self._running: set[asyncio.Task[None]] = set()
+
+    # --- the loops ------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("scheduler started", owner=self.owner)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._claim_loop(stop))
+                group.create_task(self._dispatch_loop(stop))
+                group.create_task(self._write_loop(stop))
+        finally:
+            await self._shutdown()
+            log.info("scheduler stopped", owner=self.owner)
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        renew_every = self.LEASE_S / 3
+        last_renew = asyncio.get_running_loop().time()
+        while not stop.is_set():
+            try:
+                await self.claim()
+                if asyncio.get_running_loop().time() - last_renew >= renew_every:
+                    await self.renew_leases()
+                    last_renew = asyncio.get_running_loop().time()
+            except Exception:
+                log.exception("claiming checks failed")
+            await _wait(stop, self.CLAIM_EVERY_S)
+
+    async def _dispatch_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            now = self.rt.clock.now()
+            while self._heap and self._heap[0][0] <= now:
+                scheduled_at, _, spec = heapq.heappop(self._heap)
+                await self._slots.acquire()
+                task = asyncio.create_task(self._run(spec, scheduled_at))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            delay = 1.0
+            if self._heap:
+                delay = min(delay, (self._heap[0][0] - self.rt.clock.now()).total_seconds())
+            if delay > 0:
+                self._pushed.clear()
+                await _wait(stop, delay, self._pushed)
+
+    async def _write_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _wait(stop, self.WRITE_EVERY_S)
+            await self.write()
+
+    # --- the steps (also used directly by tests and benchmarks) -----------------------
+    async def claim(self) -> int:
+        now = self.rt.clock.now()
+        limit = max(100, self.rt.settings.max_concurrent_checks * 10)
+        async with self.rt.db.writing() as session:
+            claimed = await queries.claim_due_checks(
+                session,
+                owner=self.owner,
+                now=now,
+                horizon=now + timedelta(seconds=self.HORIZON_S),
+                lease_until=now + timedelta(seconds=self.LEASE_S),
+                limit=limit,
+            )
+            due = {sid: at for sid, at in claimed if sid not in self._queued}
+            rows = await queries.services_by_id(session, list(due))
+        for row in rows:
+            spec = spec_of(row, self.rt.checkers)
+            self._queued.add(row.id)
+            heapq.heappush(self._heap, (due[row.id], next(self._tiebreak), spec))
+        if rows:
+            self._pushed.set()
+        return len(rows)
+
+    async def renew_leases(self) -> None:
+        now = self.rt.clock.now()
+        async with self.rt.db.writing() as session:
+            await queries.renew_leases(
+                session, self.owner, list(self._queued), now + timedelta(seconds=self.LEASE_S)
+            )
+
+    async def write(self) -> None:
+        while self._finished:
+            batch = self._finished[: self.WRITE_BATCH]
+            try:
+                async with self.rt.db.writing() as session:
+                    changes = await record_checks(
+                        session,
+                        batch,
+                        now=self.rt.clock.now(),
+                        dead_after=self.rt.rules.dead_after,
+                        owner=self.owner,
+                    )
+            except Exception:
+                # Keep them: the next round retries. Leases are renewed meanwhile.
+                log.exception("writing check results failed", pending=len(self._finished))
+                return
+            del self._finished[: len(batch)]
+            for check in batch:
+                self._queued.discard(check.service_id)
+            for row, t in changes:
+                log.info(
+                    "status changed",
+                    service=row.key,
+                    from_status=str(t.from_status),
+                    to_status=str(t.to_status),
+                    at=t.at.isoformat(),
+                    reason=t.reason,
+                )
+
+    # --- internals --------------------------------------------------------------------
+    async def _run(self, spec: ProbeSpec, scheduled_at: datetime) -> None:
+        try:
+            check = await execute(
+                spec, scheduled_at, self.rt.checkers, self.rt.check_context, self.rt.clock
+            )
+            self._finished.append(check)
+        finally:
+            self._slots.release()
+
+    async def _shutdown(self) -> None:
+        """Let running checks finish (briefly), write their results, give back the rest."""
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=5)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        try:
+            await self.write()
+            unrun = [spec.service_id for _, _, spec in self._heap]
+            async with self.rt.db.writing() as session:
+                await queries.release_leases(session, self.owner, unrun)
+        except Exception:
+            log.exception("scheduler shutdown could not write everything; leases will expire")
+
+
+async def _wait(stop: asyncio.Event, seconds: float, other: asyncio.Event | None = None) -> None:
+    """Sleep up to `seconds`, waking early on `stop` (or `other`)."""
+    events = [stop] if other is None else [stop, other]
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=max(0.0, seconds), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)

@@ -1,0 +1,240 @@
+"""Probe services against real databases: recording checks, the schedule, leases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from heartwatch.checkers.registry import CheckerRegistry
+from sqlalchemy import func, select
+
+from heartwatch.checkers.base import Outcome
+from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.status import Status
+from heartwatch.services import registry
+from heartwatch.services.errors import Invalid
+from heartwatch.services.probes import FinishedCheck, next_slot, record_checks
+from heartwatch.store import queries
+from heartwatch.store.database import Database
+from heartwatch.store.models import CheckResult, SchedulerState, Service, StateTransition
+from tests.conftest import T0
+
+CHECKERS = CheckerRegistry()
+DEAD_AFTER = timedelta(days=7)
+
+
+async def create_http(db: Database, key: str, interval: float = 30, **extra: object) -> Service:
+    async with db.writing() as session:
+        return await registry.create_service(
+            session,
+            key=key,
+            name=None,
+            description="",
+            expected_period_sec=None,
+            now=T0,
+            probe=registry.ProbeConfig(
+                type="http",
+                endpoint="http://127.0.0.1:9/health",
+                check_interval_sec=interval,
+                **extra,  # type: ignore[arg-type]
+            ),
+            checkers=CHECKERS,
+        )
+
+
+def finished(
+    row: Service, up: bool, at: datetime, scheduled: datetime | None = None
+) -> FinishedCheck:
+    return FinishedCheck(
+        service_id=row.id,
+        outcome=Outcome(up=up, latency_ms=12.0, error=None if up else "status 503 not in 200-399"),
+        attempts=1,
+        started_at=at - timedelta(milliseconds=12),
+        finished_at=at,
+        scheduled_at=scheduled,
+    )
+
+
+async def test_create_validates_and_schedules_within_one_interval(database: Database) -> None:
+    row = await create_http(database, "web", interval=30)
+    assert (row.type, row.timeout_ms, row.status) == ("http", 10_000, Status.UNKNOWN)
+    async with database.reading() as session:
+        slot = (await session.scalars(select(SchedulerState))).one()
+    assert T0 <= slot.next_run_at <= T0 + timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        (registry.ProbeConfig(type="gopher", endpoint="x"), "known types are heartbeat"),
+        (registry.ProbeConfig(type="http", endpoint="not a url"), "endpoint"),
+        (
+            registry.ProbeConfig(
+                type="http", endpoint="http://h/", check_interval_sec=5, timeout_ms=5000
+            ),
+            "below the check interval",
+        ),
+        (registry.ProbeConfig(type="tcp", endpoint="no-port"), "port"),
+        (
+            registry.ProbeConfig(
+                type="http", endpoint="http://h/", settings={"expect_keywrd": "x"}
+            ),
+            "expect_keywrd",
+        ),
+    ],
+)
+async def test_bad_probe_configs_are_refused_with_reasons(
+    sqlite_database: Database, config: registry.ProbeConfig, words: str
+) -> None:
+    async with sqlite_database.writing() as session:
+        with pytest.raises(Invalid, match=words):
+            await registry.create_service(
+                session,
+                key="bad",
+                name=None,
+                description="",
+                expected_period_sec=None,
+                now=T0,
+                probe=config,
+                checkers=CHECKERS,
+            )
+
+
+async def test_recorded_checks_move_the_status_and_keep_the_history(database: Database) -> None:
+    row = await create_http(database, "api", failure_threshold=2)
+    checks = [
+        finished(row, True, T0 + timedelta(seconds=30)),
+        finished(row, False, T0 + timedelta(seconds=60)),
+        finished(row, False, T0 + timedelta(seconds=90)),
+    ]
+    async with database.writing() as session:
+        changes = await record_checks(
+            session, checks, now=T0 + timedelta(seconds=91), dead_after=DEAD_AFTER
+        )
+    assert [(t.from_status, t.to_status, t.at) for _, t in changes] == [
+        (Status.UNKNOWN, Status.ALIVE, T0 + timedelta(seconds=30)),
+        (Status.ALIVE, Status.DOWN, T0 + timedelta(seconds=60)),
+    ]
+    async with database.reading() as session:
+        fresh = await registry.get_service(session, "api")
+        assert (fresh.status, fresh.last_error) == (Status.DOWN, "status 503 not in 200-399")
+        assert await session.scalar(select(func.count()).select_from(CheckResult)) == 3
+        assert await session.scalar(select(func.count()).select_from(StateTransition)) == 2
+
+
+async def test_checks_of_a_deleted_service_are_dropped(database: Database) -> None:
+    row = await create_http(database, "gone")
+    async with database.writing() as session:
+        await registry.delete_service(session, "gone")
+    async with database.writing() as session:
+        await record_checks(session, [finished(row, True, T0)], now=T0, dead_after=DEAD_AFTER)
+    async with database.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckResult)) == 0
+
+
+def test_next_slot_keeps_the_phase_and_skips_missed_slots() -> None:
+    row = Service(check_interval_sec=30.0, status=Status.ALIVE)
+    scheduled = T0
+    assert next_slot(row, scheduled, T0 + timedelta(seconds=2)) == T0 + timedelta(seconds=30)
+    # the worker was away for 100 s: the next slot is the next one on the grid, not a burst
+    assert next_slot(row, scheduled, T0 + timedelta(seconds=100)) == T0 + timedelta(seconds=120)
+    assert next_slot(row, scheduled, T0 + timedelta(seconds=120)) == T0 + timedelta(seconds=150)
+    dead = Service(check_interval_sec=30.0, status=Status.DEAD)
+    assert next_slot(dead, scheduled, T0) == T0 + timedelta(seconds=300)
+
+
+async def test_two_workers_never_claim_the_same_service(database: Database) -> None:
+    for i in range(60):
+        await create_http(database, f"svc-{i}", interval=10)
+    now = T0 + timedelta(seconds=10)
+
+    async def claim(owner: str) -> list[object]:
+        got: list[object] = []
+        for _ in range(4):
+            async with database.writing() as session:
+                rows = await queries.claim_due_checks(
+                    session,
+                    owner=owner,
+                    now=now,
+                    horizon=now,
+                    lease_until=now + timedelta(seconds=30),
+                    limit=10,
+                )
+            got += [sid for sid, _ in rows]
+            await asyncio.sleep(0)
+        return got
+
+    a, b = await asyncio.gather(claim("a"), claim("b"))
+    assert not set(a) & set(b)
+    assert len(a) + len(b) == 60
+
+
+async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_it(
+    database: Database,
+) -> None:
+    row = await create_http(database, "handover", interval=10)
+    now = T0 + timedelta(seconds=10)
+    async with database.writing() as session:
+        first = await queries.claim_due_checks(
+            session,
+            owner="dead-worker",
+            now=now,
+            horizon=now,
+            lease_until=now + timedelta(seconds=30),
+            limit=10,
+        )
+    assert [sid for sid, _ in first] == [row.id]
+    later = now + timedelta(seconds=31)
+    async with database.writing() as session:
+        taken = await queries.claim_due_checks(
+            session,
+            owner="alive-worker",
+            now=later,
+            horizon=later,
+            lease_until=later + timedelta(seconds=30),
+            limit=10,
+        )
+    assert [sid for sid, _ in taken] == [row.id]
+    scheduled = taken[0][1]
+    async with database.writing() as session:  # the dead one wakes up late
+        await record_checks(
+            session,
+            [finished(row, True, later, scheduled)],
+            now=later,
+            dead_after=DEAD_AFTER,
+            owner="dead-worker",
+        )
+    async with database.reading() as session:
+        state = (await session.scalars(select(SchedulerState))).one()
+    assert state.lease_owner == "alive-worker"  # compare-and-set: not released by the other
+    async with database.writing() as session:
+        await record_checks(
+            session,
+            [finished(row, True, later, scheduled)],
+            now=later,
+            dead_after=DEAD_AFTER,
+            owner="alive-worker",
+        )
+    async with database.reading() as session:
+        state = (await session.scalars(select(SchedulerState))).one()
+    assert state.lease_owner is None
+    assert state.next_run_at == scheduled + timedelta(seconds=10) or state.next_run_at > later
+
+
+async def test_paused_services_are_not_claimed(database: Database) -> None:
+    await create_http(database, "resting", interval=10)
+    async with database.writing() as session:
+        await registry.update_service(
+            session,
+            "resting",
+            registry.ServiceChanges(paused=True),
+            rules=HeartbeatRules(),
+            now=T0,
+        )
+    now = T0 + timedelta(seconds=20)
+    async with database.writing() as session:
+        claimed = await queries.claim_due_checks(
+            session, owner="w", now=now, horizon=now, lease_until=now, limit=10
+        )
+    assert claimed == []

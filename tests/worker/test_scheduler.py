@@ -1,0 +1,130 @@
+"""The probe scheduler against a real local HTTP target and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from heartwatch.config import Settings
+from heartwatch.domain.status import Status
+from heartwatch.runtime import Runtime
+from heartwatch.services import registry
+from heartwatch.store.database import Database
+from heartwatch.store.models import CheckResult, Service
+from heartwatch.worker.scheduler import CheckScheduler
+
+
+@pytest.fixture
+async def runtime(db_url: str, database: Database) -> AsyncIterator[Runtime]:
+    settings = Settings.model_validate(
+        {"database_url": db_url, "self_monitor": False, "max_concurrent_checks": 50}
+    )
+    async with Runtime.open(settings) as rt:
+        yield rt
+
+
+async def add(rt: Runtime, key: str, url: str, interval: float = 1) -> None:
+    async with rt.db.writing() as session:
+        await registry.create_service(
+            session,
+            key=key,
+            name=None,
+            description="",
+            expected_period_sec=None,
+            now=rt.clock.now(),
+            probe=registry.ProbeConfig(
+                type="http", endpoint=url, check_interval_sec=interval, timeout_ms=800
+            ),
+            checkers=rt.checkers,
+        )
+
+
+async def results(rt: Runtime) -> dict[str, list[CheckResult]]:
+    async with rt.db.reading() as session:
+        rows = await session.execute(
+            select(Service.key, CheckResult).join(Service).order_by(CheckResult.scheduled_at)
+        )
+        out: dict[str, list[CheckResult]] = defaultdict(list)
+        for key, result in rows.all():
+            out[key].append(result)
+        return out
+
+
+async def run_for(schedulers: list[CheckScheduler], seconds: float) -> None:
+    stop = asyncio.Event()
+    tasks = [asyncio.ensure_future(s.run(stop)) for s in schedulers]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_checks_run_on_a_fixed_grid_without_drift(runtime: Runtime, http_target: str) -> None:
+    for i in range(10):
+        await add(runtime, f"ok-{i}", f"{http_target}/ok")
+    await add(runtime, "broken", f"{http_target}/fail")
+    await run_for([CheckScheduler(runtime)], 4.5)
+    got = await results(runtime)
+    assert set(got) == {*(f"ok-{i}" for i in range(10)), "broken"}
+    for key, checks in got.items():
+        assert len(checks) >= 3, key
+        slots = [c.scheduled_at for c in checks if c.scheduled_at is not None]
+        assert len(slots) == len(checks)
+        # next = scheduled + interval, exactly: the grid does not slide with run time
+        gaps = [b - a for a, b in itertools.pairwise(slots)]
+        assert set(gaps) == {timedelta(seconds=1)}, slots
+        for c in checks:
+            assert c.started_at >= c.scheduled_at  # type: ignore[operator]
+    async with runtime.db.reading() as session:
+        broken = await registry.get_service(session, "broken")
+        fine = await registry.get_service(session, "ok-0")
+    assert broken.status is Status.DOWN and "503" in (broken.last_error or "")
+    assert fine.status is Status.ALIVE and fine.last_latency_ms is not None
+
+
+async def test_edits_and_deletes_take_effect_by_the_next_run(
+    runtime: Runtime, http_target: str
+) -> None:
+    await add(runtime, "doomed", f"{http_target}/ok")
+    await add(runtime, "slowed", f"{http_target}/ok")
+    scheduler = CheckScheduler(runtime)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(scheduler.run(stop))
+    await asyncio.sleep(2.2)
+    async with runtime.db.writing() as session:
+        await registry.delete_service(session, "doomed")
+        await registry.update_service(
+            session,
+            "slowed",
+            registry.ServiceChanges(probe={"check_interval_sec": 60}),
+            rules=runtime.rules,
+            now=runtime.clock.now(),
+            checkers=runtime.checkers,
+        )
+    await asyncio.sleep(3)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    got = await results(runtime)
+    assert "doomed" not in got  # its results went with it, and no new ones arrived
+    slots = [c.scheduled_at for c in got["slowed"]]
+    # at most one more run on the old 1 s interval, then nothing for 60 s
+    assert slots[-1] - slots[0] <= timedelta(seconds=4)  # type: ignore[operator]
+
+
+async def test_two_schedulers_share_the_work_without_running_a_slot_twice(
+    runtime: Runtime, http_target: str
+) -> None:
+    for i in range(30):
+        await add(runtime, f"shared-{i}", f"{http_target}/ok")
+    await run_for([CheckScheduler(runtime, owner="a"), CheckScheduler(runtime, owner="b")], 4)
+    got = await results(runtime)
+    assert len(got) == 30
+    for key, checks in got.items():
+        slots = [c.scheduled_at for c in checks]
+        assert len(slots) == len(set(slots)), key  # no duplicate run of one slot
+        assert len(slots) >= 2, key  # and none missed

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,17 @@ from heartwatch.store.models import (
     Service,
     StateTransition,
 )
+
+
+def _by_key_or_id(keys: Sequence[str], ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """Only the conditions needed: an `OR` with an always-false half can cost SQLite its
+    index and scan the table."""
+    conditions = []
+    if keys:
+        conditions.append(Service.key.in_(keys))
+    if ids:
+        conditions.append(Service.id.in_(ids))
+    return conditions[0] if len(conditions) == 1 else or_(*conditions)
 
 
 def core_table(model: type[Base]) -> Table:
@@ -47,12 +58,7 @@ async def lock_services(
     deadlock each other."""
     if not keys and not ids:
         return []
-    stmt = (
-        select(Service)
-        .where(or_(Service.key.in_(keys), Service.id.in_(ids)))
-        .order_by(Service.id)
-        .with_for_update()
-    )
+    stmt = select(Service).where(_by_key_or_id(keys, ids)).order_by(Service.id).with_for_update()
     return list((await session.scalars(stmt)).all())
 
 
@@ -93,7 +99,7 @@ async def lock_heartbeat_rows(
         return []
     stmt = (
         select(*HEARTBEAT_ROW)
-        .where(or_(Service.key.in_(keys), Service.id.in_(ids)))
+        .where(_by_key_or_id(keys, ids))
         .order_by(Service.id)
         .with_for_update()
     )

@@ -67,8 +67,9 @@ async def test_time_range_queries_compare_as_times(database: Database) -> None:
                 )
             )
     async with database.reading() as session:
-        page = await queries.heartbeats_page(
+        page = await queries.history_page(
             session,
+            Heartbeat,
             row.id,
             start=T0 + timedelta(seconds=9),
             end=T0 + timedelta(seconds=11, microseconds=11),

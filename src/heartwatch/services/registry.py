@@ -256,17 +256,22 @@ async def delete_service(session: AsyncSession, ident: str) -> None:
     await session.delete(row)
 
 
-async def heartbeat_history(
+async def history(
     session: AsyncSession,
-    service_id: uuid.UUID,
+    service: Service,
     *,
     start: datetime | None,
     end: datetime | None,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Heartbeat]:
-    return await queries.heartbeats_page(
-        session, service_id, start=start, end=end, before=before, limit=limit
+) -> list[Heartbeat] | list[CheckResult]:
+    """What a service's history is made of: heartbeats, or check results for a probe."""
+    if is_probe(service):
+        return await queries.history_page(
+            session, CheckResult, service.id, start=start, end=end, before=before, limit=limit
+        )
+    return await queries.history_page(
+        session, Heartbeat, service.id, start=start, end=end, before=before, limit=limit
     )
 
 
@@ -283,18 +288,4 @@ async def state_history(
         service_id = (await get_service(session, service_key)).id
     return await queries.transitions(
         session, service_id=service_id, start=start, end=end, limit=limit
-    )
-
-
-async def check_history(
-    session: AsyncSession,
-    service_id: uuid.UUID,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[CheckResult]:
-    return await queries.check_results_page(
-        session, service_id, start=start, end=end, before=before, limit=limit
     )

@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
@@ -185,67 +186,36 @@ async def key_exists(session: AsyncSession, key: str) -> bool:
     return (await session.scalar(select(Service.id).where(Service.key == key))) is not None
 
 
-def _page(
-    stmt: Select[Any],
-    time_col: Any,
-    id_col: Any,
+History = TypeVar("History", Heartbeat, CheckResult)
+
+
+def _history_time(model: type[Heartbeat] | type[CheckResult]) -> InstrumentedAttribute[datetime]:
+    return Heartbeat.received_at if model is Heartbeat else CheckResult.checked_at
+
+
+async def history_page(
+    session: AsyncSession,
+    model: type[History],
+    service_id: uuid.UUID,
     *,
     start: datetime | None,
     end: datetime | None,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Select[Any]:
-    """Newest first, within [start, end]. `before` is a keyset cursor (time, id) from the
-    previous page: stable under inserts, and as fast on page 1000 as on page 1."""
+) -> list[History]:
+    """A service's heartbeats or check results, newest first, within [start, end].
+    `before` is a keyset cursor (time, id) from the previous page: stable under inserts,
+    and as fast on page 1000 as on page 1."""
+    at_col = _history_time(model)
+    stmt = select(model).where(model.service_id == service_id)
     if start is not None:
-        stmt = stmt.where(time_col >= start)
+        stmt = stmt.where(at_col >= start)
     if end is not None:
-        stmt = stmt.where(time_col <= end)
+        stmt = stmt.where(at_col <= end)
     if before is not None:
         at, row_id = before
-        stmt = stmt.where((time_col < at) | ((time_col == at) & (id_col < row_id)))
-    return stmt.order_by(time_col.desc(), id_col.desc()).limit(limit)
-
-
-async def heartbeats_page(
-    session: AsyncSession,
-    service_id: uuid.UUID,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[Heartbeat]:
-    stmt = _page(
-        select(Heartbeat).where(Heartbeat.service_id == service_id),
-        Heartbeat.received_at,
-        Heartbeat.id,
-        start=start,
-        end=end,
-        before=before,
-        limit=limit,
-    )
-    return list((await session.scalars(stmt)).all())
-
-
-async def check_results_page(
-    session: AsyncSession,
-    service_id: uuid.UUID,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[CheckResult]:
-    stmt = _page(
-        select(CheckResult).where(CheckResult.service_id == service_id),
-        CheckResult.checked_at,
-        CheckResult.id,
-        start=start,
-        end=end,
-        before=before,
-        limit=limit,
-    )
+        stmt = stmt.where((at_col < at) | ((at_col == at) & (model.id < row_id)))
+    stmt = stmt.order_by(at_col.desc(), model.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())
 
 

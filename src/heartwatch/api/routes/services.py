@@ -26,6 +26,7 @@ from heartwatch.domain.status import Status
 from heartwatch.services import registry
 from heartwatch.services.errors import Invalid, NotFound
 from heartwatch.services.probes import execute, record_checks, spec_of
+from heartwatch.store.models import CheckResult, Heartbeat
 
 router = APIRouter(prefix="/services", tags=["services"])
 
@@ -202,26 +203,26 @@ async def history(
     check_window(start, end)
     before = _decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
+    rows = await registry.history(
+        session, service, start=start, end=end, before=before, limit=limit
+    )
+    cursor_out = None
+    if len(rows) == limit:
+        last = rows[-1]
+        at = last.checked_at if isinstance(last, CheckResult) else last.received_at
+        cursor_out = _next(at, last.id)
     if registry.is_probe(service):
-        results = await registry.check_history(
-            session, service.id, start=start, end=end, before=before, limit=limit
-        )
         return CheckResultPage(
             service_id=service.id,
             service_key=service.key,
-            items=[CheckResultOut.of(r) for r in results],
-            next_cursor=_next(results[-1].checked_at, results[-1].id)
-            if len(results) == limit
-            else None,
+            items=[CheckResultOut.of(r) for r in rows if isinstance(r, CheckResult)],
+            next_cursor=cursor_out,
         )
-    beats = await registry.heartbeat_history(
-        session, service.id, start=start, end=end, before=before, limit=limit
-    )
     return HeartbeatPage(
         service_id=service.id,
         service_key=service.key,
-        items=[HeartbeatOut.of(r) for r in beats],
-        next_cursor=_next(beats[-1].received_at, beats[-1].id) if len(beats) == limit else None,
+        items=[HeartbeatOut.of(r) for r in rows if isinstance(r, Heartbeat)],
+        next_cursor=cursor_out,
     )
 
 
@@ -232,10 +233,10 @@ async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOu
     view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
     last = None
     if registry.is_probe(row):
-        latest = await registry.check_history(
-            session, row.id, start=None, end=None, before=None, limit=1
+        latest = await registry.history(session, row, start=None, end=None, before=None, limit=1)
+        last = (
+            CheckResultOut.of(latest[0]) if latest and isinstance(latest[0], CheckResult) else None
         )
-        last = CheckResultOut.of(latest[0]) if latest else None
     return HealthOut(
         service_id=row.id,
         service_key=row.key,
@@ -267,9 +268,8 @@ async def check_now(runtime: RuntimeDep, id: str) -> CheckResultOut:
         await record_checks(
             session, [finished], now=runtime.clock.now(), dead_after=runtime.rules.dead_after
         )
-        latest = await registry.check_history(
-            session, spec.service_id, start=None, end=None, before=None, limit=1
-        )
-    if not latest:
+        row = await registry.get_service(session, str(spec.service_id))
+        latest = await registry.history(session, row, start=None, end=None, before=None, limit=1)
+    if not latest or not isinstance(latest[0], CheckResult):
         raise NotFound(f"service {id!r} was deleted while it was being checked")
     return CheckResultOut.of(latest[0])

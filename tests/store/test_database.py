@@ -6,15 +6,16 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Integer, String, Uuid, column, func, insert, select, table
 
 from heartwatch.domain.status import Status
 from heartwatch.services.heartbeats import new_service_row
 from heartwatch.store import queries
 from heartwatch.store.database import Database
-from heartwatch.store.migrate import SchemaOutOfDate, ensure_current
+from heartwatch.store.migrate import SchemaOutOfDate, ensure_current, upgrade
 from heartwatch.store.models import Heartbeat, Service, StateTransition
-from tests.conftest import T0
+from heartwatch.store.types import UTCDateTime
+from tests.conftest import T0, create_pg_database, drop_pg_database
 
 
 async def _add_service(db: Database, key: str, now: datetime = T0) -> Service:
@@ -154,3 +155,47 @@ async def test_readers_are_not_blocked_by_an_open_write(database: Database) -> N
         async with database.reading() as reader:
             keys = [r.key for r in await queries.list_services(reader)]
     assert keys == ["r"]  # the uncommitted row is invisible, and the read did not wait
+
+
+async def test_upgrading_a_populated_database_keeps_its_rows(db_url: str, backend: str) -> None:
+    """Each migration must work on a database with data in it, not only an empty one."""
+    if backend == "postgresql":
+        url = await asyncio.to_thread(create_pg_database, "hw_migrate")
+    else:
+        url = db_url.replace("heartwatch.db", "populated.db")
+    db = Database(url)
+    try:
+        await upgrade(db, "0002")
+        # Only the columns revision 0002 has: today's model would name newer ones.
+        old_services = table(
+            "services",
+            column("id", Uuid),
+            column("key", String),
+            column("name", String),
+            column("description", String),
+            column("type", String),
+            column("created_at", UTCDateTime),
+            column("updated_at", UTCDateTime),
+            column("status", String),
+            column("status_since", UTCDateTime),
+            column("recent_gaps", JSON),
+            column("heartbeat_count", Integer),
+        )
+        row_values = {k: v for k, v in new_service_row("old", T0).items() if k in old_services.c}
+        row_values["status"] = "unknown"
+        async with db.writing() as session:
+            await session.execute(insert(old_services), [row_values])
+        await upgrade(db)
+        async with db.reading() as session:
+            row = await queries.find_service(session, "old")
+        assert row is not None
+        assert (row.criticality, row.tags, row.retry_count, row.check_settings) == (
+            "medium",
+            [],
+            0,
+            {},
+        )
+    finally:
+        await db.dispose()
+        if backend == "postgresql":
+            await asyncio.to_thread(drop_pg_database, url)

@@ -134,3 +134,19 @@ async def test_huge_chunked_body_without_length_is_413(client: httpx.AsyncClient
 
     response = await client.post("/heartbeat/chunky", content=chunks())  # type: ignore[arg-type]
     assert response.status_code == 413
+
+
+async def test_a_nul_byte_is_stored_not_refused_and_costs_no_one_else(
+    client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL text cannot hold NUL: one binary log must not fail the batch it shares
+    with other services' heartbeats (reviewer's finding, reproduced on PostgreSQL)."""
+    import asyncio
+
+    responses = await asyncio.gather(
+        client.post("/heartbeat/binary?rid=a%00b", content=b"abc\x00def"),
+        *(client.post(f"/heartbeat/plain-{i}") for i in range(20)),
+    )
+    assert [r.status_code for r in responses] == [200] * 21
+    stored = (await client.get("/services/binary/history")).json()["items"][0]
+    assert (stored["body"], stored["run_id"]) == ("abc\ufffddef", "a\ufffdb")

@@ -6,10 +6,10 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from heartwatch.checkers.registry import CheckerRegistry
 from sqlalchemy import func, select
 
 from heartwatch.checkers.base import Outcome
+from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.status import Status
 from heartwatch.services import registry
@@ -207,7 +207,9 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
         )
     async with database.reading() as session:
         state = (await session.scalars(select(SchedulerState))).one()
+        results = await session.scalar(select(func.count()).select_from(CheckResult))
     assert state.lease_owner == "alive-worker"  # compare-and-set: not released by the other
+    assert results == 0  # and its late result for a slot it no longer holds is dropped
     async with database.writing() as session:
         await record_checks(
             session,
@@ -220,6 +222,8 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
         state = (await session.scalars(select(SchedulerState))).one()
     assert state.lease_owner is None
     assert state.next_run_at == scheduled + timedelta(seconds=10) or state.next_run_at > later
+    async with database.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckResult)) == 1
 
 
 async def test_paused_services_are_not_claimed(database: Database) -> None:

@@ -57,20 +57,21 @@ class GroupCommit(Generic[Item, Result]):
         self._queue.append(entry)
         if not self._leading:
             self._leading = True
-            await self._lead()
+            await self._lead(entry)
             return self._outcome(entry)
         try:
             done = await asyncio.shield(entry.wake)
         except asyncio.CancelledError:
             entry.abandoned = True
             if entry.wake.done() and entry.wake.result() is False:
-                await self._lead()  # handed the lead as we were cancelled: do it, then go
+                await self._lead(entry)  # handed the lead as we were cancelled: do it, go
             raise
         if not done:
-            await self._lead()
+            await self._lead(entry)
         return self._outcome(entry)
 
-    async def _lead(self) -> None:
+    async def _lead(self, mine: _Entry[Item, Result]) -> None:
+        """Flush until our own entry is written, then hand over to a live waiter."""
         cancelled = False
         while True:
             if self._last_batch > 1 and len(self._queue) < self._last_batch // 2:
@@ -85,7 +86,12 @@ class GroupCommit(Generic[Item, Result]):
             self._last_batch = len(batch)
             del self._queue[: self._max_batch]
             cancelled |= await self._write(batch)
-            successor = next((e for e in self._queue if not e.abandoned), None)
+            if mine in self._queue:
+                continue  # more than a batch was queued ahead of us
+            # Never ourselves, nor an entry already answered or handed the lead.
+            successor = next(
+                (e for e in self._queue if not e.abandoned and not e.wake.done()), None
+            )
             if successor is not None:
                 successor.wake.set_result(False)
                 break
@@ -97,35 +103,49 @@ class GroupCommit(Generic[Item, Result]):
             raise asyncio.CancelledError()
 
     async def _write(self, batch: list[_Entry[Item, Result]]) -> bool:
-        """Flush one batch and wake its callers; True if the leader was cancelled meanwhile."""
-        # The flush runs as its own task so that cancelling the leader's request neither
-        # interrupts a transaction half-way nor leaves the other callers without an answer.
-        task = asyncio.ensure_future(self._flush([e.item for e in batch]))
-        cancelled = False
-        while True:
-            try:
-                results = await asyncio.shield(task)
-                break
-            except asyncio.CancelledError:
-                if task.cancelled():
-                    results = None
-                    break
-                cancelled = True  # wait for the flush to finish, then re-raise
-            except Exception as exc:
-                for e in batch:
-                    e.error = exc
-                results = None
-                break
+        """Flush one batch and wake its callers; True if the leader was cancelled meanwhile.
+
+        If the batch's transaction fails, each item is retried in a transaction of its
+        own: one bad item (say a byte the database refuses) must not cost the others, and
+        every caller gets an error of its own, not one exception object shared (and its
+        traceback grown) by all."""
+        results, error, cancelled = await self._flush_guarded([e.item for e in batch])
         if results is not None:
             for e, r in zip(batch, results, strict=True):
                 e.result = r
-        elif task.cancelled():
+        elif isinstance(error, Exception) and len(batch) > 1:
             for e in batch:
-                e.error = asyncio.CancelledError()
+                one, one_error, one_cancelled = await self._flush_guarded([e.item])
+                cancelled |= one_cancelled
+                if one is not None:
+                    e.result = one[0]
+                else:
+                    e.error = one_error
+        else:
+            for e in batch:
+                e.error = error
         for e in batch:
             if not e.wake.done():
                 e.wake.set_result(True)
         return cancelled
+
+    async def _flush_guarded(
+        self, items: list[Item]
+    ) -> tuple[Sequence[Result] | None, BaseException | None, bool]:
+        """(results, error, leader cancelled). The flush runs as its own task so that
+        cancelling the leader's request neither interrupts a transaction half-way nor
+        leaves the other callers without an answer."""
+        task = asyncio.ensure_future(self._flush(items))
+        cancelled = False
+        while True:
+            try:
+                return await asyncio.shield(task), None, cancelled
+            except asyncio.CancelledError:
+                if task.cancelled():
+                    return None, asyncio.CancelledError(), cancelled
+                cancelled = True  # wait for the flush to finish, then re-raise
+            except Exception as exc:
+                return None, exc, cancelled
 
     @staticmethod
     def _outcome(entry: _Entry[Item, Result]) -> Result:

@@ -205,9 +205,18 @@ async def record_checks(
     """Store finished checks in the caller's transaction: result rows, new statuses and
     their transitions, and (for scheduled checks run by `owner`) the next slot with the
     lease released. Checks of services deleted meanwhile are dropped."""
-    rows = {
-        r.id: r for r in await queries.lock_services_by_id(session, [c.service_id for c in checks])
-    }
+    if owner is not None:
+        # A scheduled result counts only while its slot's lease is still ours: a worker
+        # that stalled past its lease may finish a check another worker has taken over
+        # and run again; two results for one slot would double-count a failure.
+        scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
+        held = await queries.held_leases(session, owner, scheduled)
+        late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
+        if late:
+            log.warning("dropping results of slots whose lease was taken over", count=len(late))
+        checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
+    ids = [c.service_id for c in checks]
+    rows = {r.id: r for r in await queries.lock_services_by_id(session, ids)}
     results: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
     changes: list[tuple[Service, Transition]] = []

@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
-from heartwatch.store.types import JSONType, UTCDateTime
+from heartwatch.store.types import JSONType, OutsideString, OutsideText, UTCDateTime
 
 # Stable constraint names, so migrations can refer to them on both backends.
 NAMING = {
@@ -100,7 +100,7 @@ class Service(Base):
     streak_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_latency_ms: Mapped[float | None] = mapped_column(Float)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(OutsideText)
 
 
 class Heartbeat(Base):
@@ -111,10 +111,10 @@ class Heartbeat(Base):
     service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[Signal] = mapped_column(_enum(Signal, "heartbeat_kind"))
-    body: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(OutsideText)
+    source: Mapped[str | None] = mapped_column(OutsideString(64))
     # Healthchecks' `?rid=`: pairs a start with its success or failure.
-    run_id: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(OutsideString(64))
     # For a success or fail that closes a start: how long the run took.
     duration_ms: Mapped[float | None] = mapped_column(Float)
     # Reported by the sender (Uptime Kuma's `ping=`).
@@ -134,7 +134,7 @@ class StateTransition(Base):
     # When the condition became true (e.g. last heartbeat + 2P), not when it was noticed.
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(OutsideText, default="")
     alert_sent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -149,10 +149,10 @@ class CheckResult(Base):
     up: Mapped[bool] = mapped_column(Boolean)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     http_status: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(OutsideText)
     # Which assertion failed (status, keyword, json_path, timeout, ...), Gatus-style.
     failed_assertion: Mapped[str | None] = mapped_column(String(32))
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(OutsideText)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     # Drift = started_at - scheduled_at; a manual check has no scheduled time.
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -334,6 +334,20 @@ async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, An
     await session.execute(stmt, rows)
 
 
+async def held_leases(
+    session: AsyncSession, owner: str, ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these services' leases `owner` still holds (locked until commit)."""
+    if not ids:
+        return set()
+    stmt = (
+        select(SchedulerState.service_id)
+        .where(SchedulerState.service_id.in_(ids), SchedulerState.lease_owner == owner)
+        .with_for_update()
+    )
+    return set((await session.scalars(stmt)).all())
+
+
 async def renew_leases(
     session: AsyncSession, owner: str, ids: Sequence[uuid.UUID], until: datetime
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -33,6 +33,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _NoNul(TypeDecorator[str]):
+    """Text that comes from outside (ping bodies, run ids, what a probe read back).
+
+    PostgreSQL text cannot hold a NUL character and refuses the whole statement, so one
+    cron job posting a binary log would fail the transaction it shares with everybody
+    else's heartbeats. NUL is stored as U+FFFD instead, on every backend alike.
+    """
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "\ufffd") if value is not None and "\x00" in value else value
+
+
+class OutsideText(_NoNul):
+    impl = Text
+
+
+class OutsideString(_NoNul):
+    """`OutsideString(64)`: a VARCHAR(64) of outside text."""
+
+    impl = String
 
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")

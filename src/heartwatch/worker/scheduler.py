@@ -28,9 +28,11 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from heartwatch.domain.heartbeat import Transition
 from heartwatch.runtime import Runtime
 from heartwatch.services.probes import FinishedCheck, ProbeSpec, execute, record_checks, spec_of
 from heartwatch.store import queries
+from heartwatch.store.models import Service
 
 log = structlog.get_logger("heartwatch.scheduler")
 
@@ -137,18 +139,24 @@ class CheckScheduler:
         while self._finished:
             batch = self._finished[: self.WRITE_BATCH]
             try:
-                async with self.rt.db.writing() as session:
-                    changes = await record_checks(
-                        session,
-                        batch,
-                        now=self.rt.clock.now(),
-                        dead_after=self.rt.rules.dead_after,
-                        owner=self.owner,
-                    )
+                changes = await self._record(batch)
             except Exception:
-                # Keep them: the next round retries. Leases are renewed meanwhile.
-                log.exception("writing check results failed", pending=len(self._finished))
-                return
+                if len(batch) == 1:
+                    # The database is away (or refuses this very result): keep it and
+                    # retry next round; leases are renewed meanwhile.
+                    log.exception("writing check results failed", pending=len(self._finished))
+                    return
+                # One result the database refuses must not hold back all the others:
+                # write them one by one, and drop (with a log line) any that still fails.
+                changes = []
+                for check in batch:
+                    try:
+                        changes += await self._record([check])
+                    except Exception:
+                        log.exception(
+                            "dropping a check result that cannot be written",
+                            service_id=str(check.service_id),
+                        )
             del self._finished[: len(batch)]
             for check in batch:
                 self._queued.discard(check.service_id)
@@ -161,6 +169,16 @@ class CheckScheduler:
                     at=t.at.isoformat(),
                     reason=t.reason,
                 )
+
+    async def _record(self, batch: list[FinishedCheck]) -> list[tuple[Service, Transition]]:
+        async with self.rt.db.writing() as session:
+            return await record_checks(
+                session,
+                batch,
+                now=self.rt.clock.now(),
+                dead_after=self.rt.rules.dead_after,
+                owner=self.owner,
+            )
 
     # --- internals --------------------------------------------------------------------
     async def _run(self, spec: ProbeSpec, scheduled_at: datetime) -> None:

@@ -223,3 +223,52 @@ async def test_services_are_shown_as_of_now_even_when_no_worker_ran(
     await client.post("/dev/clock", json={"advance_seconds": 120})
     assert (await client.get("/services/lonely")).json()["status"] == "down"
     assert [r["key"] for r in (await client.get("/services?status=unknown")).json()] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/services/existing/history?from=9999-12-31T23:59:59-01:00",
+        "/state-history?to=0001-01-01T00:00:00%2B01:00",
+        # a hand-made cursor whose time has no offset
+        "/services/existing/history?cursor=MjAyNi0wMS0wMVQwMDowMDowMHwwMWEyMDdiYi05OGI0LTc3MDEtYmNiOC02MWQ0ZTgzYWYwOGY",
+    ],
+)
+async def test_out_of_range_times_and_naive_cursors_are_422_not_500(
+    client: httpx.AsyncClient, url: str
+) -> None:
+    await client.post("/services", json={"key": "existing"})
+    assert (await client.get(url)).status_code == 422
+
+
+async def test_patch_null_criticality_is_422_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    await client.post("/services", json={"key": "c", "criticality": "high"})
+    response = await client.patch("/services/c", json={"criticality": None})
+    assert response.status_code == 422 and "criticality" in response.json()["detail"]
+    assert (await client.get("/services/c")).json()["criticality"] == "high"
+
+
+async def test_status_filter_uses_the_status_as_shown(client: httpx.AsyncClient) -> None:
+    await client.post("/heartbeat/lagging?period=60")
+    await client.post("/dev/clock", json={"advance_seconds": 300})  # no worker runs here
+    assert [r["key"] for r in (await client.get("/services?status=down")).json()] == ["lagging"]
+    assert (await client.get("/services?status=alive")).json() == []
+
+
+async def test_dev_clock_refuses_absurd_times(client: httpx.AsyncClient) -> None:
+    response = await client.post("/dev/clock", json={"now": "9999-12-30T00:00:00Z"})
+    assert response.status_code == 422
+    assert (await client.post("/heartbeat/still-fine")).status_code == 200
+
+
+async def test_chunked_oversized_body_on_a_validating_route_is_413(
+    client: httpx.AsyncClient,
+) -> None:
+    async def chunks() -> object:
+        for _ in range(40):
+            yield b"y" * 65536
+
+    sid = (await client.post("/services", json={"key": "big"})).json()["id"]
+    for url in ("/heartbeat/big?x=1", f"/ping/{sid}"):
+        response = await client.post(url, content=chunks())  # type: ignore[arg-type]
+        assert response.status_code == 413, url

@@ -87,3 +87,15 @@ async def test_delete_then_get_is_not_found(database: Database) -> None:
     async with database.writing() as session:
         with pytest.raises(NotFound):
             await registry.delete_service(session, "bye")
+
+
+async def test_declaring_a_period_keeps_a_paused_service_paused(database: Database) -> None:
+    await create(database, "resting", period=60)
+    await update(database, "resting", registry.ServiceChanges(paused=True))
+    await update(
+        database,
+        "resting",
+        registry.ServiceChanges(set_period=True, expected_period_sec=3600),
+        minutes=1,
+    )
+    assert (await get(database, "resting"))[1] is Status.PAUSED

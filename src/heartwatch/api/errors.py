@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from heartwatch.domain.keys import InvalidKey
 from heartwatch.services.errors import Conflict, Invalid, NotFound
@@ -33,6 +34,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, 409)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Check-then-write use cases (create, rename) can still lose a race against
+        # another process on PostgreSQL; the unique index is the last word.
+        if "key" in str(exc.orig).lower():
+            return JSONResponse(
+                {"detail": "a service with that key already exists (created concurrently)"}, 409
+            )
+        return JSONResponse({"detail": "the change conflicts with a concurrent one; retry"}, 409)
 
     @app.exception_handler(Invalid)
     @app.exception_handler(InvalidKey)

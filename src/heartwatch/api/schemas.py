@@ -19,6 +19,7 @@ from heartwatch.domain.heartbeat import (
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
+from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import state_of
 from heartwatch.services.registry import PROBE_FIELDS
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
@@ -27,7 +28,10 @@ MAX_PERIOD_S = 366 * 86400
 
 
 def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59-01:00 is past the end of time in UTC
+        raise ValueError("time out of range") from exc
 
 
 UTCTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -184,6 +188,8 @@ class _ServiceFields(BaseModel):
 
     def labels(self) -> dict[str, Any]:
         given = self.model_fields_set
+        if "criticality" in given and self.criticality is None:
+            raise Invalid("criticality cannot be null: one of low, medium, high, critical")
         out: dict[str, Any] = {}
         for f in ("criticality", "tags", "sla_target"):
             if f in given:
@@ -333,10 +339,16 @@ class TransitionOut(BaseModel):
         )
 
 
+def _sane_clock(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("the dev clock goes from the year 2000 to 2200")
+    return value
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    now: UTCTime | None = None
+    now: Annotated[UTCTime, AfterValidator(_sane_clock)] | None = None
     advance_seconds: float | None = Field(None, ge=-10 * 366 * 86400, le=10 * 366 * 86400)
 
 

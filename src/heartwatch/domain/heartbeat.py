@@ -283,6 +283,8 @@ def redeclare_period(
 ) -> tuple[HeartbeatState, list[Transition]]:
     """Change the declared period (None: go back to the learned one) and re-evaluate now.
     What happened under the old period is recorded first."""
+    if state.status is Status.PAUSED:
+        return replace(state, declared_period=period), []  # paused stays paused
     state, transitions = advance(state, now, rules)
     what = "cleared" if period is None else f"set to {_human(period)}"
     state, more = _settle(replace(state, declared_period=period), now, rules, f"period {what}")

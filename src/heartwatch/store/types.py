@@ -51,12 +51,14 @@ class _NoNul(TypeDecorator[str]):
 
 class OutsideText(_NoNul):
     impl = Text
+    cache_ok = True  # (read from each class itself, not inherited)
 
 
 class OutsideString(_NoNul):
     """`OutsideString(64)`: a VARCHAR(64) of outside text."""
 
     impl = String
+    cache_ok = True
 
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")

@@ -46,7 +46,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, row_id = raw.split("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return moment, uuid.UUID(row_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise HTTPException(422, "invalid cursor: pass back `next_cursor` unchanged") from exc
 
@@ -55,9 +58,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def list_services(
     runtime: RuntimeDep, session: ReadSession, status: Status | None = None
 ) -> list[ServiceOut]:
-    rows = await registry.list_services(session, status)
+    # Filtered on the status as shown (as of now), not the stored one: with a lagging
+    # worker, `?status=down` must list what the rows say is down.
     now = runtime.clock.now()
-    return [ServiceOut.of(r, runtime.rules, now) for r in rows]
+    views = [ServiceOut.of(r, runtime.rules, now) for r in await registry.list_services(session)]
+    return [v for v in views if status is None or v.status is status]
 
 
 def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeConfig | None:

@@ -13,14 +13,13 @@ from heartwatch.domain.heartbeat import (
     HeartbeatRules,
     HeartbeatState,
     Signal,
-    advance,
     expected_period,
     next_deadline,
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
-from heartwatch.services.lifecycle import state_of
+from heartwatch.services.lifecycle import as_of, state_of
 from heartwatch.services.registry import PROBE_FIELDS
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
 
@@ -79,13 +78,10 @@ class ServiceOut(BaseModel):
 
     @classmethod
     def of(cls, row: Service, rules: HeartbeatRules, now: datetime) -> ServiceOut:
-        """The service as of `now`. The stored status is what the worker has recorded; a
-        deadline that passed since (a worker lagging, or dead) is applied here too, so
-        no reader ever sees a stale verdict — a dead worker shows up as silent, then down."""
+        """The service as of `now` (see services.lifecycle.as_of)."""
         state: HeartbeatState = state_of(row)
         probe = row.type != "heartbeat"
-        # Probe statuses move with check results only: what is stored is current.
-        current = state if probe else advance(state, now, rules)[0]
+        current = as_of(row, rules, now)
         period = None if probe else expected_period(state, rules)
         source: Literal["declared", "learned", "default"] | None = None
         if state.declared_period is not None:

@@ -14,6 +14,7 @@ from heartwatch.domain.heartbeat import (
     HeartbeatRules,
     HeartbeatState,
     Transition,
+    advance,
     next_deadline,
 )
 from heartwatch.domain.status import Status
@@ -103,3 +104,12 @@ def stage(
     write_state(row, state, rules, now)
     session.add_all(transition_rows(row, transitions, now))
     return transitions
+
+
+def as_of(row: Service, rules: HeartbeatRules, now: datetime) -> HeartbeatState:
+    """The service's state as of `now`. The stored status is what the worker has
+    recorded; a heartbeat deadline that passed since (a worker lagging, or dead) is
+    applied here too, so no reader sees a stale verdict: a dead worker shows up as
+    silent, then down. Probe statuses move with check results only: stored is current."""
+    state = state_of(row)
+    return state if row.type != "heartbeat" else advance(state, now, rules)[0]

@@ -22,8 +22,10 @@ from heartwatch.domain.heartbeat import Transition
 from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
+from heartwatch.services.errors import Invalid, NotFound
 from heartwatch.services.lifecycle import transition_rows
 from heartwatch.store import queries
+from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
 
 log = structlog.get_logger("heartwatch.checks")
@@ -247,3 +249,34 @@ async def record_checks(
     if owner is not None:
         await queries.reschedule(session, owner, slots)
     return changes
+
+
+async def check_now(
+    db: Database,
+    ident: str,
+    *,
+    checkers: CheckerRegistry,
+    context: CheckContext,
+    clock: Clock,
+    dead_after: timedelta,
+) -> CheckResult:
+    """`POST /services/{id}/check`: run one check of a probe service now and record it
+    like any other (outside the schedule: no slot, no lease)."""
+    async with db.reading() as session:
+        row = await queries.find_service(session, ident)
+        if row is None:
+            raise NotFound(f"service {ident!r} not found")
+        if row.type == "heartbeat":
+            raise Invalid(
+                f"{row.key!r} is a heartbeat service: it reports in, heartwatch does not check it"
+            )
+        spec = spec_of(row, checkers)
+    finished = await execute(spec, None, checkers, context, clock)
+    async with db.writing() as session:
+        await record_checks(session, [finished], now=clock.now(), dead_after=dead_after)
+        latest = await queries.history_page(
+            session, CheckResult, spec.service_id, start=None, end=None, before=None, limit=1
+        )
+    if not latest:
+        raise NotFound(f"service {ident!r} was deleted while it was being checked")
+    return latest[0]

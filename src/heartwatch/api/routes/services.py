@@ -23,9 +23,8 @@ from heartwatch.api.schemas import (
     UTCTime,
 )
 from heartwatch.domain.status import Status
-from heartwatch.services import registry
-from heartwatch.services.errors import Invalid, NotFound
-from heartwatch.services.probes import execute, record_checks, spec_of
+from heartwatch.services import probes, registry
+from heartwatch.services.errors import Invalid
 from heartwatch.store.models import CheckResult, Heartbeat
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -261,20 +260,12 @@ async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOu
 async def check_now(runtime: RuntimeDep, id: str) -> CheckResultOut:
     """Run one check now, in this request, and answer with its result (recorded like
     any other). The one endpoint allowed to be slow: up to the service's timeout."""
-    async with runtime.db.reading() as session:
-        row = await registry.get_service(session, id)
-        if not registry.is_probe(row):
-            raise Invalid(
-                f"{row.key!r} is a heartbeat service: it reports in, heartwatch does not check it"
-            )
-        spec = spec_of(row, runtime.checkers)
-    finished = await execute(spec, None, runtime.checkers, runtime.check_context, runtime.clock)
-    async with runtime.db.writing() as session:
-        await record_checks(
-            session, [finished], now=runtime.clock.now(), dead_after=runtime.rules.dead_after
-        )
-        row = await registry.get_service(session, str(spec.service_id))
-        latest = await registry.history(session, row, start=None, end=None, before=None, limit=1)
-    if not latest or not isinstance(latest[0], CheckResult):
-        raise NotFound(f"service {id!r} was deleted while it was being checked")
-    return CheckResultOut.of(latest[0])
+    result = await probes.check_now(
+        runtime.db,
+        id,
+        checkers=runtime.checkers,
+        context=runtime.check_context,
+        clock=runtime.clock,
+        dead_after=runtime.rules.dead_after,
+    )
+    return CheckResultOut.of(result)

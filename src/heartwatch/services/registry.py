@@ -64,6 +64,8 @@ class ServiceChanges:
     key: str | None = None
     name: str | None = None
     description: str | None = None
+    # PUT names the type; it must be the service's own (delete and register again).
+    type: str | None = None
     paused: bool | None = None
     # With set_period: a number declares the period, None forgets the declared one and
     # goes back to the learned one.
@@ -154,8 +156,8 @@ async def get_service(session: AsyncSession, ident: str, *, for_update: bool = F
     return row
 
 
-async def list_services(session: AsyncSession, status: str | None = None) -> list[Service]:
-    return await queries.list_services(session, status)
+async def list_services(session: AsyncSession) -> list[Service]:
+    return await queries.list_services(session)
 
 
 async def create_service(
@@ -206,6 +208,8 @@ async def update_service(
     checkers: CheckerRegistry | None = None,
 ) -> Service:
     row = await get_service(session, ident, for_update=True)
+    if changes.type is not None and changes.type != row.type:
+        raise Invalid(f"type cannot change from {row.type!r} to {changes.type!r}")
     probe_change = bool(changes.probe or changes.settings or changes.replace_settings)
     if probe_change and not is_probe(row) and (changes.probe or changes.settings):
         given = ", ".join([*changes.probe, *changes.settings])

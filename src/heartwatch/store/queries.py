@@ -175,11 +175,10 @@ async def find_service(
     return (await session.scalars(stmt)).first()
 
 
-async def list_services(session: AsyncSession, status: str | None = None) -> list[Service]:
-    stmt = select(Service).order_by(Service.key)
-    if status is not None:
-        stmt = stmt.where(Service.status == status)
-    return list((await session.scalars(stmt)).all())
+async def list_services(session: AsyncSession) -> list[Service]:
+    # No status filter here on purpose: the stored status lags the shown one (see
+    # services.lifecycle.as_of), so callers filter on what they show.
+    return list((await session.scalars(select(Service).order_by(Service.key))).all())
 
 
 async def key_exists(session: AsyncSession, key: str) -> bool:

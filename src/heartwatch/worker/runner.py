@@ -11,6 +11,7 @@ from heartwatch.client import aheartbeat
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
 from heartwatch.worker.scheduler import CheckScheduler
+from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.worker")
 
@@ -86,15 +87,9 @@ class Worker:
             )
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(stop.wait())]
-        timeout = self.rt.settings.check_interval_seconds
         clock = self.rt.dev_clock
-        if clock is not None:
-            waits.append(asyncio.ensure_future(clock.changed.wait()))
-            timeout = min(timeout, DEV_CLOCK_POLL_S)
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        if clock is None:
+            await wait_any(self.rt.settings.check_interval_seconds, stop)
+        else:
+            seconds = min(self.rt.settings.check_interval_seconds, DEV_CLOCK_POLL_S)
+            await wait_any(seconds, stop, clock.changed)

@@ -33,6 +33,7 @@ from heartwatch.runtime import Runtime
 from heartwatch.services.probes import FinishedCheck, ProbeSpec, execute, record_checks, spec_of
 from heartwatch.store import queries
 from heartwatch.store.models import Service
+from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
 
@@ -82,7 +83,7 @@ class CheckScheduler:
                     last_renew = asyncio.get_running_loop().time()
             except Exception:
                 log.exception("claiming checks failed")
-            await _wait(stop, self.CLAIM_EVERY_S)
+            await wait_any(self.CLAIM_EVERY_S, stop)
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -98,11 +99,11 @@ class CheckScheduler:
                 delay = min(delay, (self._heap[0][0] - self.rt.clock.now()).total_seconds())
             if delay > 0:
                 self._pushed.clear()
-                await _wait(stop, delay, self._pushed)
+                await wait_any(delay, stop, self._pushed)
 
     async def _write_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await _wait(stop, self.WRITE_EVERY_S)
+            await wait_any(self.WRITE_EVERY_S, stop)
             await self.write()
 
     # --- the steps (also used directly by tests and benchmarks) -----------------------
@@ -204,15 +205,3 @@ class CheckScheduler:
                 await queries.release_leases(session, self.owner, unrun)
         except Exception:
             log.exception("scheduler shutdown could not write everything; leases will expire")
-
-
-async def _wait(stop: asyncio.Event, seconds: float, other: asyncio.Event | None = None) -> None:
-    """Sleep up to `seconds`, waking early on `stop` (or `other`)."""
-    events = [stop] if other is None else [stop, other]
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=max(0.0, seconds), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)

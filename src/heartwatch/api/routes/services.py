@@ -65,21 +65,14 @@ async def list_services(
 
 
 def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeConfig | None:
+    """The probe configuration given; ProbeConfig supplies the defaults of the rest."""
     registry.check_type(body.type, runtime.checkers)
     if body.type == "heartbeat":
         return None
     if body.endpoint is None:
         raise Invalid(f"endpoint is required for {body.type} services")
     return registry.ProbeConfig(
-        type=body.type,
-        endpoint=body.endpoint,
-        check_interval_sec=body.check_interval_sec or registry.DEFAULT_INTERVAL_S,
-        timeout_ms=body.timeout_ms,
-        retry_count=body.retry_count or 0,
-        retry_backoff_ms=body.retry_backoff_ms or 0,
-        failure_threshold=body.failure_threshold or 1,
-        success_threshold=body.success_threshold or 1,
-        settings=body.checker_settings(),
+        type=body.type, settings=body.checker_settings(), **body.probe_fields()
     )
 
 
@@ -153,14 +146,9 @@ async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> Se
 
 
 @router.put("/{id}", response_model=ServiceOut)
-async def replace_service(
-    runtime: RuntimeDep, session: ReadSession, id: str, body: ServiceCreate
-) -> ServiceOut:
+async def replace_service(runtime: RuntimeDep, id: str, body: ServiceCreate) -> ServiceOut:
     """Replace the configuration: fields left out go back to their defaults. The type
     cannot change (delete and register again); history and status are kept."""
-    current = await registry.get_service(session, id)
-    if body.type != current.type:
-        raise Invalid(f"type cannot change from {current.type!r} to {body.type!r}")
     if problem := body.heartbeat_only_problem():
         raise Invalid(problem)
     probe = _probe_config(body, runtime)
@@ -169,6 +157,7 @@ async def replace_service(
         id,
         registry.ServiceChanges(
             key=body.key,
+            type=body.type,
             name=body.name or body.key,
             description=body.description or "",
             paused=_paused(body) or False,

@@ -25,6 +25,6 @@ async def evaluate_due(
     changes: list[tuple[str, Transition]] = []
     rows = await queries.lock_due_services(session, now, limit)
     for row in rows:
-        transitions = stage(session, row, advance(state_of(row), now, rules), rules, now)
+        transitions = await stage(session, row, advance(state_of(row), now, rules), rules, now)
         changes.extend((row.key, t) for t in transitions)
     return len(rows), changes

@@ -24,9 +24,10 @@ from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.group_commit import GroupCommit
 from heartwatch.services.lifecycle import state_columns, state_of, transition_values
+from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.database import Database
-from heartwatch.store.models import Heartbeat, StateTransition
+from heartwatch.store.models import Heartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +230,7 @@ async def record_pings(
     # Core tables, not the ORM entities: these are plain rows, and the ORM's bulk insert
     # bookkeeping showed up in the ingest profile.
     await queries.insert_rows(session, Heartbeat, heartbeats)
-    await queries.insert_rows(session, StateTransition, transitions)
+    await record_transitions(session, transitions)
     return outcomes
 
 

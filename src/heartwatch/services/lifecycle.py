@@ -19,7 +19,8 @@ from heartwatch.domain.heartbeat import (
 )
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
-from heartwatch.store.models import Service, StateTransition
+from heartwatch.services.transitions import record_transitions
+from heartwatch.store.models import Service
 
 
 class HeartbeatColumns(Protocol):
@@ -83,13 +84,7 @@ def transition_values(
     ]
 
 
-def transition_rows(
-    service: Service, transitions: list[Transition], detected_at: datetime
-) -> list[StateTransition]:
-    return [StateTransition(**v) for v in transition_values(service.id, transitions, detected_at)]
-
-
-def stage(
+async def stage(
     session: AsyncSession,
     row: Service,
     outcome: tuple[HeartbeatState, list[Transition]],
@@ -98,11 +93,11 @@ def stage(
 ) -> list[Transition]:
     """Write a rule's outcome (new state, transitions) for a locked row into the session.
 
-    Usage: `stage(session, row, advance(state_of(row), now, rules), rules, now)`.
+    Usage: `await stage(session, row, advance(state_of(row), now, rules), rules, now)`.
     """
     state, transitions = outcome
     write_state(row, state, rules, now)
-    session.add_all(transition_rows(row, transitions, now))
+    await record_transitions(session, transition_values(row.id, transitions, now))
     return transitions
 
 

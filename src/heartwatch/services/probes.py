@@ -23,7 +23,8 @@ from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
-from heartwatch.services.lifecycle import transition_rows
+from heartwatch.services.lifecycle import transition_values
+from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
@@ -222,6 +223,7 @@ async def record_checks(
     results: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
     changes: list[tuple[Service, Transition]] = []
+    transition_log: list[dict[str, Any]] = []
     for check in checks:
         row = rows.get(check.service_id)
         if row is None:
@@ -238,7 +240,7 @@ async def record_checks(
         row.last_check_at = check.finished_at
         row.last_latency_ms = o.latency_ms
         row.last_error = None if o.up else o.error
-        session.add_all(transition_rows(row, transitions, now))
+        transition_log += transition_values(row.id, transitions, now)
         changes.extend((row, t) for t in transitions)
         results.append(_result_row(check))
         if owner is not None and check.scheduled_at is not None:
@@ -246,6 +248,7 @@ async def record_checks(
                 {"service_id": row.id, "next_run_at": next_slot(row, check.scheduled_at, now)}
             )
     await queries.insert_rows(session, CheckResult, results)
+    await record_transitions(session, transition_log)
     if owner is not None:
         await queries.reschedule(session, owner, slots)
     return changes

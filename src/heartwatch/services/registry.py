@@ -17,8 +17,9 @@ from heartwatch.domain.probe import set_paused as probe_set_paused
 from heartwatch.domain.status import Status
 from heartwatch.services.errors import Conflict, Invalid, NotFound
 from heartwatch.services.heartbeats import new_service_row
-from heartwatch.services.lifecycle import stage, state_of, transition_rows
+from heartwatch.services.lifecycle import stage, state_of, transition_values
 from heartwatch.services.probes import probe_state_of, schedule_row, write_probe_state
+from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
 
@@ -243,14 +244,16 @@ async def update_service(
         row.description = changes.description
     if changes.set_period:
         period = changes.expected_period_sec
-        stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)
+        await stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)
     if changes.paused is not None:
         if is_probe(row):
             state, transitions = probe_set_paused(probe_state_of(row), changes.paused, now)
             write_probe_state(row, state)
-            session.add_all(transition_rows(row, transitions, now))
+            await record_transitions(session, transition_values(row.id, transitions, now))
         else:
-            stage(session, row, set_paused(state_of(row), changes.paused, now, rules), rules, now)
+            await stage(
+                session, row, set_paused(state_of(row), changes.paused, now, rules), rules, now
+            )
     row.updated_at = now
     return row
 

@@ -7,17 +7,31 @@ notifications it queues) is written here, so it commits with the new status or n
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heartwatch.domain.uptime import floor_hour
+from heartwatch.services import incidents
 from heartwatch.store import queries
 from heartwatch.store.models import StateTransition
 
 
 async def record_transitions(session: AsyncSession, values: list[dict[str, Any]]) -> None:
     """Write transition rows (as `lifecycle.transition_values` makes them), in time order
-    per service, with everything that follows from them."""
+    per service, with everything that follows from them. The services' rows are locked
+    and already hold their new state."""
     if not values:
         return
     await queries.insert_rows(session, StateTransition, values)
+    await incidents.follow(session, values)
+    # A change stamped in an hour before the one it was recorded in may land in an hour
+    # the rollup job has already summed: mark the service so that hour is redone.
+    late: dict[uuid.UUID, datetime] = {}
+    for v in values:
+        if floor_hour(v["at"]) < floor_hour(v["detected_at"]):
+            sid = v["service_id"]
+            late[sid] = min(late.get(sid, v["at"]), v["at"])
+    await queries.mark_rollups_dirty(session, late)

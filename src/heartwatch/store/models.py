@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -102,6 +103,11 @@ class Service(Base):
     last_latency_ms: Mapped[float | None] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(OutsideText)
 
+    # The earliest transition stamped in an hour that may already be rolled up (a probe
+    # outage is stamped at its first failed check, which can be hours back): the rollup
+    # job recomputes from there, and uptime reads raw history from there until it has.
+    rollup_dirty_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
 
 class Heartbeat(Base):
     __tablename__ = "heartbeats"
@@ -181,3 +187,70 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """An outage: opens with a transition into down, closes with the next one to alive.
+
+    At most one open incident per service: the service layer checks under the service's
+    row lock, and the partial unique index below makes a second open one impossible even
+    for a writer that got that wrong."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_service_started", "service_id", "started_at"),
+        Index(
+            "uq_incidents_one_open_per_service",
+            "service_id",
+            unique=True,
+            sqlite_where=text("resolved = 0"),
+            postgresql_where=text("resolved = false"),
+        ),
+        # /incidents/active and the daily summary read only the open ones.
+        Index(
+            "ix_incidents_open_started",
+            "started_at",
+            sqlite_where=text("resolved = 0"),
+            postgresql_where=text("resolved = false"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    # The opening transition's stamp: when the service turned down, not when it was seen.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Failed checks (probe services) or missed heartbeat periods and fail signals.
+    checks_failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(OutsideText)
+    opened_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the transition's id
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class UptimeRollup(Base):
+    """Per service and hour: seconds spent in each status and what the checks saw, so
+    long windows (90d, 365d) are answered from a few thousand rows, and raw results can
+    be pruned without changing any uptime answer."""
+
+    __tablename__ = "uptime_rollups"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    alive_s: Mapped[float] = mapped_column(Float, default=0.0)
+    silent_s: Mapped[float] = mapped_column(Float, default=0.0)
+    down_s: Mapped[float] = mapped_column(Float, default=0.0)
+    dead_s: Mapped[float] = mapped_column(Float, default=0.0)
+    unknown_s: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Check results (probe services) or heartbeats (push services) in the hour.
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p99_ms: Mapped[float | None] = mapped_column(Float)
+    # Log-bucketed latency counts {bucket: count}; mergeable, so a window's percentiles
+    # come from summed histograms, not from averaging hourly percentiles.
+    latency_histogram: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    case,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -369,3 +380,23 @@ async def release_leases(session: AsyncSession, owner: str, ids: Sequence[uuid.U
             .values(lease_owner=None, lease_expires_at=None)
             .execution_options(synchronize_session=False)
         )
+
+
+async def mark_rollups_dirty(session: AsyncSession, earliest: dict[uuid.UUID, datetime]) -> None:
+    """Lower each service's `rollup_dirty_from` to the given moment (never raise it)."""
+    if not earliest:
+        return
+    table = core_table(Service)
+    at = bindparam("at", type_=Service.rollup_dirty_from.type)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values(
+            rollup_dirty_from=case(
+                (table.c.rollup_dirty_from.is_(None), at),
+                (table.c.rollup_dirty_from > at, at),
+                else_=table.c.rollup_dirty_from,
+            )
+        )
+    )
+    await session.execute(stmt, [{"sid": sid, "at": at_} for sid, at_ in earliest.items()])

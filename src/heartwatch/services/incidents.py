@@ -1,0 +1,133 @@
+"""Incidents follow transitions (DESIGN.md): one opens in the transaction of a transition
+into down and closes in the transaction of the next transition to alive.
+
+Called from `services.transitions.record_transitions` with the service rows already
+locked by the writer, so "is one open?" and "open one" cannot interleave with another
+writer; the partial unique index on open incidents backs that up.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.domain.status import Status
+from heartwatch.domain.uptime import DOWN
+from heartwatch.ids import new_id
+from heartwatch.store import incidents as store
+from heartwatch.store.models import Service
+
+_OPENS = DOWN  # into down (or straight into dead): an outage began
+_CLOSES = frozenset({Status.ALIVE})
+
+
+async def _failure_facts(
+    session: AsyncSession, service_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    stmt = select(
+        Service.id,
+        Service.type,
+        Service.streak_up,
+        Service.streak_count,
+        Service.last_heartbeat_at,
+        Service.failed_at,
+        Service.expected_period_sec,
+        Service.recent_gaps,
+        Service.last_error,
+    ).where(Service.id.in_(service_ids))
+    return {row.id: row for row in (await session.execute(stmt)).all()}
+
+
+def _period(facts: Any) -> float | None:
+    """The heartbeat period as the rules see it: declared, else the typical gap."""
+    if facts.expected_period_sec:
+        return float(facts.expected_period_sec)
+    gaps = facts.recent_gaps or []
+    return float(statistics.median(gaps)) if gaps else None
+
+
+def _failed_at_open(facts: Any, at: datetime) -> int:
+    """Failed checks so far (probes: the failing streak that crossed the threshold), or
+    for a heartbeat service the fail signal, or the periods missed since the last beat."""
+    if facts.type != "heartbeat":
+        return int(facts.streak_count) if facts.streak_up is False else 1
+    if facts.failed_at is not None and facts.failed_at == at:
+        return 1
+    period = _period(facts)
+    if period is None or facts.last_heartbeat_at is None or period <= 0:
+        return 1
+    missed: int = math.floor((at - facts.last_heartbeat_at).total_seconds() / period)
+    return max(1, missed)
+
+
+def _missed_while_open(facts: Any, started_at: datetime, recovered_at: datetime) -> int:
+    """Heartbeat services: periods that passed without a heartbeat while it was down."""
+    period = _period(facts)
+    if facts.type != "heartbeat" or period is None or period <= 0:
+        return 0
+    return math.floor((recovered_at - started_at).total_seconds() / period)
+
+
+@dataclass(slots=True)
+class _Open:
+    id: uuid.UUID
+    started_at: datetime
+    checks_failed_count: int
+    row: dict[str, Any] | None  # set when opened in this batch (not yet stored)
+
+
+async def follow(session: AsyncSession, transitions: Sequence[dict[str, Any]]) -> None:
+    """Open and close incidents for transition rows (time order per service)."""
+    relevant = [t for t in transitions if t["to_status"] in _OPENS | _CLOSES]
+    if not relevant:
+        return
+    service_ids = {t["service_id"] for t in relevant}
+    facts = await _failure_facts(session, service_ids)
+    stored = await store.open_incidents(session, list(service_ids))
+    open_now = {
+        sid: _Open(i.id, i.started_at, i.checks_failed_count, None) for sid, i in stored.items()
+    }
+    new: list[dict[str, Any]] = []
+    closes: list[dict[str, Any]] = []
+    for t in relevant:
+        sid, at = t["service_id"], t["at"]
+        if t["to_status"] in _OPENS:
+            if sid in open_now or sid not in facts:
+                continue  # down -> dead: the same outage goes on
+            error = facts[sid].last_error if facts[sid].type != "heartbeat" else None
+            row = {
+                "id": new_id(),
+                "service_id": sid,
+                "started_at": at,
+                "recovered_at": None,
+                "resolved": False,
+                "checks_failed_count": _failed_at_open(facts[sid], at),
+                "last_error": error or t["reason"],
+                "opened_by": t["id"],
+                "closed_by": None,
+            }
+            new.append(row)
+            open_now[sid] = _Open(row["id"], at, row["checks_failed_count"], row)
+        elif sid in open_now:
+            incident = open_now.pop(sid)
+            failed = incident.checks_failed_count + _missed_while_open(
+                facts[sid], incident.started_at, at
+            )
+            if incident.row is None:
+                closes.append(
+                    {"iid": incident.id, "recovered_at": at, "closed_by": t["id"], "failed": failed}
+                )
+            else:  # opened and closed within this batch
+                incident.row.update(
+                    recovered_at=at, resolved=True, closed_by=t["id"], checks_failed_count=failed
+                )
+    await store.insert_incidents(session, new)
+    await store.close_incidents(session, closes)

@@ -1,0 +1,128 @@
+"""Queries over `incidents`: the open ones a transition may close, the pages people read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.store.models import Incident, Service
+from heartwatch.store.queries import core_table, insert_rows
+
+
+async def open_incidents(
+    session: AsyncSession, service_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Incident]:
+    """The open incident of each service that has one (the partial index keeps it one)."""
+    if not service_ids:
+        return {}
+    stmt = select(Incident).where(
+        Incident.service_id.in_(service_ids), Incident.resolved.is_(False)
+    )
+    return {i.service_id: i for i in (await session.scalars(stmt)).all()}
+
+
+async def insert_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await insert_rows(session, Incident, rows)
+
+
+async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Resolve open incidents; each dict has `iid`, `recovered_at`, `closed_by`,
+    `checks_failed_count`. Only an incident still open is touched."""
+    if not rows:
+        return
+    table = core_table(Incident)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("iid"), table.c.resolved.is_(False))
+        .values(
+            resolved=True,
+            recovered_at=bindparam("recovered_at"),
+            closed_by=bindparam("closed_by"),
+            checks_failed_count=bindparam("failed"),
+        )
+    )
+    await session.execute(stmt, rows)
+
+
+async def count_failures(
+    session: AsyncSession, failures: dict[uuid.UUID, tuple[int, str | None]]
+) -> None:
+    """Add failed checks (and the latest error) to the services' open incidents."""
+    if not failures:
+        return
+    table = core_table(Incident)
+    stmt = (
+        update(table)
+        .where(table.c.service_id == bindparam("sid"), table.c.resolved.is_(False))
+        .values(
+            checks_failed_count=table.c.checks_failed_count + bindparam("n"),
+            last_error=bindparam("error"),
+        )
+    )
+    await session.execute(
+        stmt, [{"sid": sid, "n": n, "error": error} for sid, (n, error) in failures.items()]
+    )
+
+
+def _page(stmt: Any, before: tuple[datetime, uuid.UUID] | None, limit: int) -> Any:
+    if before is not None:
+        at, iid = before
+        stmt = stmt.where(
+            (Incident.started_at < at) | ((Incident.started_at == at) & (Incident.id < iid))
+        )
+    return stmt.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)
+
+
+async def incidents_page(
+    session: AsyncSession,
+    *,
+    service_id: uuid.UUID | None = None,
+    service_key: str | None = None,
+    active_only: bool = False,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 100,
+) -> list[Row[tuple[Incident, str]]]:
+    """Incidents newest first, each with its service's key.
+    [start, end] selects incidents that overlap the window (an outage that began before
+    it and was still going counts)."""
+    stmt = select(Incident, Service.key).join(Service, Service.id == Incident.service_id)
+    if service_id is not None:
+        stmt = stmt.where(Incident.service_id == service_id)
+    if service_key is not None:
+        stmt = stmt.where(Service.key == service_key)
+    if active_only:
+        stmt = stmt.where(Incident.resolved.is_(False))
+    if end is not None:
+        stmt = stmt.where(Incident.started_at <= end)
+    if start is not None:
+        stmt = stmt.where(Incident.resolved.is_(False) | (Incident.recovered_at >= start))
+    return list((await session.execute(_page(stmt, before, limit))).all())
+
+
+async def incident_stats(
+    session: AsyncSession, service_ids: Sequence[uuid.UUID] | None, start: datetime, end: datetime
+) -> dict[uuid.UUID, tuple[int, list[float]]]:
+    """Per service: incidents that started in [start, end], and the durations (seconds)
+    of those resolved in it (for MTTR)."""
+    stmt = select(Incident.service_id, Incident.started_at, Incident.recovered_at).where(
+        ((Incident.started_at >= start) & (Incident.started_at <= end))
+        | ((Incident.recovered_at >= start) & (Incident.recovered_at <= end))
+    )
+    if service_ids is not None:
+        stmt = stmt.where(Incident.service_id.in_(service_ids))
+    stats: dict[uuid.UUID, tuple[int, list[float]]] = {}
+    for sid, started, recovered in (await session.execute(stmt)).all():
+        count, durations = stats.get(sid, (0, []))
+        if start <= started <= end:
+            count += 1
+        if recovered is not None and start <= recovered <= end:
+            durations.append((recovered - started).total_seconds())
+        stats[sid] = (count, durations)
+    return stats

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("CHECK_INTERVAL_SECONDS", "CHECK_INTERVAL_SECONDS")
     )
 
+    # Raw check results and heartbeats older than this are deleted (once rolled up into
+    # hourly uptime rollups); transitions, incidents and rollups are kept.
+    retention_days: float = Field(30.0, gt=0, validation_alias=_env("RETENTION_DAYS"))
+
     # --- probes (pull checks) ------------------------------------------------------------
     max_concurrent_checks: int = Field(
         200, ge=1, le=10_000, validation_alias=_env("MAX_CONCURRENT_CHECKS")

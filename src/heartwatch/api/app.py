@@ -16,6 +16,8 @@ from heartwatch.api.routes import (
     dev,
     health,
     heartbeats,
+    incidents,
+    metrics,
     services,
     state_history,
 )
@@ -48,6 +50,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         compat_healthchecks.router,
         compat_uptime_kuma.router,
         services.router,
+        incidents.router,
+        metrics.router,
         state_history.router,
         health.router,
     ):

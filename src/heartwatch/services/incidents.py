@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import DOWN
 from heartwatch.ids import new_id
 from heartwatch.store import incidents as store
-from heartwatch.store.models import Service
+from heartwatch.store.models import Heartbeat, Service
 
 _OPENS = DOWN  # into down (or straight into dead): an outage began
 _CLOSES = frozenset({Status.ALIVE})
@@ -68,6 +69,25 @@ def _failed_at_open(facts: Any, at: datetime) -> int:
     return max(1, missed)
 
 
+async def _error_of(session: AsyncSession, facts: Any, at: datetime) -> str | None:
+    """What went wrong, in the service's words: a probe's last error, or the body of
+    the fail signal that turned a heartbeat service down (`/fail` with "disk full")."""
+    if facts.type != "heartbeat":
+        return str(facts.last_error) if facts.last_error else None
+    if facts.failed_at != at:
+        return None
+    body = await session.scalar(
+        select(Heartbeat.body)
+        .where(
+            Heartbeat.service_id == facts.id,
+            Heartbeat.received_at == at,
+            Heartbeat.kind == Signal.FAIL,
+        )
+        .limit(1)
+    )
+    return body.strip()[:1000] or None if body else None
+
+
 def _missed_while_open(facts: Any, started_at: datetime, recovered_at: datetime) -> int:
     """Heartbeat services: periods that passed without a heartbeat while it was down."""
     period = _period(facts)
@@ -102,7 +122,7 @@ async def follow(session: AsyncSession, transitions: Sequence[dict[str, Any]]) -
         if t["to_status"] in _OPENS:
             if sid in open_now or sid not in facts:
                 continue  # down -> dead: the same outage goes on
-            error = facts[sid].last_error if facts[sid].type != "heartbeat" else None
+            error = await _error_of(session, facts[sid], at)
             row = {
                 "id": new_id(),
                 "service_id": sid,

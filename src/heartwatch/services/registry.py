@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.checkers.registry import CheckerRegistry
-from heartwatch.domain.heartbeat import HeartbeatRules, redeclare_period, set_paused
+from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
 from heartwatch.domain.probe import set_paused as probe_set_paused
 from heartwatch.domain.status import Status
@@ -190,11 +190,15 @@ async def create_service(
     _apply_labels(row, labels)
     if probe is not None:
         _apply_probe(row, probe)
-    if not active:
-        row.status = Status.PAUSED
     session.add(row)
+    await session.flush()
+    if not active:
+        # Every history starts unknown at creation; a service created paused says so in
+        # its history like any later pause, so uptime and the timeline need no special case.
+        row.status = Status.PAUSED
+        paused = Transition(Status.UNKNOWN, Status.PAUSED, now, "created paused")
+        await record_transitions(session, transition_values(row.id, [paused], now))
     if probe is not None:
-        await session.flush()
         session.add(schedule_row(row.id, probe.check_interval_sec, now))
     return row
 

@@ -88,7 +88,7 @@ async def incidents_page(
     end: datetime | None = None,
     before: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
-) -> list[Row[tuple[Incident, str]]]:
+) -> list[Row[Incident, str]]:
     """Incidents newest first, each with its service's key.
     [start, end] selects incidents that overlap the window (an outage that began before
     it and was still going counts)."""

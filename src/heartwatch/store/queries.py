@@ -58,7 +58,7 @@ def core_table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _insert_for(session: AsyncSession) -> Any:
+def insert_for(session: AsyncSession) -> Any:
     return pg.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
@@ -143,7 +143,7 @@ async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[
 async def insert_services_if_absent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert new services; a key another process registered meanwhile is left alone."""
     stmt = (
-        _insert_for(session)(Service)
+        insert_for(session)(Service)
         .values(rows)
         .on_conflict_do_nothing(index_elements=[Service.key])
     )
@@ -275,7 +275,7 @@ async def get_app_state(session: AsyncSession, key: str) -> str | None:
 
 
 async def put_app_state(session: AsyncSession, key: str, value: str, now: datetime) -> None:
-    stmt = _insert_for(session)(AppState).values(key=key, value=value, updated_at=now)
+    stmt = insert_for(session)(AppState).values(key=key, value=value, updated_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[AppState.key], set_={"value": value, "updated_at": now}
     )

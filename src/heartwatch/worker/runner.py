@@ -10,6 +10,7 @@ import structlog
 from heartwatch.client import aheartbeat
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
+from heartwatch.worker.maintenance import maintain
 from heartwatch.worker.scheduler import CheckScheduler
 from heartwatch.worker.waiting import wait_any
 
@@ -35,6 +36,7 @@ class Worker:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._deadlines(stop))
             group.create_task(CheckScheduler(self.rt).run(stop))
+            group.create_task(maintain(self.rt, stop))
         log.info("worker stopped")
 
     async def _deadlines(self, stop: asyncio.Event) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from heartwatch.api.deps import ReadSession, RuntimeDep
+from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.schemas import (
     CheckResultOut,
     CheckResultPage,
@@ -28,29 +25,6 @@ from heartwatch.services.errors import Invalid
 from heartwatch.store.models import CheckResult, Heartbeat
 
 router = APIRouter(prefix="/services", tags=["services"])
-
-Limit = Annotated[int, Query(ge=1, le=1000)]
-
-
-def check_window(start: datetime | None, end: datetime | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise HTTPException(422, "`from` must not be later than `to`")
-
-
-def _next(at: datetime, row_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, row_id = raw.split("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("cursor time without offset")
-        return moment, uuid.UUID(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise HTTPException(422, "invalid cursor: pass back `next_cursor` unchanged") from exc
 
 
 @router.get("", response_model=list[ServiceOut])
@@ -194,7 +168,7 @@ async def history(
     """Newest first: heartbeats of a heartbeat service, check results of a probe service.
     Follow `next_cursor` for older pages."""
     check_window(start, end)
-    before = _decode_cursor(cursor) if cursor else None
+    before = decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
     rows = await registry.history(
         session, service, start=start, end=end, before=before, limit=limit
@@ -203,7 +177,7 @@ async def history(
     if len(rows) == limit:
         last = rows[-1]
         at = last.checked_at if isinstance(last, CheckResult) else last.received_at
-        cursor_out = _next(at, last.id)
+        cursor_out = next_cursor(at, last.id)
     if registry.is_probe(service):
         return CheckResultPage(
             service_id=service.id,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from heartwatch.api.deps import ReadSession
-from heartwatch.api.routes.services import Limit, check_window
+from heartwatch.api.paging import Limit, check_window
 from heartwatch.api.schemas import TransitionOut, UTCTime
 from heartwatch.services import registry
 

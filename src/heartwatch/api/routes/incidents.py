@@ -1,0 +1,68 @@
+"""Incidents: per service, the open ones, and a searchable log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Row
+
+from heartwatch.api.deps import ReadSession
+from heartwatch.api.metrics_schemas import IncidentOut, IncidentPage
+from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
+from heartwatch.api.schemas import UTCTime
+from heartwatch.services import registry
+from heartwatch.store import incidents as store
+from heartwatch.store.models import Incident
+
+router = APIRouter(tags=["incidents"])
+
+
+def _out(rows: Sequence[Row[Incident, str]]) -> list[IncidentOut]:
+    return [IncidentOut.of(row[0], row[1]) for row in rows]
+
+
+def _page(rows: Sequence[Row[Incident, str]], limit: int) -> IncidentPage:
+    items = _out(rows)
+    cursor = None
+    if len(items) == limit:
+        cursor = next_cursor(items[-1].started_at, items[-1].id)
+    return IncidentPage(items=items, next_cursor=cursor)
+
+
+@router.get("/services/{id}/incidents", response_model=IncidentPage)
+async def service_incidents(
+    session: ReadSession, id: str, limit: Limit = 100, cursor: str | None = None
+) -> IncidentPage:
+    """A service's incidents, newest first."""
+    before = decode_cursor(cursor) if cursor else None
+    service = await registry.get_service(session, id)
+    rows = await store.incidents_page(session, service_id=service.id, before=before, limit=limit)
+    return _page(rows, limit)
+
+
+@router.get("/incidents/active", response_model=list[IncidentOut])
+async def active_incidents(session: ReadSession) -> list[IncidentOut]:
+    """Every open incident, newest first."""
+    rows = await store.incidents_page(session, active_only=True, limit=100_000)
+    return _out(rows)
+
+
+@router.get("/incidents", response_model=IncidentPage)
+async def incidents(
+    session: ReadSession,
+    start: Annotated[UTCTime | None, Query(alias="from")] = None,
+    end: Annotated[UTCTime | None, Query(alias="to")] = None,
+    service_key: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> IncidentPage:
+    """Incidents that overlap [from, to] (an outage still going, or one that began
+    before `from` and ended after it, is included), newest first."""
+    check_window(start, end)
+    before = decode_cursor(cursor) if cursor else None
+    rows = await store.incidents_page(
+        session, service_key=service_key, start=start, end=end, before=before, limit=limit
+    )
+    return _page(rows, limit)

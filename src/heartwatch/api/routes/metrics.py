@@ -1,0 +1,64 @@
+"""Uptime, MTTR, MTBF and SLA over a period ending now (seed 004's `/metrics/uptime`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi import APIRouter
+
+from heartwatch.api.deps import ReadSession, RuntimeDep
+from heartwatch.api.metrics_schemas import Period, SummaryOut, SummaryTotals, UptimeOut
+from heartwatch.domain.status import Status
+from heartwatch.domain.uptime import StatusTimes
+from heartwatch.services import registry, uptime
+from heartwatch.services.lifecycle import as_of
+from heartwatch.store import incidents as incident_store
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.get("/uptime/{id}", response_model=UptimeOut, response_model_by_alias=True)
+async def service_uptime(
+    runtime: RuntimeDep, session: ReadSession, id: str, period: Period = "24h"
+) -> UptimeOut:
+    """Time-weighted uptime of one service over the last `period`, with its incidents,
+    MTTR, MTBF, SLA verdict and (probe services) check latency percentiles."""
+    row = await registry.get_service(session, id)
+    end = runtime.clock.now()
+    [report] = await uptime.reports(
+        session, [row], end - uptime.PERIODS[period], end, with_latency=True
+    )
+    return UptimeOut.of(row, period, report)
+
+
+@router.get("/summary", response_model=SummaryOut, response_model_by_alias=True)
+async def summary(runtime: RuntimeDep, session: ReadSession, period: Period = "24h") -> SummaryOut:
+    """The same figures for every service, and the totals across them."""
+    rows = await registry.list_services(session)
+    end = runtime.clock.now()
+    start = end - uptime.PERIODS[period]
+    reports = await uptime.reports(session, rows, start, end)
+    services = [UptimeOut.of(r, period, rep) for r, rep in zip(rows, reports, strict=True)]
+    total = StatusTimes()
+    for rep in reports:
+        total.merge(rep.times)
+    durations = [d for rep in reports for d in rep.recoveries_s]
+    active = await incident_store.incidents_page(session, active_only=True, limit=100_000)
+    statuses = Counter(as_of(r, runtime.rules, end).status for r in rows)
+    return SummaryOut(
+        period=period,
+        start=start,
+        end=end,
+        services=services,
+        totals=SummaryTotals(
+            services=len(rows),
+            by_status={s: statuses.get(s, 0) for s in Status},
+            active_incidents=len(active),
+            uptime_percent=total.uptime_percent,
+            up_seconds=total.up_s,
+            down_seconds=total.down_s,
+            incident_count=sum(rep.incident_count for rep in reports),
+            mttr=sum(durations) / len(durations) if durations else None,
+            sla_breaches=[s.service_key for s in services if s.sla_met is False],
+        ),
+    )

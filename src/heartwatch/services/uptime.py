@@ -1,0 +1,175 @@
+"""Uptime, MTTR, MTBF and SLA over a window, for one service or all of them.
+
+The window is answered in up to three pieces: the raw history before the first whole
+hour, the rolled-up hours, and the raw history after the last rolled-up hour (up to
+now). Rollups are an index over the transitions, not a second truth: the pieces meet on
+hour boundaries and use the same arithmetic (`domain.uptime`), so the answer equals a
+computation over the raw transitions alone — a property test holds them to that.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import fmean
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.domain import latency
+from heartwatch.domain.status import Status
+from heartwatch.domain.uptime import StatusTimes, ceil_hour, floor_hour, time_in_status
+from heartwatch.store import history, queries
+from heartwatch.store import incidents as incident_store
+from heartwatch.store.models import Service
+
+PERIODS = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+    "365d": timedelta(days=365),
+}
+
+# app_state key: every hour before this one is rolled up for every service.
+ROLLED_THROUGH = "rollups.through"
+
+
+async def rolled_through(session: AsyncSession) -> datetime | None:
+    value = await queries.get_app_state(session, ROLLED_THROUGH)
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    service_id: uuid.UUID
+    start: datetime
+    end: datetime
+    times: StatusTimes
+    incident_count: int
+    # Durations of the incidents resolved in the window (MTTR is their mean).
+    recoveries_s: tuple[float, ...]
+    sla_target: float | None
+    latency_ms: dict[str, float | None] | None
+
+    @property
+    def mttr_s(self) -> float | None:
+        return fmean(self.recoveries_s) if self.recoveries_s else None
+
+    @property
+    def mtbf_s(self) -> float | None:
+        """Mean time between failures: up time per incident."""
+        return self.times.up_s / self.incident_count if self.incident_count else None
+
+    @property
+    def sla_met(self) -> bool | None:
+        uptime = self.times.uptime_percent
+        if self.sla_target is None or uptime is None:
+            return None
+        return uptime >= self.sla_target
+
+
+def _rolled_until(row: Service, through: datetime | None) -> datetime | None:
+    """Rollups of this service can be trusted before this hour."""
+    if through is None:
+        return None
+    if row.rollup_dirty_from is not None:
+        return min(through, floor_hour(row.rollup_dirty_from))
+    return through
+
+
+async def _raw(
+    session: AsyncSession, ids: list[uuid.UUID], start: datetime, end: datetime
+) -> dict[uuid.UUID, StatusTimes]:
+    """Time in status from the raw transitions over [start, end)."""
+    if start >= end:
+        return {}
+    opening = await history.statuses_at(session, ids, start)
+    changes = await history.changes_between(session, ids, start, end)
+    return {
+        sid: time_in_status(opening.get(sid, Status.UNKNOWN), changes.get(sid, []), start, end)
+        for sid in ids
+    }
+
+
+async def status_times(
+    session: AsyncSession, rows: Sequence[Service], start: datetime, end: datetime
+) -> dict[uuid.UUID, StatusTimes]:
+    """Seconds per status in [start, end) for each service. Time before a service existed
+    counts as unknown (no verdict), so it is out of every uptime denominator."""
+    through = await rolled_through(session)
+    first_whole = ceil_hour(start)
+    groups: dict[datetime | None, list[uuid.UUID]] = defaultdict(list)
+    for row in rows:
+        until = _rolled_until(row, through)
+        rolled_end = None if until is None else min(until, floor_hour(end))
+        groups[rolled_end if rolled_end and rolled_end > first_whole else None].append(row.id)
+
+    totals = {row.id: StatusTimes() for row in rows}
+    for rolled_end, ids in groups.items():
+        pieces = []
+        if rolled_end is None:
+            pieces.append(await _raw(session, ids, start, end))
+        else:
+            pieces.append(await _raw(session, ids, start, first_whole))
+            sums = await history.rollup_sums(session, ids, first_whole, rolled_end)
+            pieces.append({sid: StatusTimes(dict(s)) for sid, s in sums.items()})
+            pieces.append(await _raw(session, ids, rolled_end, end))
+        for piece in pieces:
+            for sid, times in piece.items():
+                totals[sid].merge(times)
+    return totals
+
+
+async def latency_percentiles(
+    session: AsyncSession, row: Service, start: datetime, end: datetime
+) -> dict[str, float | None]:
+    """p50/p95/p99 of check latencies: hourly histograms for rolled-up hours (raw
+    results there may be pruned), raw results after them."""
+    through = _rolled_until(row, await rolled_through(session))
+    counts: dict[str, int] = {}
+    raw_from = start
+    if through is not None and through > floor_hour(start):
+        for h in await history.rollup_histograms(session, row.id, floor_hour(start), through):
+            latency.merge(counts, h)
+        raw_from = max(start, through)
+    raw = await history.latencies(session, [row.id], raw_from, end)
+    latency.merge(counts, latency.histogram(raw.get(row.id, [])))
+    return {
+        f"p{pct:g}": latency.percentile_of_histogram(counts, pct) for pct in latency.PERCENTILES
+    }
+
+
+async def reports(
+    session: AsyncSession,
+    rows: Sequence[Service],
+    start: datetime,
+    end: datetime,
+    *,
+    with_latency: bool = False,
+) -> list[Report]:
+    times = await status_times(session, rows, start, end)
+    ids = None if len(rows) > 50 else [r.id for r in rows]
+    stats = await incident_store.incident_stats(session, ids, start, end)
+    out = []
+    for row in rows:
+        count, durations = stats.get(row.id, (0, []))
+        t = times[row.id]
+        lat = None
+        if with_latency and row.type != "heartbeat":
+            lat = await latency_percentiles(session, row, start, end)
+        out.append(
+            Report(
+                service_id=row.id,
+                start=start,
+                end=end,
+                times=t,
+                incident_count=count,
+                recoveries_s=tuple(durations),
+                sla_target=row.sla_target,
+                latency_ms=lat,
+            )
+        )
+    return out

@@ -1,0 +1,248 @@
+"""Reading status history, rollups and raw results over time windows, for many services
+at once (a fixed number of statements however many services are asked about)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, bindparam, case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.status import Status
+from heartwatch.domain.uptime import Change
+from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition, UptimeRollup
+from heartwatch.store.queries import core_table, insert_for
+
+Stmt = TypeVar("Stmt", bound=Select[*tuple[Any, ...]])
+
+
+def _only(stmt: Stmt, column: Any, ids: Sequence[uuid.UUID] | None) -> Stmt:
+    """Restrict to some services (None: all of them)."""
+    return stmt if ids is None else stmt.where(column.in_(ids))
+
+
+async def statuses_at(
+    session: AsyncSession, service_ids: Sequence[uuid.UUID] | None, at: datetime
+) -> dict[uuid.UUID, Status]:
+    """The status each service had at `at`: its latest transition at or before it.
+    Services without one were still in their initial status (unknown) then."""
+    latest = (
+        select(StateTransition.id)
+        .where(StateTransition.service_id == Service.id, StateTransition.at <= at)
+        .order_by(StateTransition.at.desc(), StateTransition.id.desc())
+        .limit(1)
+        .correlate(Service)
+        .scalar_subquery()
+    )
+    stmt = _only(
+        select(Service.id, StateTransition.to_status).join(
+            StateTransition, StateTransition.id == latest
+        ),
+        Service.id,
+        service_ids,
+    )
+    return {sid: Status(to) for sid, to in (await session.execute(stmt)).all()}
+
+
+async def changes_between(
+    session: AsyncSession,
+    service_ids: Sequence[uuid.UUID] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[uuid.UUID, list[Change]]:
+    """Transitions stamped in (start, end), per service, in the order they happened."""
+    stmt = _only(
+        select(StateTransition.service_id, StateTransition.at, StateTransition.to_status)
+        .where(StateTransition.at > start, StateTransition.at < end)
+        .order_by(StateTransition.service_id, StateTransition.at, StateTransition.id),
+        StateTransition.service_id,
+        service_ids,
+    )
+    changes: dict[uuid.UUID, list[Change]] = defaultdict(list)
+    for sid, at, to in (await session.execute(stmt)).all():
+        changes[sid].append(Change(at, Status(to)))
+    return changes
+
+
+STATUS_COLUMNS = {
+    Status.ALIVE: UptimeRollup.alive_s,
+    Status.SILENT: UptimeRollup.silent_s,
+    Status.DOWN: UptimeRollup.down_s,
+    Status.DEAD: UptimeRollup.dead_s,
+    Status.UNKNOWN: UptimeRollup.unknown_s,
+    Status.PAUSED: UptimeRollup.paused_s,
+}
+
+
+async def rollup_sums(
+    session: AsyncSession,
+    service_ids: Sequence[uuid.UUID] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[uuid.UUID, dict[Status, float]]:
+    """Seconds per status summed over the rolled-up hours in [start, end)."""
+    stmt = _only(
+        select(UptimeRollup.service_id, *(func.sum(c) for c in STATUS_COLUMNS.values()))
+        .where(UptimeRollup.hour >= start, UptimeRollup.hour < end)
+        .group_by(UptimeRollup.service_id),
+        UptimeRollup.service_id,
+        service_ids,
+    )
+    return {
+        row[0]: {s: float(v or 0.0) for s, v in zip(STATUS_COLUMNS, row[1:], strict=True)}
+        for row in (await session.execute(stmt)).all()
+    }
+
+
+async def rollup_histograms(
+    session: AsyncSession, service_id: uuid.UUID, start: datetime, end: datetime
+) -> list[dict[str, int]]:
+    stmt = select(UptimeRollup.latency_histogram).where(
+        UptimeRollup.service_id == service_id,
+        UptimeRollup.hour >= start,
+        UptimeRollup.hour < end,
+        UptimeRollup.checks > 0,
+    )
+    return [h for h in (await session.scalars(stmt)).all() if h]
+
+
+async def latencies(
+    session: AsyncSession,
+    service_ids: Sequence[uuid.UUID] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[uuid.UUID, list[float]]:
+    """Raw check latencies in [start, end), per service."""
+    stmt = _only(
+        select(CheckResult.service_id, CheckResult.latency_ms).where(
+            CheckResult.checked_at >= start,
+            CheckResult.checked_at < end,
+            CheckResult.latency_ms.is_not(None),
+        ),
+        CheckResult.service_id,
+        service_ids,
+    )
+    found: dict[uuid.UUID, list[float]] = defaultdict(list)
+    for sid, ms in (await session.execute(stmt)).all():
+        if ms is not None:
+            found[sid].append(float(ms))
+    return found
+
+
+async def activity_counts(
+    session: AsyncSession,
+    service_ids: Sequence[uuid.UUID] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(checks, failures) per service in [start, end): check results for probes,
+    heartbeats (and fail signals) for push services."""
+    checks = _only(
+        select(
+            CheckResult.service_id,
+            func.count(),
+            func.sum(case((CheckResult.up.is_(False), 1), else_=0)),
+        )
+        .where(CheckResult.checked_at >= start, CheckResult.checked_at < end)
+        .group_by(CheckResult.service_id),
+        CheckResult.service_id,
+        service_ids,
+    )
+    beats = _only(
+        select(
+            Heartbeat.service_id,
+            func.count(),
+            func.sum(case((Heartbeat.kind == Signal.FAIL, 1), else_=0)),
+        )
+        .where(Heartbeat.received_at >= start, Heartbeat.received_at < end)
+        .group_by(Heartbeat.service_id),
+        Heartbeat.service_id,
+        service_ids,
+    )
+    counts: dict[uuid.UUID, tuple[int, int]] = {}
+    for stmt in (checks, beats):
+        for sid, n, failed in (await session.execute(stmt)).all():
+            old = counts.get(sid, (0, 0))
+            counts[sid] = (old[0] + int(n), old[1] + int(failed or 0))
+    return counts
+
+
+async def next_activity(
+    session: AsyncSession,
+    service_ids: Sequence[uuid.UUID] | None,
+    start: datetime,
+    end: datetime,
+) -> datetime | None:
+    """The first check result or heartbeat in [start, end), if any."""
+    firsts = []
+    for at in (CheckResult.checked_at, Heartbeat.received_at):
+        stmt = _only(
+            select(func.min(at)).where(at >= start, at < end),
+            at.class_.service_id,
+            service_ids,
+        )
+        first = await session.scalar(stmt)
+        if first is not None:
+            firsts.append(first)
+    return min(firsts, default=None)
+
+
+async def upsert_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = insert_for(session)(UptimeRollup)
+    keys = ("service_id", "hour")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys},
+    )
+    await session.execute(stmt, rows)
+
+
+async def dirty_services(session: AsyncSession) -> list[tuple[uuid.UUID, datetime]]:
+    stmt = select(Service.id, Service.rollup_dirty_from).where(
+        Service.rollup_dirty_from.is_not(None)
+    )
+    return [(sid, at) for sid, at in (await session.execute(stmt)).all() if at is not None]
+
+
+async def clear_dirty(session: AsyncSession, seen: list[tuple[uuid.UUID, datetime]]) -> None:
+    """Clear the marks that were redone; one set meanwhile (lower or not) stays."""
+    if not seen:
+        return
+    table = core_table(Service)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"), table.c.rollup_dirty_from == bindparam("seen"))
+        .values(rollup_dirty_from=None)
+    )
+    await session.execute(stmt, [{"sid": sid, "seen": at} for sid, at in seen])
+
+
+async def services_created_before(
+    session: AsyncSession, at: datetime
+) -> list[tuple[uuid.UUID, datetime]]:
+    stmt = select(Service.id, Service.created_at).where(Service.created_at < at)
+    return [(sid, created) for sid, created in (await session.execute(stmt)).all()]
+
+
+async def earliest_service(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.min(Service.created_at)))
+
+
+async def prune_before(
+    session: AsyncSession, model: type[CheckResult] | type[Heartbeat], before: datetime, limit: int
+) -> int:
+    """Delete up to `limit` of the oldest raw rows older than `before`; returns how many.
+    Small chunks: on SQLite every chunk holds the one write lock only briefly."""
+    at = CheckResult.checked_at if model is CheckResult else Heartbeat.received_at
+    oldest = select(model.id).where(at < before).order_by(at).limit(limit)
+    ids = list((await session.scalars(oldest)).all())
+    if ids:
+        await session.execute(delete(model).where(model.id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,166 @@
+"""Uptime from rollups + raw edges equals uptime from raw transitions alone, on both
+backends; pruning raw results changes no answer; late transitions are redone."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from heartwatch.domain.heartbeat import Transition
+from heartwatch.domain.status import Status
+from heartwatch.domain.uptime import StatusTimes
+from heartwatch.services import registry, rollups, uptime
+from heartwatch.services.lifecycle import transition_values
+from heartwatch.services.probes import record_checks
+from heartwatch.services.transitions import record_transitions
+from heartwatch.store.database import Database
+from heartwatch.store.models import CheckResult, Service, UptimeRollup
+from tests.conftest import T0
+from tests.services.test_probes import DEAD_AFTER, create_http, finished
+
+HOURS = 30
+
+
+async def create(db: Database, key: str, at: datetime = T0) -> Service:
+    async with db.writing() as session:
+        return await registry.create_service(
+            session, key=key, name=None, description="", expected_period_sec=60, now=at
+        )
+
+
+async def random_history(db: Database, row: Service, rng: random.Random, n: int) -> None:
+    """`n` transitions at random moments over HOURS hours, recorded like any writer's."""
+    moments = sorted(T0 + timedelta(seconds=rng.uniform(0, HOURS * 3600)) for _ in range(n))
+    current = Status.UNKNOWN
+    for at in moments:
+        to = rng.choice([s for s in Status if s is not current])
+        async with db.writing() as session:
+            t = Transition(current, to, at, "test")
+            await record_transitions(session, transition_values(row.id, [t], at))
+        current = to
+
+
+async def raw_times(db: Database, row: Service, start: datetime, end: datetime) -> StatusTimes:
+    async with db.reading() as session:
+        return (await uptime._raw(session, [row.id], start, end))[row.id]
+
+
+async def answered(db: Database, row: Service, start: datetime, end: datetime) -> StatusTimes:
+    async with db.reading() as session:
+        fresh = await session.get(Service, row.id)
+        assert fresh is not None
+        return (await uptime.status_times(session, [fresh], start, end))[row.id]
+
+
+def assert_same(a: StatusTimes, b: StatusTimes) -> None:
+    for status in Status:
+        assert abs(a.seconds[status] - b.seconds[status]) <= 1e-6, status
+
+
+async def test_rollups_plus_raw_edges_equal_the_raw_computation(database: Database) -> None:
+    rng = random.Random(7)
+    rows = [await create(database, f"svc-{i}") for i in range(3)]
+    for row in rows:
+        await random_history(database, row, rng, 25)
+    now = T0 + timedelta(hours=HOURS + 2, minutes=17)
+    assert await rollups.roll_up(database, now) > 0
+    async with database.reading() as session:
+        assert await uptime.rolled_through(session) == T0.replace(minute=0) + timedelta(
+            hours=HOURS + 2
+        )
+    for _ in range(20):
+        a, b = sorted(T0 + timedelta(seconds=rng.uniform(-3600, (HOURS + 2) * 3600)) for _ in "ab")
+        for row in rows:
+            assert_same(await answered(database, row, a, b), await raw_times(database, row, a, b))
+
+
+async def test_a_transition_stamped_in_a_rolled_up_hour_is_redone(database: Database) -> None:
+    row = await create(database, "late")
+    async with database.writing() as session:
+        t = Transition(Status.UNKNOWN, Status.ALIVE, T0, "first")
+        await record_transitions(session, transition_values(row.id, [t], T0))
+    now = T0 + timedelta(hours=10)
+    await rollups.roll_up(database, now)
+    # a probe-style outage stamped hours back, recorded now
+    async with database.writing() as session:
+        t = Transition(Status.ALIVE, Status.DOWN, T0 + timedelta(hours=3), "late")
+        await record_transitions(session, transition_values(row.id, [t], now))
+    window = (T0, now)
+    expected = await raw_times(database, row, *window)
+    assert expected.down_s == 7 * 3600
+    assert_same(await answered(database, row, *window), expected)  # before the redo
+    await rollups.roll_up(database, now + timedelta(minutes=5))
+    async with database.reading() as session:
+        assert await session.scalar(select(Service.rollup_dirty_from)) is None
+    assert_same(await answered(database, row, *window), expected)  # from redone rollups
+
+
+async def test_pruning_raw_results_changes_no_answer(database: Database) -> None:
+    row = await create_http(database, "web", interval=60)
+    rng = random.Random(3)
+    checks = []
+    for i in range(48 * 4):  # two days, every 15 minutes
+        at = T0 + timedelta(minutes=15 * i)
+        check = finished(row, rng.random() > 0.2, at)
+        checks.append(check)
+    for check in checks:
+        async with database.writing() as session:
+            await record_checks(session, [check], now=check.finished_at, dead_after=DEAD_AFTER)
+    now = T0 + timedelta(days=2, hours=1)
+    await rollups.roll_up(database, now)
+    async with database.reading() as session:
+        fresh = await session.get(Service, row.id)
+        assert fresh is not None
+        before = (await uptime.reports(session, [fresh], T0, now, with_latency=True))[0]
+    deleted = await rollups.prune(database, now, retention=timedelta(hours=12))
+    assert deleted > 0
+    async with database.reading() as session:
+        oldest = await session.scalar(select(func.min(CheckResult.checked_at)))
+        assert oldest is not None and oldest >= now - timedelta(hours=12)
+        assert await session.scalar(select(func.count()).select_from(UptimeRollup)) == 48
+        fresh = await session.get(Service, row.id)
+        assert fresh is not None
+        after = (await uptime.reports(session, [fresh], T0, now, with_latency=True))[0]
+    assert after.times.seconds == before.times.seconds
+    assert after.incident_count == before.incident_count and after.mttr_s == before.mttr_s
+    assert after.latency_ms == before.latency_ms  # rolled-up hours use their histograms
+    assert before.incident_count > 0 and before.mttr_s is not None
+
+
+async def test_raw_results_not_yet_rolled_up_are_never_pruned(database: Database) -> None:
+    row = await create_http(database, "web", interval=60)
+    async with database.writing() as session:
+        await record_checks(session, [finished(row, True, T0)], now=T0, dead_after=DEAD_AFTER)
+    far = T0 + timedelta(days=100)
+    assert await rollups.prune(database, far, retention=timedelta(days=30)) == 0  # no rollups yet
+    await rollups.roll_up(database, far)
+    assert await rollups.prune(database, far, retention=timedelta(days=30)) == 1
+
+
+async def test_report_figures(database: Database) -> None:
+    """Hand-computed: up 1 h, down 30 min (one incident), up again 30 min."""
+    row = await create(database, "api")
+    steps = [
+        (Status.UNKNOWN, Status.ALIVE, T0),
+        (Status.ALIVE, Status.DOWN, T0 + timedelta(hours=1)),
+        (Status.DOWN, Status.ALIVE, T0 + timedelta(hours=1, minutes=30)),
+    ]
+    for frm, to, at in steps:
+        async with database.writing() as session:
+            t = Transition(frm, to, at, "test")
+            await record_transitions(session, transition_values(row.id, [t], at))
+    async with database.writing() as session:
+        fresh = await session.get(Service, row.id)
+        assert fresh is not None
+        fresh.sla_target = 99.0
+    now = T0 + timedelta(hours=2)
+    async with database.reading() as session:
+        fresh = await session.get(Service, row.id)
+        assert fresh is not None
+        [report] = await uptime.reports(session, [fresh], now - timedelta(hours=24), now)
+    assert report.times.up_s == 5400 and report.times.down_s == 1800
+    assert report.times.uptime_percent == 75.0
+    assert report.incident_count == 1 and report.mttr_s == 1800 and report.mtbf_s == 5400
+    assert report.sla_met is False

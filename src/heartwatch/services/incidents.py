@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heartwatch.domain.alerts import IncidentFacts
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import DOWN
@@ -102,26 +103,36 @@ class _Open:
     started_at: datetime
     checks_failed_count: int
     row: dict[str, Any] | None  # set when opened in this batch (not yet stored)
+    error: str | None
 
 
-async def follow(session: AsyncSession, transitions: Sequence[dict[str, Any]]) -> None:
-    """Open and close incidents for transition rows (time order per service)."""
+async def follow(
+    session: AsyncSession, transitions: Sequence[dict[str, Any]]
+) -> dict[uuid.UUID, IncidentFacts]:
+    """Open and close incidents for transition rows (time order per service). Returns,
+    per transition id, the incident it opened, closed or continued (for the alerts)."""
     relevant = [t for t in transitions if t["to_status"] in _OPENS | _CLOSES]
     if not relevant:
-        return
+        return {}
     service_ids = {t["service_id"] for t in relevant}
     facts = await _failure_facts(session, service_ids)
     stored = await store.open_incidents(session, list(service_ids))
     open_now = {
-        sid: _Open(i.id, i.started_at, i.checks_failed_count, None) for sid, i in stored.items()
+        sid: _Open(i.id, i.started_at, i.checks_failed_count, None, i.last_error)
+        for sid, i in stored.items()
     }
     new: list[dict[str, Any]] = []
     closes: list[dict[str, Any]] = []
+    told: dict[uuid.UUID, IncidentFacts] = {}
     for t in relevant:
         sid, at = t["service_id"], t["at"]
         if t["to_status"] in _OPENS:
-            if sid in open_now or sid not in facts:
-                continue  # down -> dead: the same outage goes on
+            if sid in open_now:  # down -> dead: the same outage goes on
+                going = open_now[sid]
+                told[t["id"]] = IncidentFacts(str(going.id), going.started_at, None, going.error)
+                continue
+            if sid not in facts:
+                continue
             error = await _error_of(session, facts[sid], at)
             row = {
                 "id": new_id(),
@@ -135,9 +146,11 @@ async def follow(session: AsyncSession, transitions: Sequence[dict[str, Any]]) -
                 "closed_by": None,
             }
             new.append(row)
-            open_now[sid] = _Open(row["id"], at, row["checks_failed_count"], row)
+            open_now[sid] = _Open(row["id"], at, row["checks_failed_count"], row, row["last_error"])
+            told[t["id"]] = IncidentFacts(str(row["id"]), at, None, row["last_error"])
         elif sid in open_now:
             incident = open_now.pop(sid)
+            told[t["id"]] = IncidentFacts(str(incident.id), incident.started_at, at, incident.error)
             failed = incident.checks_failed_count + _missed_while_open(
                 facts[sid], incident.started_at, at
             )
@@ -151,3 +164,4 @@ async def follow(session: AsyncSession, transitions: Sequence[dict[str, Any]]) -
                 )
     await store.insert_incidents(session, new)
     await store.close_incidents(session, closes)
+    return told

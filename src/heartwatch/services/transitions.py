@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.uptime import floor_hour
-from heartwatch.services import incidents
+from heartwatch.services import incidents, notifications
 from heartwatch.store import queries
 from heartwatch.store.models import StateTransition
 
@@ -26,7 +26,8 @@ async def record_transitions(session: AsyncSession, values: list[dict[str, Any]]
     if not values:
         return
     await queries.insert_rows(session, StateTransition, values)
-    await incidents.follow(session, values)
+    told = await incidents.follow(session, values)
+    await notifications.queue_for_transitions(session, values, told)
     # A change stamped in an hour before the one it was recorded in may land in an hour
     # the rollup job has already summed: mark the service so that hour is redone.
     late: dict[uuid.UUID, datetime] = {}

@@ -13,7 +13,9 @@ from heartwatch.store.dialects import postgresql, sqlite
 
 
 class Database:
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: str = "FULL", info: dict[str, object] | None = None
+    ) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
@@ -24,8 +26,10 @@ class Database:
             raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
         write_engine = self.engine.execution_options(**{sqlite.WRITE_OPTION: True})
-        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write = async_sessionmaker(write_engine, expire_on_commit=False)
+        # `info`: process-wide policy the use cases read from their session (e.g. how
+        # alerts are worded), so writers deep in a transaction need no extra parameters.
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._write = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

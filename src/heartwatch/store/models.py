@@ -108,6 +108,10 @@ class Service(Base):
     # job recomputes from there, and uptime reads raw history from there until it has.
     rollup_dirty_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Notifications: muted until (a maintenance window); flapping since (alerts held).
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flapping_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
 
 class Heartbeat(Base):
     __tablename__ = "heartbeats"
@@ -254,3 +258,71 @@ class UptimeRollup(Base):
     # Log-bucketed latency counts {bucket: count}; mergeable, so a window's percentiles
     # come from summed histograms, not from averaging hourly percentiles.
     latency_histogram: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
+class NotificationChannel(Base):
+    """Where alerts go: a notifier type, its validated settings, and what it wants."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    # The notifier's settings (secrets included: the API only ever shows them masked).
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Which events (silent, down, recovered, dead, reminder, flapping, summary) and which
+    # services (criticality at least, any of the tags, any of the keys; empty: all).
+    events: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    min_criticality: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    service_keys: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    reminder_hours: Mapped[float | None] = mapped_column(Float)
+    rate_per_minute: Mapped[float | None] = mapped_column(Float)
+    # "env": made from TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID and kept in sync with them.
+    managed_by: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationEvent(Base):
+    """The outbox: one row per message to one channel, written in the transaction of
+    what caused it; the worker's dispatcher delivers it. `dedup_key` is unique per
+    (cause, channel), so a cause can never queue the same message twice."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (
+        # The dispatcher's hot query: undelivered events of a channel, oldest due first.
+        Index(
+            "ix_notification_events_pending",
+            "channel_id",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('queued', 'sending')"),
+            postgresql_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index("ix_notification_events_transition", "transition_id"),
+        Index("ix_notification_events_created", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    transition_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("state_transitions.id", ondelete="CASCADE")
+    )
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE")
+    )
+    # queued -> sending (leased) -> sent | failed; a lapsed lease is sending again.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(OutsideText)
+    # The message as composed when it was queued (what was true then).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,176 @@
+"""Queries over the notification outbox and channels."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heartwatch.store.models import (
+    NotificationChannel,
+    NotificationEvent,
+    Service,
+    StateTransition,
+)
+from heartwatch.store.queries import core_table, insert_for
+
+PENDING = ("queued", "sending")
+
+
+async def enabled_channels(session: AsyncSession) -> list[NotificationChannel]:
+    stmt = select(NotificationChannel).where(NotificationChannel.enabled.is_(True))
+    return list((await session.scalars(stmt.order_by(NotificationChannel.name))).all())
+
+
+async def service_facts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    stmt = select(
+        Service.id,
+        Service.key,
+        Service.name,
+        Service.type,
+        Service.status,
+        Service.criticality,
+        Service.tags,
+        Service.last_heartbeat_at,
+        Service.last_error,
+        Service.muted_until,
+        Service.flapping_since,
+    ).where(Service.id.in_(ids))
+    return {row.id: row for row in (await session.execute(stmt)).all()}
+
+
+async def transitions_since(
+    session: AsyncSession, ids: Sequence[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, int]:
+    stmt = (
+        select(StateTransition.service_id, func.count())
+        .where(StateTransition.service_id.in_(ids), StateTransition.at > since)
+        .group_by(StateTransition.service_id)
+    )
+    return {sid: int(n) for sid, n in (await session.execute(stmt)).all()}
+
+
+async def set_flapping(session: AsyncSession, sid: uuid.UUID, since: datetime | None) -> None:
+    await session.execute(update(Service).where(Service.id == sid).values(flapping_since=since))
+
+
+async def queue(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows; one whose dedup key exists already is skipped (idempotent)."""
+    if not rows:
+        return
+    stmt = insert_for(session)(NotificationEvent).on_conflict_do_nothing(
+        index_elements=["dedup_key"]
+    )
+    await session.execute(stmt, rows)
+
+
+async def claim(
+    session: AsyncSession, channel_id: uuid.UUID, now: datetime, lease_until: datetime, limit: int
+) -> list[NotificationEvent]:
+    """Lease up to `limit` due events of a channel (queued and due, or sending with a
+    lapsed lease: a worker died between sending and marking), oldest first."""
+    table = core_table(NotificationEvent)
+    due = (
+        select(table.c.id)
+        .where(
+            table.c.channel_id == channel_id,
+            or_(
+                and_(table.c.status == "queued", table.c.next_attempt_at <= now),
+                and_(table.c.status == "sending", table.c.lease_until <= now),
+            ),
+        )
+        .order_by(table.c.next_attempt_at, table.c.created_at, table.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(NotificationEvent)
+        .where(NotificationEvent.id.in_(due.scalar_subquery()))
+        .values(status="sending", lease_until=lease_until, attempts=NotificationEvent.attempts + 1)
+        .returning(NotificationEvent)
+    )
+    rows = list((await session.scalars(stmt)).all())
+    rows.sort(key=lambda e: (e.next_attempt_at, e.created_at, e.id))
+    return rows
+
+
+async def channels_with_due_events(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
+    table = core_table(NotificationEvent)
+    stmt = (
+        select(table.c.channel_id)
+        .where(
+            or_(
+                and_(table.c.status == "queued", table.c.next_attempt_at <= now),
+                and_(table.c.status == "sending", table.c.lease_until <= now),
+            )
+        )
+        .distinct()
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    stmt = select(func.min(NotificationEvent.next_attempt_at)).where(
+        NotificationEvent.status == "queued"
+    )
+    return await session.scalar(stmt)
+
+
+async def mark(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    *,
+    status: str,
+    now: datetime,
+    next_attempt_at: datetime | None = None,
+    error: str | None = None,
+) -> bool:
+    """Settle a leased event (sent, failed, or queued again for a retry). Only while it
+    is still ours (sending): returns False if the lease was lost meanwhile."""
+    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = now
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    result = await session.execute(
+        update(NotificationEvent)
+        .where(NotificationEvent.id == event_id, NotificationEvent.status == "sending")
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def settle_alert_sent(session: AsyncSession, transition_id: uuid.UUID) -> None:
+    """`alert_sent` turns true once every event of the transition is sent."""
+    unsent = (
+        select(NotificationEvent.id)
+        .where(NotificationEvent.transition_id == transition_id, NotificationEvent.status != "sent")
+        .exists()
+    )
+    await session.execute(
+        update(StateTransition)
+        .where(StateTransition.id == transition_id, ~unsent)
+        .values(alert_sent=True)
+    )
+
+
+async def events_page(
+    session: AsyncSession, channel_id: uuid.UUID | None, status: str | None, limit: int
+) -> list[NotificationEvent]:
+    stmt = select(NotificationEvent)
+    if channel_id is not None:
+        stmt = stmt.where(NotificationEvent.channel_id == channel_id)
+    if status is not None:
+        stmt = stmt.where(NotificationEvent.status == status)
+    stmt = stmt.order_by(NotificationEvent.created_at.desc(), NotificationEvent.id.desc())
+    return list((await session.scalars(stmt.limit(limit))).all())
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    stmt = select(NotificationEvent.status, func.count()).group_by(NotificationEvent.status)
+    return {s: int(n) for s, n in (await session.execute(stmt)).all()}

@@ -86,6 +86,18 @@ async def test_a_link_missing_from_the_body_is_added(
     assert mail.message.get_content() == f"Status: down — since 11:58\n\n{SERVICE_URL}\n"
 
 
+async def test_line_breaks_never_reach_a_header(
+    smtp_server: SmtpServer, ctx: NotifyContext
+) -> None:
+    message = down_message(title="payments\r\nBcc: x@evil.example", service_key="pay\nments")
+    await EmailNotifier().send(message, settings(smtp_server), ctx)
+    [mail] = smtp_server.received
+    assert mail.message["Subject"] == "payments Bcc: x@evil.example"
+    assert mail.message["X-Heartwatch-Service"] == "pay ments"
+    assert mail.message["Bcc"] is None
+    assert mail.rcpt_tos == ["oncall@example.com", "bob@example.com"]
+
+
 async def test_starttls_with_a_login_on_a_verified_certificate(
     starttls_server: SmtpServer, trusting_ctx: NotifyContext
 ) -> None:

@@ -209,3 +209,8 @@ def test_validation_messages_never_quote_the_input() -> None:
         NotifierRegistry(discover=False).validate(
             "slack", {"webhook_url": ["https://hooks.slack.com/services/T0/B0/s3cr3t"]}
         )
+
+
+def test_settings_must_be_an_object() -> None:
+    with pytest.raises(ValueError, match=r"^invalid email settings: expected an object of "):
+        NotifierRegistry(discover=False).validate("email", ["smtp.example.com"])  # type: ignore[arg-type]

@@ -3,10 +3,13 @@ text, and every kind of failure sorted into "retry" and "fix the config"."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import aiohttp
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 
 from heartwatch.notifiers.base import DeliveryError, NotifyContext, masked
 from heartwatch.notifiers.registry import NotifierRegistry
@@ -17,6 +20,7 @@ from heartwatch.notifiers.telegram import (
     TelegramSettings,
     render_html,
 )
+from tests.fakes.net import start_app
 from tests.fakes.telegram import FakeTelegram, parse_html
 from tests.notifiers.conftest import SERVICE_URL, down_message
 
@@ -304,3 +308,36 @@ def test_invalid_settings_are_refused_clearly(config: dict[str, object], problem
     with pytest.raises(ValueError, match=re.escape(problem)) as raised:
         NotifierRegistry(discover=False).validate("telegram", config)
     assert "hunter2" not in str(raised.value)
+
+
+async def test_an_answer_that_arrives_in_pieces_is_read_whole(
+    http_session: aiohttp.ClientSession,
+) -> None:
+    # A proxy may flush a body in pieces; judged on half of it, a 429 would lose its
+    # retry_after.
+    answer = (
+        b'{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 9",'
+        b' "parameters": {"retry_after": 9}}'
+    )
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=429)
+        response.content_type = "application/json"
+        await response.prepare(request)
+        for start in range(0, len(answer), 20):
+            await response.write(answer[start : start + 20])
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    runner, url = await start_app(app)
+    try:
+        ctx = NotifyContext(http_session, telegram_api_url=url)
+        telegram = TelegramSettings(bot_token=SecretStr("1:abc"), chat_id="1")
+        with pytest.raises(DeliveryError) as raised:
+            await TelegramNotifier().send(down_message(), telegram, ctx)
+    finally:
+        await runner.cleanup()
+    assert (raised.value.retryable, raised.value.retry_after) == (True, 9.0)

@@ -37,6 +37,19 @@ class Answer:
         return excerpt(self.text)
 
 
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    # content.read(n) returns whatever has arrived, maybe half a JSON answer: read on
+    # until the end or the cap.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(16 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[:_MAX_BODY_BYTES]
+
+
 def _decode(raw: bytes, charset: str | None) -> str:
     try:
         return raw.decode(charset or "utf-8", errors="replace")
@@ -92,7 +105,7 @@ async def _request(
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=ctx.timeout_s),
         ) as response:
-            raw = await response.content.read(_MAX_BODY_BYTES)
+            raw = await _read_capped(response)
             text = _decode(raw, response.charset)
             return Answer(response.status, response.headers, text)
     except TimeoutError:

@@ -99,7 +99,7 @@ class EmailSettings(NotifierSettings):
 def compose(message: Message, settings: EmailSettings) -> EmailMessage:
     mail = EmailMessage()
     # A header cannot hold a line break; a title should not have one anyway.
-    mail["Subject"] = " ".join(message.title.split())
+    mail["Subject"] = _one_line(message.title)
     mail["From"] = settings.from_address
     mail["To"] = ", ".join(settings.to)
     mail["Date"] = email.utils.formatdate(usegmt=True)
@@ -111,7 +111,7 @@ def compose(message: Message, settings: EmailSettings) -> EmailMessage:
     # For mail filters: route "down" differently from "recovered".
     mail["X-Heartwatch-Event"] = message.event
     if message.service_key:
-        mail["X-Heartwatch-Service"] = message.service_key
+        mail["X-Heartwatch-Service"] = _one_line(message.service_key)
     text = message.body or message.title
     if message.url and message.url not in text:
         text += f"\n\n{message.url}"
@@ -166,6 +166,10 @@ class EmailNotifier(Notifier):
                 for address, response in refused.items()
             )
             raise DeliveryError(f"{where} refused recipients: {refusals}", retryable=False)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _addr_spec(address: str) -> str:

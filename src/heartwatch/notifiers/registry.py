@@ -94,6 +94,11 @@ class NotifierRegistry:
         """The typed settings of a channel of that type; ValueError with one readable
         message naming what is wrong (and never quoting a secret)."""
         notifier = self.get(notifier_type)
+        if not isinstance(config, Mapping):
+            raise ValueError(
+                f"invalid {notifier_type} settings: expected an object of settings, "
+                f"got {type(config).__name__}"
+            )
         try:
             return notifier.Settings.model_validate(dict(config))
         except ValidationError as exc:

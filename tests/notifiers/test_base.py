@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import aiohttp
@@ -19,6 +20,7 @@ from heartwatch.notifiers.base import (
     NotifyContext,
     deliver,
     is_masked,
+    keep_secrets,
     mask_secret,
     masked,
     parse_retry_after,
@@ -193,3 +195,43 @@ async def test_deliver_is_cancellable(ctx: NotifyContext) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_keep_secrets_puts_back_what_masked_showed() -> None:
+    stored = Nested(
+        name="ops",
+        when=AT,
+        token=SecretStr("token-0123456789-abcd"),
+        tokens=[SecretStr("short"), SecretStr("another-long-secret-wxyz")],
+        headers={"Authorization": SecretStr("Bearer 0123456789abcdef")},
+    )
+    # The client got masked(stored), changed the name and one token, sent it back.
+    edited = {**masked(stored), "name": "payments-ops", "tokens": ["••••", "new-secret"]}
+    merged = Nested.model_validate(keep_secrets(stored, edited))
+    assert merged.name == "payments-ops"
+    assert merged.token.get_secret_value() == "token-0123456789-abcd"
+    assert [t.get_secret_value() for t in merged.tokens] == ["short", "new-secret"]
+    assert merged.headers["Authorization"].get_secret_value() == "Bearer 0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        # reordered: "••••wxyz" now sits where "short" was
+        ({"tokens": ["••••wxyz", "••••"]}, "tokens.0: '••••wxyz' is a masked secret that does"),
+        ({"headers": {"X-Key": "••••cdef"}}, "headers.X-Key: '••••cdef' is a masked secret"),
+        ({"maybe": "••••"}, "maybe: '••••' is a masked secret"),
+    ],
+)
+def test_keep_secrets_refuses_a_mask_it_cannot_match(
+    change: dict[str, object], problem: str
+) -> None:
+    stored = Nested(
+        name="ops",
+        when=AT,
+        token=SecretStr("token-0123456789-abcd"),
+        tokens=[SecretStr("short"), SecretStr("another-long-secret-wxyz")],
+        headers={"Authorization": SecretStr("Bearer 0123456789abcdef")},
+    )
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        keep_secrets(stored, {**masked(stored), **change})

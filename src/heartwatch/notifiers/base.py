@@ -85,6 +85,39 @@ def is_masked(value: object) -> bool:
     return isinstance(value, str) and value.startswith(MASK)
 
 
+def keep_secrets(previous: NotifierSettings, config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` with each masked value (as `masked()` shows it) put back to the secret it
+    stands for in `previous`: a client editing a channel sends the config back as it got
+    it, and must not need the secrets to keep them. ValueError when a masked value does
+    not match the secret at its place (a list reordered, a header renamed): storing
+    "••••abcd" as a password would break the channel silently."""
+    fields = type(previous).model_fields
+    return {
+        name: _restore(value, getattr(previous, name, None), name) if name in fields else value
+        for name, value in config.items()
+    }
+
+
+def _restore(value: Any, old: Any, where: str) -> Any:
+    if is_masked(value):
+        if isinstance(old, SecretStr) and mask_secret(old) == value:
+            return old.get_secret_value()
+        raise ValueError(
+            f"{where}: {value!r} is a masked secret that does not match the one stored "
+            "there; send the secret itself"
+        )
+    if isinstance(value, Mapping):
+        previous = old if isinstance(old, Mapping) else {}
+        return {k: _restore(v, previous.get(k), f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        items = list(old) if isinstance(old, list | tuple) else []
+        return [
+            _restore(v, items[i] if i < len(items) else None, f"{where}.{i}")
+            for i, v in enumerate(value)
+        ]
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Message:
     """One notification, composed once and rendered by each channel its own way.

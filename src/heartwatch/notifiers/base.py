@@ -1,0 +1,307 @@
+"""The one small interface every notification channel (built-in or plugin) implements.
+
+A notifier delivers ONE message to ONE channel, once, and says whether it worked. What
+to send, to whom, when to retry and how fast are decided once for all channels by the
+dispatcher, not in each notifier: a notifier only reports a failure as a
+`DeliveryError` that says whether trying again can help (`retryable`) and how long the
+channel asked us to wait (`retry_after`).
+
+A notifier declares its settings as a pydantic model (`Settings`), like the checkers: the
+API validates a channel's config against it, so a typo gets a clear 422, and the
+notifier receives a typed object. Credentials are `SecretStr` fields, so that `masked()`
+can echo a channel's config back without them and they never reach a log line or repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import email.utils
+import math
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic_core import to_jsonable_python
+
+EVENTS: Final = (
+    "silent",
+    "down",
+    "recovered",
+    "dead",
+    "reminder",
+    "flapping",
+    "summary",
+    "test",
+)
+
+MASK: Final = "••••"
+# What `deliver` allows a notifier beyond `NotifyContext.timeout_s` to close up.
+_GRACE_S: Final = 5.0
+# Shorter secrets are masked whole: the last four characters of an eight-character
+# password would give half of it away.
+_MIN_LEN_TO_SHOW_TAIL: Final = 16
+
+
+class NotifierSettings(BaseModel):
+    """Base for a channel's type-specific settings; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def mask_secret(secret: SecretStr) -> str:
+    """`"••••abcd"` (the last four characters, enough to tell two tokens apart), or
+    `"••••"` for a secret too short to show any of it."""
+    value = secret.get_secret_value()
+    if len(value) < _MIN_LEN_TO_SHOW_TAIL:
+        return MASK
+    return MASK + value[-4:]
+
+
+def masked(settings: NotifierSettings) -> dict[str, Any]:
+    """The settings as a JSON-able dict in which every secret is masked: what the API
+    may show of a channel's config."""
+    return {name: _mask_values(value) for name, value in settings.model_dump(mode="python").items()}
+
+
+def _mask_values(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return mask_secret(value)
+    if isinstance(value, Mapping):
+        return {str(key): _mask_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_mask_values(item) for item in value]
+    return to_jsonable_python(value)
+
+
+def is_masked(value: object) -> bool:
+    """Whether a value is what `masked()` shows for a secret (a client sending a config
+    back unchanged sends these; the API can then keep the stored secret)."""
+    return isinstance(value, str) and value.startswith(MASK)
+
+
+def keep_secrets(previous: NotifierSettings, config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` with each masked value (as `masked()` shows it) put back to the secret it
+    stands for in `previous`: a client editing a channel sends the config back as it got
+    it, and must not need the secrets to keep them. ValueError when a masked value does
+    not match the secret at its place (a list reordered, a header renamed): storing
+    "••••abcd" as a password would break the channel silently."""
+    fields = type(previous).model_fields
+    return {
+        name: _restore(value, getattr(previous, name, None), name) if name in fields else value
+        for name, value in config.items()
+    }
+
+
+def _restore(value: Any, old: Any, where: str) -> Any:
+    if is_masked(value):
+        if isinstance(old, SecretStr) and mask_secret(old) == value:
+            return old.get_secret_value()
+        raise ValueError(
+            f"{where}: {value!r} is a masked secret that does not match the one stored "
+            "there; send the secret itself"
+        )
+    if isinstance(value, Mapping):
+        previous = old if isinstance(old, Mapping) else {}
+        return {k: _restore(v, previous.get(k), f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        items = list(old) if isinstance(old, list | tuple) else []
+        return [
+            _restore(v, items[i] if i < len(items) else None, f"{where}.{i}")
+            for i, v in enumerate(value)
+        ]
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """One notification, composed once and rendered by each channel its own way.
+
+    `title` is the first line ("payments is DOWN"); `body` the rest, complete for people
+    (status, since when, last error, incident, link). `fields` are the same facts as
+    key/value data for machines (webhook JSON, PagerDuty custom details): chat channels
+    show `title` and `body` only, so nothing is said twice.
+    """
+
+    event: str
+    title: str
+    body: str
+    at: datetime
+    service_key: str | None = None
+    service_name: str | None = None
+    status: str | None = None
+    url: str | None = None
+    # The open incident; PagerDuty's dedup key, so the recovery resolves what the
+    # outage triggered.
+    incident_id: str | None = None
+    criticality: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.event not in EVENTS:
+            raise ValueError(f"unknown event {self.event!r}: one of {', '.join(EVENTS)}")
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError("Message.at must be timezone-aware")
+        # Every channel renders UTC; normalise once here rather than in each of them.
+        object.__setattr__(self, "at", self.at.astimezone(UTC))
+
+    def text(self) -> str:
+        return f"{self.title}\n{self.body}" if self.body else self.title
+
+
+class DeliveryError(Exception):
+    """A message was not delivered. `retryable` is False when trying again cannot help
+    until someone fixes the channel's config (a wrong token, an unknown chat, a refused
+    address); `retry_after` is how long the channel asked us to wait, in seconds."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"DeliveryError({self.message!r}, retryable={self.retryable}, "
+            f"retry_after={self.retry_after})"
+        )
+
+
+def retryable_status(status: int) -> bool:
+    """HTTP statuses worth retrying: timeouts, rate limits and server errors. Any other
+    4xx means the request (the channel's config) is wrong and will stay wrong."""
+    return status in (408, 425, 429) or status >= 500
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """An HTTP `Retry-After` header in seconds (delta-seconds or an HTTP date); None if
+    absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is always GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def secrets_of(settings: BaseModel) -> list[SecretStr]:
+    """Every secret in a settings model, nested ones included."""
+    found: list[SecretStr] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                collect(getattr(value, name))
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                collect(item)
+
+    collect(settings)
+    return found
+
+
+def redact(text: str, *secrets: SecretStr | str | None) -> str:
+    """`text` with every secret replaced by its mask: error texts are stored and shown,
+    and an aiohttp error may quote a URL that holds a token."""
+    for secret in secrets:
+        if secret is None:
+            continue
+        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        if value:
+            text = text.replace(value, MASK)
+    return text
+
+
+@dataclass(slots=True)
+class NotifyContext:
+    """Resources and endpoints shared by every delivery of one process."""
+
+    http: aiohttp.ClientSession
+    # One delivery attempt, connection included.
+    timeout_s: float = 10.0
+    telegram_api_url: str = "https://api.telegram.org"
+    pagerduty_url: str = "https://events.pagerduty.com"
+    # The CAs SMTP servers are verified against; None means the system's.
+    smtp_tls_context: ssl.SSLContext | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+class Notifier(ABC):
+    """Subclass, set `type`, `Settings` and `rate_per_minute`, implement `send`."""
+
+    # (The builtin is spelled out: inside this class body `type` is the attribute.)
+    type: ClassVar[str]
+    Settings: ClassVar[builtins.type[NotifierSettings]] = NotifierSettings
+    # How many messages a minute one channel of this type takes by default.
+    rate_per_minute: ClassVar[float] = 60.0
+
+    @classmethod
+    def missing_requirement(cls) -> str | None:
+        """Why this notifier cannot work in this installation (an optional package is
+        missing), or None. The registry lists such a type as unavailable."""
+        return None
+
+    @abstractmethod
+    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
+        """Deliver `message` once, within `ctx.timeout_s`; raise `DeliveryError` when it
+        was not delivered (and nothing else)."""
+
+
+async def deliver(
+    notifier: Notifier, message: Message, settings: NotifierSettings, ctx: NotifyContext
+) -> None:
+    """`notifier.send` with the guarantees the dispatcher relies on, whoever wrote the
+    notifier: it returns within the timeout (plus a grace for the notifier's own
+    cleanup), every failure is a `DeliveryError` (a crash or a hang is a retryable one
+    carrying the error text), and no error text holds one of the channel's secrets."""
+    if not isinstance(settings, notifier.Settings):
+        raise DeliveryError(
+            f"{notifier.type} notifier needs {notifier.Settings.__name__}, "
+            f"got {type(settings).__name__}",
+            retryable=False,
+        )
+    limit = ctx.timeout_s + _GRACE_S
+    try:
+        async with asyncio.timeout(limit):
+            await notifier.send(message, settings, ctx)
+    except DeliveryError as exc:
+        error = exc
+    except TimeoutError:
+        error = DeliveryError(
+            f"{notifier.type} notifier did not finish within {limit:g} s", retryable=True
+        )
+    except Exception as exc:
+        error = DeliveryError(
+            f"{notifier.type} notifier crashed: {type(exc).__name__}: {exc}", retryable=True
+        )
+        error.__cause__ = exc
+    else:
+        return
+    text = redact(error.message, *secrets_of(settings))
+    if text != error.message:
+        # A plugin may well quote its URL, token included; the error is stored and shown.
+        # The original exception is dropped too: a logged traceback would quote it.
+        raise DeliveryError(
+            text, retryable=error.retryable, retry_after=error.retry_after
+        ) from None
+    raise error

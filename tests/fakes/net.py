@@ -1,0 +1,50 @@
+"""Sockets and servers on 127.0.0.1, bound by the test itself (port 0), so fakes run in
+parallel with anything else on the machine and nothing leaves it."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import trustme
+from aiohttp import web
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    port: int = sock.getsockname()[1]
+    return port
+
+
+async def start_app(
+    app: web.Application, *, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free port: (runner to clean up, "http://127.0.0.1:PORT")."""
+    # handler_cancellation: a slow handler whose client gave up (a timeout test) is
+    # cancelled instead of holding the shutdown.
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    sock = bound_socket()
+    await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+    scheme = "https" if ssl_context is not None else "http"
+    return runner, f"{scheme}://127.0.0.1:{port_of(sock)}"
+
+
+def server_ssl(ca: trustme.CA, host: str = "127.0.0.1") -> ssl.SSLContext:
+    """A server TLS context with a certificate for `host` issued by `ca`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(context)
+    return context
+
+
+def client_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    """A client TLS context that trusts `ca` as if it were a public CA."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context

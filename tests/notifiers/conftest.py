@@ -1,0 +1,80 @@
+"""The notifiers deliver to real local servers: the fakes in tests/fakes, each on a
+socket of 127.0.0.1 bound by the test. Nothing leaves the machine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+
+from heartwatch.notifiers.base import Message, NotifyContext
+from tests.fakes.net import bound_socket, port_of
+from tests.fakes.receiver import receiver  # noqa: F401 - a fixture
+from tests.fakes.smtp import smtp_server  # noqa: F401 - a fixture
+from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a fixture
+
+AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+SERVICE_URL = "https://status.example.com/services/payments"
+
+
+def down_message(**overrides: Any) -> Message:
+    """What the composer makes of "payments went down"."""
+    values: dict[str, Any] = {
+        "event": "down",
+        "title": "payments is DOWN",
+        "body": (
+            "Status: down since 2026-01-05 11:58 UTC\n"
+            "Last error: status 503 not in 200-399\n"
+            "Incident: inc_01\n"
+            f"{SERVICE_URL}"
+        ),
+        "at": AT,
+        "service_key": "payments",
+        "service_name": "Payments API",
+        "status": "down",
+        "url": SERVICE_URL,
+        "incident_id": "inc_01",
+        "criticality": "high",
+        "fields": {"Since": "2026-01-05 11:58 UTC", "Last error": "status 503 not in 200-399"},
+    }
+    values.update(overrides)
+    return Message(**values)
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    # Shaped like the runtime's session: no cookie jar, no raise_for_status.
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+def ctx(http_session: aiohttp.ClientSession) -> NotifyContext:
+    return NotifyContext(http=http_session, timeout_s=2.0)
+
+
+@pytest.fixture
+def telegram_ctx(
+    http_session: aiohttp.ClientSession,
+    fake_telegram: FakeTelegram,  # noqa: F811 - the fixture imported above
+) -> NotifyContext:
+    return NotifyContext(http=http_session, timeout_s=2.0, telegram_api_url=fake_telegram.api_url)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nothing listens on: connecting to it is refused at once."""
+    with closing(bound_socket()) as sock:
+        return port_of(sock)
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()

@@ -118,6 +118,21 @@ class Settings(BaseSettings):
         None, validation_alias=_env("TELEGRAM_CHAT_ID", "TELEGRAM_CHAT_ID")
     )
 
+    # Where the Telegram Bot API is (tests point it at a local fake server).
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", validation_alias=_env("TELEGRAM_API_URL", "TELEGRAM_API_URL")
+    )
+    pagerduty_url: str = Field(
+        "https://events.pagerduty.com", validation_alias=_env("PAGERDUTY_URL")
+    )
+    # The base of links in alerts (a reverse proxy's address); default: the API's URL.
+    public_url: str | None = Field(None, validation_alias=_env("PUBLIC_URL"))
+    notify_max_attempts: int = Field(8, ge=1, le=100, validation_alias=_env("NOTIFY_MAX_ATTEMPTS"))
+    # More than FLAP_CHANGES status changes within FLAP_WINDOW_MINUTES: flapping, announced
+    # once; the service's alerts are held until it has been stable for a whole window.
+    flap_changes: int = Field(5, ge=2, validation_alias=_env("FLAP_CHANGES"))
+    flap_window_minutes: float = Field(30.0, gt=0, validation_alias=_env("FLAP_WINDOW_MINUTES"))
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -128,7 +143,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_url", "telegram_bot_token", "telegram_chat_id", "ping_key", "url", mode="before"
+        "database_url",
+        "telegram_bot_token",
+        "telegram_chat_id",
+        "ping_key",
+        "url",
+        "public_url",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -13,8 +15,11 @@ from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.clock import Clock, DevClock, SystemClock
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import HeartbeatRules
-from heartwatch.services import dev_clock
+from heartwatch.notifiers.base import NotifyContext
+from heartwatch.notifiers.registry import NotifierRegistry
+from heartwatch.services import channels, dev_clock
 from heartwatch.services.heartbeats import HeartbeatIngest
+from heartwatch.services.notifications import POLICY_KEY, NotifyPolicy
 from heartwatch.store.database import Database
 from heartwatch.store.migrate import ensure_current, upgrade
 
@@ -31,6 +36,16 @@ async def probe_http_session(max_concurrent: int) -> AsyncIterator[aiohttp.Clien
         yield session
 
 
+def notify_policy(settings: Settings) -> NotifyPolicy:
+    return NotifyPolicy(
+        public_url=settings.public_url or settings.api_url,
+        tz=ZoneInfo(settings.timezone),
+        flap_changes=settings.flap_changes,
+        flap_window=timedelta(minutes=settings.flap_window_minutes),
+        max_attempts=settings.notify_max_attempts,
+    )
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, db: Database, clock: Clock, check_context: CheckContext
@@ -44,12 +59,20 @@ class Runtime:
         )
         self.checkers = CheckerRegistry()
         self.check_context = check_context
+        self.notifiers = NotifierRegistry()
+        self.notify_context = NotifyContext(
+            http=check_context.http,
+            telegram_api_url=settings.telegram_api_url,
+            pagerduty_url=settings.pagerduty_url,
+        )
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings, *, migrate: bool = False) -> AsyncIterator[Runtime]:
         db = Database(
-            settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+            settings.effective_database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            info={POLICY_KEY: notify_policy(settings)},
         )
         try:
             if migrate:
@@ -61,6 +84,13 @@ class Runtime:
                 context = CheckContext(http=http, allow_scripts=settings.allow_script_checks)
                 runtime = cls(settings, db, clock, context)
                 await runtime.sync_clock(force=True)
+                async with db.writing() as session:
+                    await channels.sync_env_channel(
+                        session,
+                        settings.telegram_bot_token,
+                        settings.telegram_chat_id,
+                        runtime.clock.now(),
+                    )
                 yield runtime
         finally:
             await db.dispose()

@@ -139,7 +139,9 @@ def test_sync_decorator_reports_start_keepalives_and_success(live: str) -> None:
     got = events(live, "sdk-sync")
     assert got[0]["kind"] == "start" and got[-1]["kind"] == "success"
     assert len(got) >= 4  # start, keep-alives, success
-    assert got[-1]["duration_ms"] == pytest.approx(1000, abs=500)
+    # The run slept a second: its duration is at least that (a loaded machine adds to it,
+    # so no upper bound beyond "not absurd").
+    assert 1000 <= got[-1]["duration_ms"] < 30_000
     assert all(e["duration_ms"] is None for e in got[1:-1])  # keep-alives end nothing
     assert httpx.get(f"{live}/services/sdk-sync").json()["expected_period_sec"] == 0.3
 

@@ -11,6 +11,7 @@ from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.routes import (
+    channels,
     compat_healthchecks,
     compat_uptime_kuma,
     dev,
@@ -52,6 +53,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         services.router,
         incidents.router,
         metrics.router,
+        channels.router,
         state_history.router,
         health.router,
     ):

@@ -174,3 +174,21 @@ async def events_page(
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     stmt = select(NotificationEvent.status, func.count()).group_by(NotificationEvent.status)
     return {s: int(n) for s, n in (await session.execute(stmt)).all()}
+
+
+async def all_channels(session: AsyncSession) -> list[NotificationChannel]:
+    return list(
+        (
+            await session.scalars(select(NotificationChannel).order_by(NotificationChannel.name))
+        ).all()
+    )
+
+
+async def release(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    """Hand leased events back unsent (the attempt they were charged did not happen)."""
+    if ids:
+        await session.execute(
+            update(NotificationEvent)
+            .where(NotificationEvent.id.in_(ids), NotificationEvent.status == "sending")
+            .values(status="queued", lease_until=None, attempts=NotificationEvent.attempts - 1)
+        )

@@ -25,7 +25,7 @@ async def maintain(rt: Runtime, stop: asyncio.Event) -> None:
         try:
             await rt.sync_clock()
             now = rt.clock.now()
-            await rollups.roll_up(rt.db, now)
+            await rollups.roll_up(rt.db, now, stop)
             if last_prune is None or abs(now - last_prune) >= PRUNE_EVERY:
                 retention = timedelta(days=rt.settings.retention_days)
                 await rollups.prune(rt.db, now, retention)

@@ -11,6 +11,7 @@ from heartwatch.client import aheartbeat
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
 from heartwatch.worker.maintenance import maintain
+from heartwatch.worker.notify import notify
 from heartwatch.worker.scheduler import CheckScheduler
 from heartwatch.worker.waiting import wait_any
 
@@ -37,6 +38,7 @@ class Worker:
             group.create_task(self._deadlines(stop))
             group.create_task(CheckScheduler(self.rt).run(stop))
             group.create_task(maintain(self.rt, stop))
+            group.create_task(notify(self.rt, stop))
         log.info("worker stopped")
 
     async def _deadlines(self, stop: asyncio.Event) -> None:

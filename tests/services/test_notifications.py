@@ -1,0 +1,253 @@
+"""Alerts from transition to delivery, through the outbox, against a local fake Telegram
+Bot API that speaks the real wire format — on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from heartwatch.domain.heartbeat import HeartbeatRules, Signal
+from heartwatch.notifiers.base import NotifyContext, deliver
+from heartwatch.notifiers.registry import NotifierRegistry
+from heartwatch.services import channels, notify_jobs
+from heartwatch.services.dispatch import LEASE, Dispatcher, message_of
+from heartwatch.services.heartbeats import HeartbeatIngest, Ping
+from heartwatch.store import notifications as store
+from heartwatch.store.database import Database
+from heartwatch.store.models import NotificationEvent, Service, StateTransition
+from tests.conftest import T0
+from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a fixture
+from tests.helpers import ManualClock
+
+RULES = HeartbeatRules()
+REGISTRY = NotifierRegistry()
+
+
+class Stack:
+    def __init__(self, db: Database, telegram: FakeTelegram, http: aiohttp.ClientSession) -> None:
+        self.db = db
+        self.telegram = telegram
+        self.clock = ManualClock(T0)
+        self.ctx = NotifyContext(http=http, telegram_api_url=telegram.api_url, timeout_s=5)
+        self.dispatcher = Dispatcher(db, self.clock, REGISTRY, self.ctx, max_attempts=3)
+
+    async def channel(self, name: str = "ops", **extra: object) -> None:
+        spec = channels.ChannelSpec(
+            name=name,
+            type="telegram",
+            config={"bot_token": self.telegram.token, "chat_id": "42"},
+            rate_per_minute=6000,
+            **extra,  # type: ignore[arg-type]
+        )
+        async with self.db.writing() as session:
+            await channels.create_channel(session, spec, REGISTRY, self.clock.now())
+
+    async def ping(self, key: str, signal: Signal = Signal.SUCCESS, after: float = 0) -> None:
+        at = self.clock.advance(after)
+        hb = HeartbeatIngest(self.db, self.clock, RULES, auto_register=True)
+        await hb.record(Ping(key=key, signal=signal, received_at=at, period=3600))
+
+    async def events(self) -> list[NotificationEvent]:
+        async with self.db.reading() as session:
+            stmt = select(NotificationEvent).order_by(
+                NotificationEvent.created_at, NotificationEvent.id
+            )
+            return list((await session.scalars(stmt)).all())
+
+    def titles(self) -> list[str]:
+        return [m.plain_text.splitlines()[0] for m in self.telegram.sent]
+
+
+@pytest.fixture
+async def stack(database: Database, fake_telegram: FakeTelegram) -> AsyncIterator[Stack]:  # noqa: F811
+    async with aiohttp.ClientSession() as http:
+        yield Stack(database, fake_telegram, http)
+
+
+async def test_one_down_and_one_recovery_message_per_outage(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("payments")
+    await stack.ping("payments", Signal.FAIL, after=60)
+    await stack.ping("payments", Signal.SUCCESS, after=12 * 60)
+    await stack.ping("payments", Signal.SUCCESS, after=60)  # alive -> alive: no news
+    assert await stack.dispatcher.run_once() == 2
+    assert stack.titles() == ["payments is DOWN", "payments RECOVERED after 12 min"]
+    down = stack.telegram.sent[0].plain_text
+    assert "Status: down (was alive)" in down and "Incident:" in down
+    assert await stack.dispatcher.run_once() == 0  # sent once, never again
+    assert len(stack.telegram.sent) == 2
+    async with stack.db.reading() as session:
+        flags = (await session.scalars(select(StateTransition.alert_sent))).all()
+    # unknown -> alive was not news (no event): it stays unflagged; the others are sent
+    assert sorted(flags) == [False, True, True]
+    assert all(e.status == "sent" and e.sent_at is not None for e in await stack.events())
+
+
+async def test_a_429_is_honoured_exactly_and_nothing_is_lost_or_doubled(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("api")
+    await stack.ping("api", Signal.FAIL, after=60)
+    stack.telegram.fail_next(1, status=429, retry_after=1)
+    assert await stack.dispatcher.run_once() == 1  # rescheduled
+    [event] = await stack.events()
+    assert event.status == "queued" and event.next_attempt_at == stack.clock.now() + timedelta(
+        seconds=1
+    )
+    assert "429" in (event.last_error or "") or "Too Many" in (event.last_error or "")
+    assert await stack.dispatcher.run_once() == 0  # not due yet
+    stack.clock.advance(1)
+    await asyncio.sleep(1.05)  # the channel's own pause is real time
+    assert await stack.dispatcher.run_once() == 1
+    assert stack.titles() == ["api is DOWN"]
+    [event] = await stack.events()
+    assert event.status == "sent" and event.attempts == 2
+
+
+async def test_server_errors_back_off_then_fail_after_max_attempts(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("api")
+    await stack.ping("api", Signal.FAIL, after=60)
+    stack.telegram.fail_next(5, status=500)
+    await stack.dispatcher.run_once()
+    [event] = await stack.events()
+    assert event.status == "queued"
+    assert event.next_attempt_at == stack.clock.now() + timedelta(seconds=10)
+    stack.clock.advance(10)
+    await stack.dispatcher.run_once()
+    [event] = await stack.events()
+    assert event.next_attempt_at == stack.clock.now() + timedelta(seconds=20)  # doubled
+    stack.clock.advance(20)
+    await stack.dispatcher.run_once()
+    [event] = await stack.events()
+    assert event.status == "failed" and event.attempts == 3 and event.last_error
+    assert stack.telegram.sent == []
+
+
+async def test_a_wrong_token_fails_at_once_with_the_reason(stack: Stack) -> None:
+    spec = channels.ChannelSpec(
+        name="bad", type="telegram", config={"bot_token": "123:WRONG", "chat_id": "42"}
+    )
+    async with stack.db.writing() as session:
+        await channels.create_channel(session, spec, REGISTRY, stack.clock.now())
+    await stack.ping("api")
+    await stack.ping("api", Signal.FAIL, after=60)
+    await stack.dispatcher.run_once()
+    [event] = await stack.events()
+    assert event.status == "failed" and event.attempts == 1
+    assert "WRONG" not in (event.last_error or "")  # the secret is never echoed
+
+
+async def test_a_worker_killed_between_send_and_mark_resends_at_most_once(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("db")
+    await stack.ping("db", Signal.FAIL, after=60)
+    [queued] = await stack.events()
+    # A worker claims the event and delivers it, then dies before marking it sent.
+    now = stack.clock.now()
+    async with stack.db.writing() as session:
+        [claimed] = await store.claim(session, queued.channel_id, now, now + LEASE, 10)
+    settings = REGISTRY.validate("telegram", {"bot_token": stack.telegram.token, "chat_id": "42"})
+    await deliver(REGISTRY.get("telegram"), message_of(claimed), settings, stack.ctx)
+    assert await stack.dispatcher.run_once() == 0  # its lease still holds
+    stack.clock.advance(LEASE.total_seconds())
+    assert await stack.dispatcher.run_once() == 1  # the lapsed lease: sent again, once
+    stack.clock.advance(LEASE.total_seconds())
+    assert await stack.dispatcher.run_once() == 0
+    assert stack.titles() == ["db is DOWN", "db is DOWN"]
+
+
+async def test_muted_services_record_transitions_but_tell_nobody(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("batch")
+    async with stack.db.writing() as session:
+        row = await session.scalar(select(Service).where(Service.key == "batch"))
+        assert row is not None
+        row.muted_until = stack.clock.now() + timedelta(hours=1)
+    await stack.ping("batch", Signal.FAIL, after=60)
+    await stack.ping("batch", Signal.SUCCESS, after=60)
+    assert await stack.events() == []
+    async with stack.db.reading() as session:
+        assert len((await session.scalars(select(StateTransition))).all()) == 3
+    stack.clock.advance(3600)  # the window ends: alerts flow again
+    await stack.ping("batch", Signal.FAIL)
+    assert [e.kind for e in await stack.events()] == ["down"]
+
+
+async def test_flapping_is_announced_once_and_holds_alerts_until_stable(stack: Stack) -> None:
+    await stack.channel()
+    await stack.ping("flaky")  # unknown -> alive: 1 transition
+    for _ in range(5):  # 10 more transitions within minutes
+        await stack.ping("flaky", Signal.FAIL, after=30)
+        await stack.ping("flaky", Signal.SUCCESS, after=30)
+    kinds = [e.kind for e in await stack.events()]
+    # down, recovered, down, recovered (transitions 2-5), then the 6th is flapping
+    assert kinds == ["down", "recovered", "down", "recovered", "flapping"]
+    async with stack.db.writing() as session:
+        assert await notify_jobs.settle_flapping(session, stack.clock.now()) == 0
+    stack.clock.advance(31 * 60)
+    async with stack.db.writing() as session:
+        assert await notify_jobs.settle_flapping(session, stack.clock.now()) == 1
+    await stack.dispatcher.run_once()
+    assert stack.titles()[-2:] == ["flaky is FLAPPING", "flaky stopped flapping: ALIVE"]
+    await stack.ping("flaky", Signal.FAIL)  # stable again: alerts flow
+    assert (await stack.events())[-1].kind == "down"
+
+
+async def test_reminders_every_n_hours_while_down(stack: Stack) -> None:
+    await stack.channel(reminder_hours=1.0)
+    await stack.ping("etl")
+    await stack.ping("etl", Signal.FAIL, after=60)
+
+    async def remind(after_minutes: float) -> int:
+        stack.clock.advance(after_minutes * 60)
+        async with stack.db.writing() as session:
+            await notify_jobs.queue_reminders(session, stack.clock.now())
+        return sum(e.kind == "reminder" for e in await stack.events())
+
+    assert await remind(30) == 0
+    assert await remind(31) == 1
+    assert await remind(5) == 1  # once per period, however often the worker looks
+    assert await remind(60) == 2
+    await stack.dispatcher.run_once()
+    assert stack.titles()[-1].startswith("etl is still DOWN (2 h")
+
+
+def test_the_summary_is_due_once_its_local_time_has_come() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    nine = datetime(2026, 1, 5, 9, 0).time()
+    assert (
+        notify_jobs.summary_day(datetime.fromisoformat("2026-01-05T07:59:59+00:00"), nine, berlin)
+        is None
+    )
+    assert (
+        notify_jobs.summary_day(datetime.fromisoformat("2026-01-05T08:00:00+00:00"), nine, berlin)
+        == "2026-01-05"
+    )
+    # 23:30 UTC is already the next day in Berlin, and past 09:00 there? no: 00:30
+    assert (
+        notify_jobs.summary_day(datetime.fromisoformat("2026-01-05T23:30:00+00:00"), nine, berlin)
+        is None
+    )
+
+
+async def test_the_daily_summary_is_queued_once_per_day_and_channel(stack: Stack) -> None:
+    await stack.channel()
+    await stack.channel("alerts-only", events=["down"])
+    await stack.ping("payments")
+    await stack.ping("payments", Signal.FAIL, after=60)
+    for _ in range(2):  # a restart, or a second worker
+        async with stack.db.writing() as session:
+            await notify_jobs.queue_daily_summary(session, stack.clock.now(), RULES, "2026-01-05")
+    summaries = [e for e in await stack.events() if e.kind == "summary"]
+    assert len(summaries) == 1  # "alerts-only" does not want it
+    await stack.dispatcher.run_once()
+    text = stack.telegram.sent[-1].plain_text
+    assert text.startswith("Daily summary")
+    assert "1 down" in text and "payments: down since" in text
+    assert "Incidents (last 24 h): 1 (1 open)" in text and "Uptime (last 24 h)" in text

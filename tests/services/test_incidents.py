@@ -83,7 +83,7 @@ async def test_down_and_up_within_one_batch_is_a_closed_incident(database: Datab
 
 async def test_probe_incidents_count_failed_checks_and_keep_the_error(database: Database) -> None:
     row = await create_http(database, "web", failure_threshold=2)
-    t = [T0 + timedelta(seconds=30 * i) for i in range(1, 7)]
+    t = [T0 + timedelta(seconds=30 * i) for i in range(1, 8)]
 
     async def record(up: bool, at: datetime) -> None:
         async with database.writing() as session:
@@ -97,9 +97,14 @@ async def test_probe_incidents_count_failed_checks_and_keep_the_error(database: 
     assert opened.started_at == t[1]  # the first failure of the streak
     assert opened.checks_failed_count == 2
     assert opened.last_error == "status 503 not in 200-399"
-    await record(True, t[3])
+    async with database.writing() as session:  # two more failures in one batch
+        late = [finished(row, False, t[3]), finished(row, False, t[4])]
+        await record_checks(session, late, now=t[4], dead_after=DEAD_AFTER)
+    [still] = await incidents(database)
+    assert still.checks_failed_count == 4 and not still.resolved
+    await record(True, t[5])
     [closed] = await incidents(database)
-    assert closed.resolved and closed.recovered_at == t[3]
+    assert closed.resolved and closed.recovered_at == t[5] and closed.checks_failed_count == 4
 
 
 async def test_at_most_one_open_incident_per_service_is_enforced_by_the_database(

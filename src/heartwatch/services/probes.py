@@ -25,6 +25,7 @@ from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
 from heartwatch.services.lifecycle import transition_values
 from heartwatch.services.transitions import record_transitions
+from heartwatch.store import incidents as incident_store
 from heartwatch.store import queries
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
@@ -224,11 +225,18 @@ async def record_checks(
     slots: list[dict[str, Any]] = []
     changes: list[tuple[Service, Transition]] = []
     transition_log: list[dict[str, Any]] = []
+    # Failed checks of services already down: they add to the open incident's count.
+    # (An incident opened in this batch starts with the failing streak, which already
+    # counts the batch's later failures.)
+    failures: dict[uuid.UUID, tuple[int, str | None]] = {}
+    opened: set[uuid.UUID] = set()
     for check in checks:
         row = rows.get(check.service_id)
         if row is None:
             continue
         o = check.outcome
+        if not o.up and row.status in (Status.DOWN, Status.DEAD) and row.id not in opened:
+            failures[row.id] = (failures.get(row.id, (0, None))[0] + 1, o.error)
         state, transitions = apply_result(
             probe_state_of(row),
             o.up,
@@ -242,6 +250,8 @@ async def record_checks(
         row.last_error = None if o.up else o.error
         transition_log += transition_values(row.id, transitions, now)
         changes.extend((row, t) for t in transitions)
+        if any(t.to_status is Status.DOWN for t in transitions):
+            opened.add(row.id)
         results.append(_result_row(check))
         if owner is not None and check.scheduled_at is not None:
             slots.append(
@@ -249,6 +259,7 @@ async def record_checks(
             )
     await queries.insert_rows(session, CheckResult, results)
     await record_transitions(session, transition_log)
+    await incident_store.count_failures(session, failures)
     if owner is not None:
         await queries.reschedule(session, owner, slots)
     return changes

@@ -36,7 +36,7 @@ class Stack:
         row: dict[str, Any] = r.json()
         return row
 
-    def wait_status(self, key: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
+    def wait_status(self, key: str, status: str, timeout: float = 20.0) -> dict[str, Any]:
         """Until the API shows `status` (the view is as of now, worker or not)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -46,9 +46,9 @@ class Stack:
                 return row
             time.sleep(0.1)
 
-    def wait_recorded(self, key: str, status: str, timeout: float = 5.0) -> None:
-        """Until the worker has recorded the change to `status` (within about a second
-        of a clock move)."""
+    def wait_recorded(self, key: str, status: str, timeout: float = 20.0) -> None:
+        """Until the worker has recorded the change to `status`: within about a second of
+        a clock move once it runs; the timeout allows for a slow start on a busy machine."""
         deadline = time.monotonic() + timeout
         while True:
             history = self.history(key)

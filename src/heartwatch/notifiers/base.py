@@ -227,7 +227,9 @@ def redact(text: str, *secrets: SecretStr | str | None) -> str:
         if secret is None:
             continue
         value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        if value:
+        # A secret of a character or three would mask that letter all over the text,
+        # and is no secret anyway.
+        if len(value) >= 4:
             text = text.replace(value, MASK)
     return text
 

@@ -9,13 +9,15 @@ transaction (`services.transitions`); the next run redoes that service's hours f
 there. So rollups always equal the raw computation, and uptime can read them blindly.
 
 Retention: raw check results and heartbeats older than the retention period are deleted,
-but never ones in hours not yet rolled up; transitions, incidents and rollups stay.
+but never ones in hours not yet rolled up; transitions, incidents and rollups stay. Sent
+and failed alerts older than the retention period leave the outbox too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import HOUR, StatusTimes, floor_hour, time_in_status_by_hour
 from heartwatch.services.uptime import ROLLED_THROUGH, rolled_through
 from heartwatch.store import history, queries
+from heartwatch.store import notifications as notification_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Heartbeat
 
@@ -126,13 +129,17 @@ async def roll_up(db: Database, now: datetime, stop: asyncio.Event | None = None
             through = floor_hour(earliest) if earliest is not None else target
         dirty = await history.dirty_services(session)
 
-    # Late transitions first: redo those services' hours up to the watermark.
+    # Late transitions first: redo those services' hours up to the watermark (services
+    # dirty from the same hour together: a probe outage across many services is one pass).
+    by_hour: dict[datetime, list[tuple[uuid.UUID, datetime]]] = defaultdict(list)
     for sid, dirty_from in dirty:
-        start = floor_hour(dirty_from)
-        rows = await compute_rollups(db, [sid], start, through) if start < through else []
+        by_hour[floor_hour(dirty_from)].append((sid, dirty_from))
+    for start, marks in sorted(by_hour.items()):
+        ids = [sid for sid, _ in marks]
+        rows = await compute_rollups(db, ids, start, through) if start < through else []
         async with db.writing() as session:
             await history.upsert_rollups(session, rows)
-            await history.clear_dirty(session, [(sid, dirty_from)])
+            await history.clear_dirty(session, marks)
         written += len(rows)
 
     while through < target and not (stop is not None and stop.is_set()):
@@ -163,6 +170,12 @@ async def prune(db: Database, now: datetime, retention: timedelta) -> int:
             deleted += n
             if n < PRUNE_CHUNK:
                 break
+    while True:  # delivered (or given up) alerts: the outbox is not an archive
+        async with db.writing() as session:
+            n = await notification_store.prune_settled(session, now - retention, PRUNE_CHUNK)
+        deleted += n
+        if n < PRUNE_CHUNK:
+            break
     if deleted:
         log.info("raw history pruned", rows=deleted, before=cutoff.isoformat())
     return deleted

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.store.models import (
@@ -19,6 +19,10 @@ from heartwatch.store.models import (
 from heartwatch.store.queries import core_table, insert_for
 
 PENDING = ("queued", "sending")
+# The partial index's own condition, spelled as a literal: SQLite uses a partial index
+# only when the query's WHERE provably implies the index's, and bound parameters prove
+# nothing at prepare time. Without it, every dispatcher poll would scan the whole outbox.
+_UNDELIVERED = text("status IN ('queued', 'sending')")
 
 
 async def enabled_channels(session: AsyncSession) -> list[NotificationChannel]:
@@ -77,6 +81,7 @@ async def claim(
     due = (
         select(table.c.id)
         .where(
+            _UNDELIVERED,
             table.c.channel_id == channel_id,
             or_(
                 and_(table.c.status == "queued", table.c.next_attempt_at <= now),
@@ -104,10 +109,11 @@ async def channels_with_due_events(session: AsyncSession, now: datetime) -> list
     stmt = (
         select(table.c.channel_id)
         .where(
+            _UNDELIVERED,
             or_(
                 and_(table.c.status == "queued", table.c.next_attempt_at <= now),
                 and_(table.c.status == "sending", table.c.lease_until <= now),
-            )
+            ),
         )
         .distinct()
     )
@@ -192,3 +198,19 @@ async def release(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
             .where(NotificationEvent.id.in_(ids), NotificationEvent.status == "sending")
             .values(status="queued", lease_until=None, attempts=NotificationEvent.attempts - 1)
         )
+
+
+async def prune_settled(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` sent or failed events created before `before`."""
+    old = (
+        select(NotificationEvent.id)
+        .where(
+            NotificationEvent.status.in_(("sent", "failed")), NotificationEvent.created_at < before
+        )
+        .order_by(NotificationEvent.created_at)
+        .limit(limit)
+    )
+    ids = list((await session.scalars(old)).all())
+    if ids:
+        await session.execute(delete(NotificationEvent).where(NotificationEvent.id.in_(ids)))
+    return len(ids)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from heartwatch.api.schemas import UTCTime
+from heartwatch.domain.alerts import AlertEvent, Criticality
 from heartwatch.notifiers.base import masked
 from heartwatch.notifiers.registry import NotifierRegistry
 from heartwatch.store.models import NotificationChannel, NotificationEvent
-
-Event = Literal["silent", "down", "recovered", "dead", "reminder", "flapping", "summary"]
-Criticality = Literal["low", "medium", "high", "critical"]
 
 
 class ChannelIn(BaseModel):
@@ -26,7 +24,7 @@ class ChannelIn(BaseModel):
         default_factory=dict, examples=[{"bot_token": "123:ABC", "chat_id": "-1001"}]
     )
     enabled: bool = True
-    events: list[Event] = Field(default_factory=list, description="empty: every event")
+    events: list[AlertEvent] = Field(default_factory=list, description="empty: every event")
     min_criticality: Criticality | None = None
     tags: list[str] = Field(default_factory=list, description="any of; empty: all services")
     service_keys: list[str] = Field(default_factory=list, description="any of; empty: all")
@@ -43,7 +41,7 @@ class ChannelPatch(BaseModel):
         None, description="secrets shown masked may be sent back masked: they are kept"
     )
     enabled: bool | None = None
-    events: list[Event] | None = None
+    events: list[AlertEvent] | None = None
     min_criticality: Criticality | None = None
     tags: list[str] | None = None
     service_keys: list[str] | None = None

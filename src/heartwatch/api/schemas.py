@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
+from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
     HeartbeatState,
@@ -122,7 +123,6 @@ class ServiceOut(BaseModel):
         )
 
 
-Criticality = Literal["low", "medium", "high", "critical"]
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 
 

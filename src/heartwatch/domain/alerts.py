@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from heartwatch.domain.status import Status
 
-EVENTS = ("silent", "down", "recovered", "dead", "reminder", "flapping", "summary")
-CRITICALITY = ("low", "medium", "high", "critical")
+AlertEvent = Literal["silent", "down", "recovered", "dead", "reminder", "flapping", "summary"]
+Criticality = Literal["low", "medium", "high", "critical"]
+EVENTS: tuple[str, ...] = get_args(AlertEvent)
+CRITICALITY: tuple[str, ...] = get_args(Criticality)  # in rising order
 
 
 def event_of(from_status: Status, to_status: Status) -> str | None:

@@ -29,16 +29,10 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr
 from pydantic_core import to_jsonable_python
 
-EVENTS: Final = (
-    "silent",
-    "down",
-    "recovered",
-    "dead",
-    "reminder",
-    "flapping",
-    "summary",
-    "test",
-)
+from heartwatch.domain.alerts import EVENTS as ALERT_EVENTS
+
+# What a message can be about: the alert events, plus a channel's test message.
+EVENTS: Final = (*ALERT_EVENTS, "test")
 
 MASK: Final = "••••"
 # What `deliver` allows a notifier beyond `NotifyContext.timeout_s` to close up.

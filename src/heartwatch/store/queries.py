@@ -31,7 +31,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
@@ -156,7 +156,7 @@ class _Prepared:
         for name in compiled.positiontup:
             impl = compiled.binds[name].type.dialect_impl(dialect)
             processor = impl.bind_processor(dialect)
-            memo = type(impl) if processor and _python_type(impl) is datetime else None
+            memo = type(impl) if processor and _is_time(impl) else None
             self._binds.append((name.removeprefix(_V), processor, memo))
         self._dialect = dialect
         self._columns = list(stmt.selected_columns) if isinstance(stmt, Select) else []
@@ -194,11 +194,9 @@ class _Prepared:
         return [[v if p is None else p(v) for p, v in zip(processors, r, strict=True)] for r in raw]
 
 
-def _python_type(impl: TypeEngine[Any]) -> type | None:
-    try:
-        return impl.python_type
-    except NotImplementedError:
-        return None
+def _is_time(impl: TypeEngine[Any]) -> bool:
+    """A date-time type (or a decorator of one): its conversion depends on the value only."""
+    return isinstance(impl.impl_instance if isinstance(impl, TypeDecorator) else impl, DateTime)
 
 
 # Per dialect instance (one per engine), so each engine's own driver and options count.

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
@@ -106,3 +108,21 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
         at_most = select(Service.key).where(Service.next_deadline_at > deadline)
         assert sorted(await session.scalars(after)) == ["a", "b"]
         assert list(await session.scalars(at_most)) == []
+
+
+async def test_a_failing_statement_raises_what_sqlalchemy_would(database: Database) -> None:
+    await _services(database, ["a"])
+    row = {
+        "id": new_id(),
+        "service_id": new_id(),  # no such service: the foreign key refuses it
+        "received_at": T0,
+        "kind": Signal.SUCCESS,
+        "body": None,
+        "source": None,
+        "run_id": None,
+        "duration_ms": None,
+        "latency_ms": None,
+    }
+    with pytest.raises(IntegrityError):
+        async with database.writing() as session:
+            await queries.insert_heartbeats(session, [row])

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import UpdateBase
@@ -234,15 +235,23 @@ async def _sqlite_here(conn: AsyncConnection) -> sqlite3.Connection | None:
     return here
 
 
+def _wrapped(stmt: _Prepared, params: Any, exc: sqlite3.Error) -> StatementError:
+    """The error SQLAlchemy would have raised (IntegrityError, OperationalError, ...)."""
+    return DBAPIError.instance(stmt.sql, params, exc, sqlite3.Error)
+
+
 async def _fetch(session: AsyncSession, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
     conn = await session.connection()
     here = await _sqlite_here(conn)
     if here is not None:
-        cursor = here.execute(stmt.sql, params)
         try:
-            return stmt.rows(cursor.description, cursor.fetchall())
-        finally:
-            cursor.close()
+            cursor = here.execute(stmt.sql, params)
+            try:
+                return stmt.rows(cursor.description, cursor.fetchall())
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            raise _wrapped(stmt, params, exc) from exc
     result = await conn.exec_driver_sql(stmt.sql, params)
     return stmt.rows(result.cursor.description, result.all())
 
@@ -253,7 +262,10 @@ async def _execute_many(
     conn = await session.connection()
     here = await _sqlite_here(conn)
     if here is not None:
-        here.executemany(stmt.sql, params).close()
+        try:
+            here.executemany(stmt.sql, params).close()
+        except sqlite3.Error as exc:
+            raise _wrapped(stmt, params, exc) from exc
     else:
         await conn.exec_driver_sql(stmt.sql, params)
 

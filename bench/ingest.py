@@ -10,6 +10,10 @@ measured seconds. Targets:
 - sqlite: `heartwatch up` on a fresh SQLite file, once per `--sqlite-sync` mode;
 - postgresql: `heartwatch up` on a throwaway database of the local server, dropped after.
 
+With `--baseline DIR` (a heartwatch source tree, e.g. an exported older commit), each
+heartwatch target also runs from `DIR/src`, in the same rounds: an A/B in one invocation,
+so both sides see the same (noisy) machine.
+
 After the load, while the server still runs, each heartbeat target's database is read
 directly: every key the client used must have as many stored heartbeats as it got 2xx
 answers (warm-up included); heartbeats of other keys (heartwatch's own) are only listed.
@@ -22,6 +26,7 @@ the ceiling it measures.
 
     python bench/ingest.py                 # all targets, 10 s each: about a minute
     python bench/ingest.py --targets null sqlite --sqlite-sync FULL --seconds 5
+    git archive 2f61073 | tar -x -C /tmp/base && python bench/ingest.py --baseline /tmp/base
 """
 
 from __future__ import annotations
@@ -296,9 +301,16 @@ class Server:
         return [line for line in self.log_lines() if any(m in line for m in marks)]
 
 
-def heartwatch_server(port: int, workdir: Path, database_url: str, sync: str = "FULL") -> Server:
+BASELINE = "@baseline"  # target suffix: the same target, run from `--baseline DIR/src`
+
+
+def heartwatch_server(
+    port: int, workdir: Path, database_url: str, sync: str = "FULL", src: Path | None = None
+) -> Server:
     # A defined configuration: nothing inherited from the caller's HEARTWATCH_* variables.
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTWATCH_")}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     env.update(
         HEARTWATCH_DATABASE_URL=database_url,
         HEARTWATCH_SQLITE_SYNCHRONOUS=sync,
@@ -371,6 +383,8 @@ async def throwaway_database(admin_url: str) -> AsyncIterator[str]:
 
 async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str]) -> Result:
     port = free_port()
+    kind = target.removesuffix(BASELINE)
+    src = args.baseline / "src" if target.endswith(BASELINE) else None
     with tempfile.TemporaryDirectory(prefix="hw_bench_") as tmp:
         workdir = Path(tmp)
         if target == "null":
@@ -378,10 +392,10 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
             server = Server([*argv, "--port", str(port)], os.environ, workdir)
             return await measure(target, server, port, args, keys, stored=None)
 
-        if target.startswith("sqlite:"):
-            sync = target.removeprefix("sqlite:")
+        if kind.startswith("sqlite:"):
+            sync = kind.removeprefix("sqlite:")
             db_path = workdir / "hw.db"
-            server = heartwatch_server(port, workdir, f"sqlite+aiosqlite:///{db_path}", sync)
+            server = heartwatch_server(port, workdir, f"sqlite+aiosqlite:///{db_path}", sync, src)
 
             async def stored_sqlite() -> tuple[dict[str, int], list[str]]:
                 stored, journal = sqlite_stored(db_path)
@@ -391,7 +405,7 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
 
         async with throwaway_database(args.pg_admin_url) as pg_url:
             server_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
-            server = heartwatch_server(port, workdir, server_url)
+            server = heartwatch_server(port, workdir, server_url, src=src)
 
             async def stored_pg() -> tuple[dict[str, int], list[str]]:
                 return await postgres_stored(pg_url), [f"database {urlsplit(pg_url).path[1:]}"]
@@ -444,9 +458,11 @@ async def measure(
 
 
 def label(target: str) -> str:
-    if target.startswith("sqlite:"):
-        return f"sqlite ({target.removeprefix('sqlite:')})"
-    return "null app (ceiling)" if target == "null" else target
+    kind = target.removesuffix(BASELINE)
+    suffix = " baseline" if target.endswith(BASELINE) else ""
+    if kind.startswith("sqlite:"):
+        return f"sqlite ({kind.removeprefix('sqlite:')}){suffix}"
+    return "null app (ceiling)" if kind == "null" else kind + suffix
 
 
 def median_of(runs: Sequence[Result], get: Callable[[Load], float]) -> float:
@@ -541,6 +557,8 @@ def describe_machine(args: argparse.Namespace) -> None:
     libs = ("uvicorn", "httptools", "uvloop", "fastapi", "sqlalchemy", "aiosqlite", "asyncpg")
     print(", ".join(f"{lib} {version(lib)}" for lib in libs) + f", sqlite {sqlite3.sqlite_version}")
     print(heartwatch_source())
+    if args.baseline is not None:
+        print(f"baseline: heartwatch from {args.baseline / 'src'} (targets marked 'baseline')")
     client = f"aiohttp {version('aiohttp')}" if args.client == "aiohttp" else "raw HTTP/1.1"
     print(
         f"client: {client} on uvloop, {args.concurrency} connections, {args.keys} keys, "
@@ -573,6 +591,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client", choices=["aiohttp", "raw"], default="aiohttp")
     parser.add_argument("--rounds", type=int, default=1, help="repeat all targets; report medians")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run each heartwatch target from this source tree's src/ (A/B in one run)",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default="postgresql://postgres@127.0.0.1:5432/test",
         help="a database of the local PostgreSQL to create and drop the throwaway one from",
@@ -582,13 +605,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("need --seconds > 0, --warmup >= 0, --concurrency >= 1, --keys >= 1")
     if args.rounds < 1:
         parser.error("need --rounds >= 1")
+    if args.baseline is not None and not (args.baseline / "src" / "heartwatch").is_dir():
+        parser.error(f"--baseline {args.baseline}: no src/heartwatch in it")
     return args
 
 
 async def main(args: argparse.Namespace) -> int:
     targets: list[str] = []
     for target in args.targets:
-        targets += [f"sqlite:{s}" for s in args.sqlite_sync] if target == "sqlite" else [target]
+        kinds = [f"sqlite:{s}" for s in args.sqlite_sync] if target == "sqlite" else [target]
+        for kind in kinds:
+            both = args.baseline is not None and kind != "null"
+            targets += [kind + BASELINE, kind] if both else [kind]
     keys = [f"bench-{i:05d}" for i in range(args.keys)]
     describe_machine(args)
     results: dict[str, list[Result]] = {t: [] for t in targets}
@@ -598,7 +626,7 @@ async def main(args: argparse.Namespace) -> int:
             results[target].append(result)
             load = result.load
             print(
-                f"[{round_no}/{args.rounds}] {label(target):<18} {load.rate:>7,.0f} acked/s  "
+                f"[{round_no}/{args.rounds}] {label(target):<27} {load.rate:>7,.0f} acked/s  "
                 f"p50 {load.percentile_ms(0.5):6.1f} ms  p99 {load.percentile_ms(0.99):6.1f} ms  "
                 f"unacked {load.unacked}  {result.check}",
                 flush=True,
@@ -617,11 +645,14 @@ async def main(args: argparse.Namespace) -> int:
                 f"note: the client used {client_cores:.2f} cores in the ceiling run; "
                 "the ceiling may be the client's, not the server's"
             )
-        if "sqlite:FULL" in results:
-            rate = median_of(results["sqlite:FULL"], lambda x: x.rate)
+        for target in ("sqlite:FULL" + BASELINE, "sqlite:FULL"):
+            if target not in results:
+                continue
+            rate = median_of(results[target], lambda x: x.rate)
             met = "met" if rate >= GOAL_RATIO * ceiling else "NOT met"
+            which = " (baseline)" if target.endswith(BASELINE) else ""
             print(
-                f"goal, SQLite (synchronous=FULL) >= {GOAL_RATIO} x ceiling: {met} "
+                f"goal, SQLite (synchronous=FULL){which} >= {GOAL_RATIO} x ceiling: {met} "
                 f"({rate:,.0f} / {ceiling:,.0f} = {rate / ceiling:.2f})"
             )
     failed = [label(t) for t, runs in results.items() for r in runs if not r.ok]

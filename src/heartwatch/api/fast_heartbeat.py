@@ -42,10 +42,13 @@ def _parse(scope: Scope) -> tuple[str, Signal, float | None, str | None] | None:
     match = _PATH.match(scope["path"])
     if match is None:
         return None
-    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-    params = dict(query)
-    if len(params) != len(query) or not params.keys() <= _QUERY_NAMES:
-        return None
+    raw_query = scope["query_string"]
+    params: dict[str, str] = {}
+    if raw_query:
+        query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)
+        params = dict(query)
+        if len(params) != len(query) or not params.keys() <= _QUERY_NAMES:
+            return None
     key = match["key"]
     if key is None:
         if match["signal"] is not None or "service_key" not in params:
@@ -130,8 +133,12 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
+# One encoder for every answer (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 async def _answer(send: Send, status: int, payload: dict[str, object]) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _encode(payload).encode()
     headers = [*_JSON, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -60,10 +60,13 @@ class GroupCommit(Generic[Item, Result]):
             await self._lead(entry)
             return self._outcome(entry)
         try:
-            done = await asyncio.shield(entry.wake)
+            # Awaited bare (no shield: one future less per caller). Cancelling the caller
+            # cancels `wake`; the leader skips done entries, so its item is still written.
+            done = await entry.wake
         except asyncio.CancelledError:
             entry.abandoned = True
-            if entry.wake.done() and entry.wake.result() is False:
+            wake = entry.wake
+            if wake.done() and not wake.cancelled() and wake.result() is False:
                 await self._lead(entry)  # handed the lead as we were cancelled: do it, go
             raise
         if not done:

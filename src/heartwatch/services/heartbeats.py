@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.clock import Clock
@@ -27,7 +26,6 @@ from heartwatch.services.lifecycle import state_columns, state_of, transition_va
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.database import Database
-from heartwatch.store.models import Heartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +95,7 @@ class _Target:
     touched: bool = False
 
 
-def _target(row: Row[Any]) -> _Target:
+def _target(row: queries.HeartbeatRow) -> _Target:
     return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at)
 
 
@@ -227,9 +225,7 @@ async def record_pings(
             if t.touched
         ],
     )
-    # Core tables, not the ORM entities: these are plain rows, and the ORM's bulk insert
-    # bookkeeping showed up in the ingest profile.
-    await queries.insert_rows(session, Heartbeat, heartbeats)
+    await queries.insert_heartbeats(session, heartbeats)
     await record_transitions(session, transitions)
     return outcomes
 

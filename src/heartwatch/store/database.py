@@ -11,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from heartwatch.store.dialects import postgresql, sqlite
 
+# An execution option: this engine's SQLite connections may also be used from the event
+# loop's thread, not only from aiosqlite's (see `queries._sqlite_here`).
+SQLITE_INLINE = "heartwatch_sqlite_inline"
+
 
 class Database:
     def __init__(
@@ -18,14 +22,21 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
+        options: dict[str, bool] = {}
         if self.dialect == "sqlite":
-            self.engine: AsyncEngine = sqlite.create_engine(url, synchronous=sqlite_synchronous)
+            # Without SQLite's same-thread check (SQLAlchemy's default for a file, made
+            # explicit here so that it holds for every SQLite URL).
+            inline = self.url.update_query_dict({"check_same_thread": "false"})
+            self.engine: AsyncEngine = sqlite.create_engine(
+                inline.render_as_string(hide_password=False), synchronous=sqlite_synchronous
+            )
+            options[SQLITE_INLINE] = True
         elif self.dialect == "postgresql":
             self.engine = postgresql.create_engine(url)
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
-        write_engine = self.engine.execution_options(**{sqlite.WRITE_OPTION: True})
+        write_engine = self.engine.execution_options(**{sqlite.WRITE_OPTION: True}, **options)
         # `info`: process-wide policy the use cases read from their session (e.g. how
         # alerts are worded), so writers deep in a transaction need no extra parameters.
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, info=info)

@@ -51,7 +51,11 @@ def kinds(base: str, key: str) -> list[str]:
 
 
 def events(base: str, key: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = httpx.get(f"{base}/services/{key}/history").json()["items"]
+    """Oldest first; none while the service is not registered yet."""
+    response = httpx.get(f"{base}/services/{key}/history")
+    if response.status_code == 404:
+        return []
+    items: list[dict[str, Any]] = response.json()["items"]
     return list(reversed(items))
 
 
@@ -132,6 +136,9 @@ def test_sync_decorator_reports_start_keepalives_and_success(live: str) -> None:
     def job(x: int, *, y: int = 2) -> int:
         """Doc kept."""
         time.sleep(1.0)
+        deadline = time.monotonic() + 20  # until keep-alives arrived, on a busy machine
+        while len(events(live, "sdk-sync")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
         return x * y
 
     assert job(21) == 42
@@ -162,7 +169,13 @@ def test_sync_decorator_reports_the_exception_and_lets_it_through(live: str) -> 
 def test_async_decorator(live: str) -> None:
     @heartbeat_for_async("sdk-async", interval=0.3, url=live)
     async def job(n: int) -> str:
-        await asyncio.sleep(1.0)
+        # Runs until the pinger's keep-alives have reached the server (a busy machine
+        # may take longer than a few intervals), with a bound.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if len(await asyncio.to_thread(events, live, "sdk-async")) >= 3:
+                break
+            await asyncio.sleep(0.1)
         return "x" * n
 
     assert asyncio.run(job(3)) == "xxx"

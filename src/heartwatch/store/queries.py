@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -308,13 +320,75 @@ async def claim_due_checks(
     return [(sid, at) for sid, at in (await session.execute(stmt)).all()]
 
 
-async def services_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Service]:
-    stmt = select(Service).where(Service.id.in_(ids)).order_by(Service.id)
-    return list((await session.scalars(stmt)).all())
+# What the scheduler reads to run a service's check, and what recording its result reads
+# and writes: plain rows, no ORM objects, because this runs for every check (as heartbeat
+# ingest above). The checker settings come as their stored JSON text: the scheduler keeps
+# them parsed by that text, so a claim costs no JSON decoding and no pydantic validation.
+PROBE_SPEC_ROW = (
+    Service.id,
+    Service.key,
+    Service.type,
+    Service.endpoint,
+    Service.timeout_ms,
+    Service.retry_count,
+    Service.retry_backoff_ms,
+    sql_cast(Service.check_settings, Text).label("check_settings_json"),
+)
+PROBE_STATE_ROW = (
+    Service.id,
+    Service.key,
+    Service.status,
+    Service.status_since,
+    Service.streak_up,
+    Service.streak_count,
+    Service.streak_since,
+    Service.failure_threshold,
+    Service.success_threshold,
+    Service.check_interval_sec,
+)
+PROBE_WRITE = (
+    "status",
+    "status_since",
+    "streak_up",
+    "streak_count",
+    "streak_since",
+    "last_check_at",
+    "last_latency_ms",
+    "last_error",
+)
 
 
-async def lock_services_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Service]:
-    return await lock_services(session, keys=[], ids=ids)
+async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """PROBE_SPEC_ROW of these services (those that still exist)."""
+    if not ids:
+        return []
+    stmt = select(*PROBE_SPEC_ROW).where(Service.id.in_(ids))
+    return cast(list[Row[Any]], list((await session.execute(stmt)).all()))
+
+
+async def lock_probe_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW."""
+    if not ids:
+        return []
+    stmt = (
+        select(*PROBE_STATE_ROW).where(Service.id.in_(ids)).order_by(Service.id).with_for_update()
+    )
+    return cast(list[Row[Any]], list((await session.execute(stmt)).all()))
+
+
+async def update_probe_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE for a batch; each dict has `sid` and PROBE_WRITE."""
+    if not rows:
+        return
+    table = core_table(Service)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values({c: bindparam(f"new_{c}") for c in PROBE_WRITE})
+    )
+    await session.execute(
+        stmt, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in PROBE_WRITE}} for r in rows]
+    )
 
 
 async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, Any]]) -> None:

@@ -30,9 +30,15 @@ import structlog
 
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.runtime import Runtime
-from heartwatch.services.probes import FinishedCheck, ProbeSpec, execute, record_checks, spec_of
+from heartwatch.services.probes import (
+    FinishedCheck,
+    ProbedService,
+    ProbeSpec,
+    SpecReader,
+    execute,
+    record_checks,
+)
 from heartwatch.store import queries
-from heartwatch.store.models import Service
 from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
@@ -56,7 +62,9 @@ class CheckScheduler:
         self._tiebreak = itertools.count()
         self._queued: set[uuid.UUID] = set()
         self._finished: list[FinishedCheck] = []
-        self._pushed = asyncio.Event()
+        self._specs = SpecReader(runtime.checkers)
+        # What the dispatcher sleeps on: set by its timer, a claim that pushed, or stop.
+        self._wakeup: asyncio.Future[None] | None = None
         self._slots = asyncio.Semaphore(runtime.settings.max_concurrent_checks)
         self._running: set[asyncio.Task[None]] = set()
 
@@ -68,6 +76,8 @@ class CheckScheduler:
                 group.create_task(self._claim_loop(stop))
                 group.create_task(self._dispatch_loop(stop))
                 group.create_task(self._write_loop(stop))
+                await stop.wait()
+                self._wake()  # the dispatcher may be asleep for up to a second
         finally:
             await self._shutdown()
             log.info("scheduler stopped", owner=self.owner)
@@ -86,20 +96,33 @@ class CheckScheduler:
             await wait_any(self.CLAIM_EVERY_S, stop)
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
+        # This wakes for every slot (hundreds a second), so it sleeps on one future and
+        # one timer rather than on `wait_any`'s tasks.
+        loop = asyncio.get_running_loop()
+        heap = self._heap
         while not stop.is_set():
             now = self.rt.clock.now()
-            while self._heap and self._heap[0][0] <= now:
-                scheduled_at, _, spec = heapq.heappop(self._heap)
+            while heap and heap[0][0] <= now:
+                scheduled_at, _, spec = heapq.heappop(heap)
                 await self._slots.acquire()
-                task = asyncio.create_task(self._run(spec, scheduled_at))
+                task = loop.create_task(self._run(spec, scheduled_at))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
             delay = 1.0
-            if self._heap:
-                delay = min(delay, (self._heap[0][0] - self.rt.clock.now()).total_seconds())
-            if delay > 0:
-                self._pushed.clear()
-                await wait_any(delay, stop, self._pushed)
+            if heap:
+                delay = min(delay, (heap[0][0] - self.rt.clock.now()).total_seconds())
+            if delay > 0 and not stop.is_set():
+                self._wakeup = wakeup = loop.create_future()
+                timer = loop.call_later(delay, _set_done, wakeup)
+                try:
+                    await wakeup
+                finally:
+                    timer.cancel()
+                    self._wakeup = None
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            _set_done(self._wakeup)
 
     async def _write_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -120,13 +143,13 @@ class CheckScheduler:
                 limit=limit,
             )
             due = {sid: at for sid, at in claimed if sid not in self._queued}
-            rows = await queries.services_by_id(session, list(due))
+            rows = await queries.probe_spec_rows(session, list(due))
         for row in rows:
-            spec = spec_of(row, self.rt.checkers)
-            self._queued.add(row.id)
-            heapq.heappush(self._heap, (due[row.id], next(self._tiebreak), spec))
+            spec = self._specs.spec(row)
+            self._queued.add(spec.service_id)
+            heapq.heappush(self._heap, (due[spec.service_id], next(self._tiebreak), spec))
         if rows:
-            self._pushed.set()
+            self._wake()
         return len(rows)
 
     async def renew_leases(self) -> None:
@@ -171,7 +194,7 @@ class CheckScheduler:
                     reason=t.reason,
                 )
 
-    async def _record(self, batch: list[FinishedCheck]) -> list[tuple[Service, Transition]]:
+    async def _record(self, batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
         async with self.rt.db.writing() as session:
             return await record_checks(
                 session,
@@ -205,3 +228,8 @@ class CheckScheduler:
                 await queries.release_leases(session, self.owner, unrun)
         except Exception:
             log.exception("scheduler shutdown could not write everything; leases will expire")
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

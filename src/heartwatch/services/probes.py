@@ -70,6 +70,7 @@ class ProbeSpec:
     retry_count: int
     retry_backoff_ms: int
     problem: str | None = None  # configuration that no longer validates (plugin gone)
+    interval_s: float = 0.0  # its check interval (0: not known, a manual check)
 
 
 def _parse_settings(
@@ -94,6 +95,7 @@ def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
         retry_count=row.retry_count,
         retry_backoff_ms=row.retry_backoff_ms,
         problem=problem,
+        interval_s=row.check_interval_sec or 0.0,
     )
 
 
@@ -138,6 +140,7 @@ class SpecReader:
             retry_count=row.retry_count,
             retry_backoff_ms=row.retry_backoff_ms,
             problem=problem,
+            interval_s=row.check_interval_sec or 0.0,
         )
 
 
@@ -342,8 +345,21 @@ async def record_checks(
             assert row.check_interval_sec is not None
             slot = _next_slot(row.check_interval_sec, state.status, check.scheduled_at, now)
             slots.append({"service_id": sid, "next_run_at": slot})
-    await queries.update_probe_rows(session, list(written.values()))
-    await queries.insert_rows(session, CheckResult, results)
+    # Most checks only extend their service's streak: those rows get the short UPDATE.
+    moved: list[dict[str, Any]] = []
+    extended: list[dict[str, Any]] = []
+    for sid, values in written.items():
+        row = rows[sid]
+        same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
+            values["status"],
+            values["status_since"],
+            values["streak_up"],
+            values["streak_since"],
+        )
+        (extended if same else moved).append(values)
+    await queries.update_probe_rows(session, moved)
+    await queries.extend_probe_streaks(session, extended)
+    await queries.insert_check_results(session, results)
     # After the services rows: what hangs off a transition may read the new status.
     await record_transitions(session, transition_log)
     if owner is not None:

@@ -120,6 +120,10 @@ class CheckScheduler:
             if heap:
                 delay = min(delay, (heap[0][0] - self.rt.clock.now()).total_seconds())
             if delay > 0 and not stop.is_set():
+                # uvloop's timers count whole milliseconds from the start of the loop's
+                # pass and fire one under half a millisecond at once: rounded up (plus
+                # one), the timer fires just after the slot, not in a busy loop before it.
+                delay = math.ceil(delay * 1000 + 1) / 1000
                 self._wakeup = wakeup = loop.create_future()
                 timer = loop.call_later(delay, _set_done, wakeup)
                 try:
@@ -170,9 +174,12 @@ class CheckScheduler:
             )
 
     async def write(self) -> None:
+        """Record the checks finished by now (those finishing meanwhile wait for the next
+        round: a writer that kept up with them would write a trickle of tiny batches)."""
         self._write_by = math.inf
-        while self._finished:
-            batch = self._finished[: self.WRITE_BATCH]
+        pending = len(self._finished)
+        while pending > 0:
+            batch = self._finished[: min(pending, self.WRITE_BATCH)]
             try:
                 changes = await self._record(batch)
             except Exception:
@@ -194,6 +201,7 @@ class CheckScheduler:
                             service_id=str(check.service_id),
                         )
             del self._finished[: len(batch)]
+            pending -= len(batch)
             for check in batch:
                 self._queued.discard(check.service_id)
             for row, t in changes:

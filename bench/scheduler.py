@@ -6,11 +6,20 @@ For each N (default 1,000 and 10,000) at one interval (default 30 s):
   - `heartwatch worker` in its own process for --seconds (warm-up excluded),
 and reports achieved checks/s, start drift (actual start - scheduled) p50/p99/max, the
 worker's CPU % and peak RSS, and CPU time per check. In the same run, a bare aiohttp
-request loop sends the same number of requests at the same rate to the same target: the
-ceiling, and the scheduler's overhead is its CPU per check over the bare loop's.
+request loop sends the same requests at the same rate to the same target: the ceiling,
+and the scheduler's overhead is its CPU per check over the bare loop's.
+
+Apples to apples: the bare loop runs in its own process too, on the same event loop
+(uvloop when installed, as `heartwatch worker`), with the worker's own HTTP session
+(`runtime.probe_http_session`: connector limits, no cookie jar), paced one request per
+slot at the same rate under a semaphore of the same size, and each request is the
+checker's (GET, its User-Agent, TLS flag, redirects, a per-request total timeout, the
+body read). Both processes are measured the same way: CPU time (all threads, from
+/proc) and the checks or requests whose slot falls in the window, after the same warm-up.
 
     python bench/scheduler.py                      # 1k and 10k services, 30 s interval
     python bench/scheduler.py --services 1000 --interval 5 --seconds 40
+    python bench/scheduler.py --services 10000 --py-spy /tmp/worker.txt   # + a profile
 
 Only 127.0.0.1 is contacted. Everything it starts, it stops.
 """
@@ -19,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -34,6 +43,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import insert, select
 
+from heartwatch.domain.status import Status
 from heartwatch.services.heartbeats import new_service_row
 from heartwatch.store.database import Database
 from heartwatch.store.migrate import upgrade
@@ -65,6 +75,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (threads of one name added up)."""
+    times: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        name = "main" if task.name == str(pid) else name
+        fields = stat.rsplit(")", 1)[1].split()
+        times[name] = times.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return times
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -80,7 +105,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def fill(url: str, n: int, interval: float, target: str) -> None:
-    """N http services, first runs spread over one interval (as the API would do)."""
+    """N http services, first runs spread over one interval (as the API would do).
+
+    They are alive already, as if checked before: the window measures the steady state
+    (a check that changes nothing but its row), not every service's first check turning
+    it from unknown to alive (a transition each, for the whole first interval)."""
     db = Database(url)
     try:
         await upgrade(db)
@@ -92,7 +121,7 @@ async def fill(url: str, n: int, interval: float, target: str) -> None:
                 type="http",
                 endpoint=f"{target}/health/{i}",
                 check_interval_sec=interval,
-                timeout_ms=int(min(10_000, interval * 800)),
+                timeout_ms=timeout_ms_for(interval),
                 retry_count=0,
                 retry_backoff_ms=0,
                 failure_threshold=1,
@@ -100,7 +129,11 @@ async def fill(url: str, n: int, interval: float, target: str) -> None:
                 check_settings={},
                 criticality="medium",
                 tags=[],
-                streak_count=0,
+                status=Status.ALIVE,
+                status_since=now,
+                streak_up=True,
+                streak_count=1,
+                streak_since=now,
             )
             rows.append(row)
             # like services.probes.first_slot, evenly rather than randomly: reproducible
@@ -114,14 +147,14 @@ async def fill(url: str, n: int, interval: float, target: str) -> None:
         await db.dispose()
 
 
-async def drift_figures(url: str, since: datetime) -> tuple[int, list[float], float]:
+async def drift_figures(url: str, since: datetime, until: datetime) -> tuple[int, list[float], int]:
     db = Database(url)
     try:
         async with db.reading() as session:
             rows = (
                 await session.execute(
                     select(CheckResult.scheduled_at, CheckResult.started_at, CheckResult.up).where(
-                        CheckResult.scheduled_at >= since
+                        CheckResult.scheduled_at >= since, CheckResult.scheduled_at < until
                     )
                 )
             ).all()
@@ -141,6 +174,9 @@ class Figures:
     cpu_s: float
     rss_mb: float
     failed: int = 0
+    # of cpu_s, the process's main thread (the event loop); the rest is other threads
+    # (the worker's: aiosqlite's, which run the SQL)
+    main_cpu_s: float | None = None
 
     @property
     def rate(self) -> float:
@@ -155,13 +191,67 @@ class Figures:
         return 1000 * self.cpu_s / max(1, self.checks)
 
 
-def run_worker(url: str, n: int, interval: float, seconds: float, warmup: float) -> Figures:
+@dataclass
+class Window:
+    start: datetime  # wall clock
+    end: datetime
+    seconds: float
+    cpu_s: float  # of the process, all threads
+    main_cpu_s: float  # of its main thread
+    rss_mb: float  # peak, since the process started
+
+
+def measure(
+    proc: subprocess.Popen[bytes], seconds: float, warmup: float, py_spy: str | None = None
+) -> Window:
+    """Watch a running process for `seconds` after `warmup`."""
+    time.sleep(warmup)
+    spy = None
+    if py_spy:
+        duration = str(max(1, int(seconds)))
+        options = [
+            "--nonblocking",
+            "--gil",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--duration",
+            duration,
+        ]
+        py_spy_bin = str(Path(sys.executable).with_name("py-spy"))
+        spy = subprocess.Popen(
+            [py_spy_bin, "record", *options, "--pid", str(proc.pid), "--output", py_spy],
+            stdout=subprocess.DEVNULL,
+        )
+    window_start = datetime.now(UTC)
+    cpu0, main0 = cpu_seconds(proc.pid), thread_cpu_seconds(proc.pid)["main"]
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    cpu1, main1 = cpu_seconds(proc.pid), thread_cpu_seconds(proc.pid)["main"]
+    elapsed = time.monotonic() - t0
+    window_end = datetime.now(UTC)
+    rss = peak_rss_mb(proc.pid)
+    if spy is not None:
+        spy.wait(timeout=60)
+    return Window(window_start, window_end, elapsed, cpu1 - cpu0, main1 - main0, rss)
+
+
+def run_worker(
+    url: str,
+    n: int,
+    interval: float,
+    seconds: float,
+    warmup: float,
+    concurrency: int,
+    py_spy: str | None,
+) -> Figures:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTWATCH_")}
     env.update(
         HEARTWATCH_DATABASE_URL=url,
         HEARTWATCH_SELF_MONITOR="false",
         HEARTWATCH_LOG_LEVEL="warning",
-        HEARTWATCH_MAX_CONCURRENT_CHECKS="500",
+        HEARTWATCH_MAX_CONCURRENT_CHECKS=str(concurrency),
     )
     worker = subprocess.Popen(
         [sys.executable, "-m", "heartwatch", "worker"],
@@ -170,14 +260,7 @@ def run_worker(url: str, n: int, interval: float, seconds: float, warmup: float)
         stderr=subprocess.PIPE,
     )
     try:
-        time.sleep(warmup)
-        window_start = datetime.now(UTC)
-        cpu0 = cpu_seconds(worker.pid)
-        t0 = time.monotonic()
-        time.sleep(seconds)
-        cpu1 = cpu_seconds(worker.pid)
-        elapsed = time.monotonic() - t0
-        rss = peak_rss_mb(worker.pid)
+        window = measure(worker, seconds, warmup, py_spy)
     finally:
         worker.terminate()
         try:
@@ -188,56 +271,157 @@ def run_worker(url: str, n: int, interval: float, seconds: float, warmup: float)
     if worker.returncode != 0:
         print(err.decode(errors="replace")[-3000:], file=sys.stderr)
         raise SystemExit(f"worker exited with {worker.returncode}")
-    # Checks whose slot fell in the window (a few at the very end may have been cut off
-    # by the stop; at hundreds per second that is well under a percent).
-    checks, drifts, failed = asyncio.run(drift_figures(url, window_start))
-    return Figures(f"worker, {n:,} services", checks, elapsed, drifts, cpu1 - cpu0, rss, failed)
+    # Checks whose slot fell in the window.
+    checks, drifts, failed = asyncio.run(drift_figures(url, window.start, window.end))
+    return Figures(
+        f"worker, {n:,} services",
+        checks,
+        window.seconds,
+        drifts,
+        window.cpu_s,
+        window.rss_mb,
+        failed,
+        window.main_cpu_s,
+    )
 
 
-async def bare_loop(target: str, rate: float, seconds: float, concurrency: int) -> Figures:
-    """The ceiling: aiohttp alone, the same requests at the same pace, no scheduler, no
-    database. Drift here is how late each request starts against its ideal time."""
-    total = int(rate * seconds)
-    drifts: list[float] = []
+def timeout_ms_for(interval: float) -> int:
+    return int(min(10_000, interval * 800))
+
+
+async def bare_loop(
+    target: str, n: int, rate: float, seconds: float, concurrency: int, timeout_s: float
+) -> list[tuple[float, float, bool]]:
+    """The ceiling (run in a process of its own by `run_bare_loop`): aiohttp alone, no
+    scheduler, no database, the checker's request to the same target at the same pace:
+    one slot every 1/rate s, each started at its slot under a semaphore. Returns (slot,
+    start, ok) per request, wall-clock seconds."""
+    from heartwatch.checkers.http import USER_AGENT
+    from heartwatch.runtime import probe_http_session
+
+    loop = asyncio.get_running_loop()
     sem = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency * 2)
-    cpu0 = time.process_time()
-    async with aiohttp.ClientSession(connector=connector) as http:
-        t0 = time.monotonic()
+    stamps: list[tuple[float, float, bool]] = []
+    running: set[asyncio.Task[None]] = set()
 
-        async def one(i: int) -> None:
-            due = t0 + i / rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            async with sem:
-                drifts.append((time.monotonic() - due) * 1000)
-                async with http.get(f"{target}/health/{i}") as response:
-                    await response.read()
+    async def one(i: int, slot: float) -> None:
+        started, ok = loop.time(), False
+        try:
+            async with http.request(
+                "GET",
+                f"{target}/health/{i % n}",
+                headers={"User-Agent": USER_AGENT},
+                data=None,
+                allow_redirects=True,
+                ssl=True,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as response:
+                await response.read()
+                ok = response.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            pass
+        finally:
+            sem.release()
+            stamps.append((wall0 + slot - t0, wall0 + started - t0, ok))
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.monotonic() - t0
-    cpu = time.process_time() - cpu0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Figures("bare aiohttp loop", total, elapsed, drifts, cpu, rss)
+    async with probe_http_session(concurrency) as http:
+        t0, wall0 = loop.time(), time.time()
+        for i in range(int(rate * seconds)):
+            slot = t0 + i / rate
+            delay = slot - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await sem.acquire()
+            task = loop.create_task(one(i, slot))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+    return stamps
+
+
+def bare_loop_main(argv: list[str]) -> None:
+    """`scheduler.py --bare-loop TARGET N RATE SECONDS CONCURRENCY TIMEOUT_S OUT`"""
+    target, n, rate, seconds, concurrency, timeout_s, out = argv
+    coro = bare_loop(
+        target, int(n), float(rate), float(seconds), int(concurrency), float(timeout_s)
+    )
+    try:
+        import uvloop
+
+        stamps = uvloop.run(coro)
+    except ImportError:
+        stamps = asyncio.run(coro)
+    Path(out).write_text(json.dumps(stamps))
+
+
+def run_bare_loop(
+    target: str,
+    n: int,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    concurrency: int,
+    timeout_s: float,
+) -> Figures:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stamps.json"
+        args = [target, n, rate, warmup + seconds + 1, concurrency, timeout_s, out]
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--bare-loop", *map(str, args)], stderr=subprocess.PIPE
+        )
+        try:
+            window = measure(proc, seconds, warmup)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0:
+            print(err.decode(errors="replace")[-3000:], file=sys.stderr)
+            raise SystemExit(f"bare loop exited with {proc.returncode}")
+        stamps = json.loads(out.read_text())
+    since, until = window.start.timestamp(), window.end.timestamp()
+    inside = [(slot, start, ok) for slot, start, ok in stamps if since <= slot < until]
+    drifts = [(start - slot) * 1000 for slot, start, _ in inside]
+    failed = sum(1 for *_, ok in inside if not ok)
+    return Figures(
+        "bare aiohttp loop",
+        len(inside),
+        window.seconds,
+        drifts,
+        window.cpu_s,
+        window.rss_mb,
+        failed,
+        window.main_cpu_s,
+    )
 
 
 def table(rows: list[Figures], ceiling: Figures | None) -> None:
     head = (
-        f"{'run':<28}{'checks':>8}{'checks/s':>10}{'drift p50':>11}{'p99':>9}{'max':>9}"
+        f"{'run':<34}{'checks':>8}{'checks/s':>10}{'drift p50':>11}{'p99':>9}{'max':>9}"
         f"{'CPU %':>8}{'CPU ms/check':>14}{'peak RSS':>10}"
     )
     print(head)
     print("-" * len(head))
     for f in rows:
         print(
-            f"{f.label:<28}{f.checks:>8}{f.rate:>10.1f}{pct(f.drift_ms, 0.5):>9.1f}ms"
+            f"{f.label:<34}{f.checks:>8}{f.rate:>10.1f}{pct(f.drift_ms, 0.5):>9.1f}ms"
             f"{pct(f.drift_ms, 0.99):>7.1f}ms{max(f.drift_ms, default=float('nan')):>7.1f}ms"
             f"{f.cpu_pct:>7.1f}%{f.cpu_ms_per_check:>14.3f}{f.rss_mb:>8.0f}MB"
         )
+    for f in rows:
+        if f.main_cpu_s is not None and f.checks:
+            main = 1000 * f.main_cpu_s / f.checks
+            other = f.cpu_ms_per_check - main
+            print(f"  {f.label}: CPU ms/check {main:.3f} main thread + {other:.3f} others")
     if ceiling is not None:
         for f in rows:
             if f is not ceiling:
-                over = f.cpu_ms_per_check / ceiling.cpu_ms_per_check - 1
-                print(f"  {f.label}: CPU per check {100 * over:+.0f}% vs the bare loop")
+                ratio = f.cpu_ms_per_check / ceiling.cpu_ms_per_check
+                print(
+                    f"  {f.label}: CPU per check {ratio:.2f}x the bare loop's "
+                    f"({100 * (ratio - 1):+.0f}%)"
+                )
 
 
 def main() -> None:
@@ -249,6 +433,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="use a throwaway PostgreSQL db")
+    parser.add_argument("--concurrency", type=int, default=500, help="worker and bare loop")
+    parser.add_argument("--no-bare-loop", action="store_true", help="only the worker")
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="profile the worker in the window (raw stacks, GIL holder)"
+    )
     args = parser.parse_args()
 
     print(
@@ -266,17 +455,38 @@ def main() -> None:
                 url, drop = _database(args.postgres, Path(tmp))
                 try:
                     asyncio.run(fill(url, n, args.interval, target))
-                    figures = run_worker(url, n, args.interval, args.seconds, args.warmup)
+                    figures = run_worker(
+                        url,
+                        n,
+                        args.interval,
+                        args.seconds,
+                        args.warmup,
+                        args.concurrency,
+                        args.py_spy,
+                    )
                     figures.label += " (pg)" if args.postgres else " (sqlite)"
                     rows.append(figures)
                     if figures.failed:
                         print(f"  note: {figures.failed} checks failed", file=sys.stderr)
                 finally:
                     drop()
-        demanded = max(args.services) / args.interval
-        ceiling = asyncio.run(bare_loop(target, demanded, min(args.seconds, 30), 500))
-        ceiling.label = f"bare loop @ {demanded:.0f}/s"
-        rows.append(ceiling)
+        ceiling = None
+        if not args.no_bare_loop:
+            n = max(args.services)
+            demanded = n / args.interval
+            ceiling = run_bare_loop(
+                target,
+                n,
+                demanded,
+                args.seconds,
+                args.warmup,
+                args.concurrency,
+                timeout_ms_for(args.interval) / 1000,
+            )
+            ceiling.label = f"bare loop @ {demanded:.0f}/s"
+            rows.append(ceiling)
+            if ceiling.failed:
+                print(f"  note: {ceiling.failed} bare requests failed", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -307,4 +517,7 @@ def _database(pg_admin: str | None, tmp: Path) -> tuple[str, object]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--bare-loop"]:
+        bare_loop_main(sys.argv[2:])
+    else:
+        main()

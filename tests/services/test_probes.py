@@ -14,7 +14,7 @@ from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.status import Status
 from heartwatch.services import registry
 from heartwatch.services.errors import Invalid
-from heartwatch.services.probes import FinishedCheck, next_slot, record_checks
+from heartwatch.services.probes import FinishedCheck, SpecReader, next_slot, record_checks
 from heartwatch.store import queries
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service, StateTransition
@@ -242,3 +242,58 @@ async def test_paused_services_are_not_claimed(database: Database) -> None:
             session, owner="w", now=now, horizon=now, lease_until=now, limit=10
         )
     assert claimed == []
+
+
+async def test_a_check_that_only_extends_the_streak_updates_the_row(database: Database) -> None:
+    row = await create_http(database, "steady")
+    first, second = T0 + timedelta(seconds=30), T0 + timedelta(seconds=60)
+    async with database.writing() as session:
+        await record_checks(session, [finished(row, True, first)], now=first, dead_after=DEAD_AFTER)
+    later = FinishedCheck(
+        service_id=row.id,
+        outcome=Outcome(up=True, latency_ms=7.5),
+        attempts=1,
+        started_at=second - timedelta(milliseconds=8),
+        finished_at=second,
+    )
+    async with database.writing() as session:
+        changes = await record_checks(session, [later], now=second, dead_after=DEAD_AFTER)
+    assert changes == []
+    async with database.reading() as session:
+        fresh = await registry.get_service(session, "steady")
+    assert (fresh.status, fresh.status_since, fresh.streak_up) == (Status.ALIVE, first, True)
+    assert (fresh.streak_count, fresh.streak_since) == (2, first)
+    assert (fresh.last_check_at, fresh.last_latency_ms, fresh.last_error) == (second, 7.5, None)
+
+
+async def test_status_changes_name_their_service(database: Database) -> None:
+    row = await create_http(database, "named")
+    async with database.writing() as session:
+        changes = await record_checks(
+            session, [finished(row, False, T0)], now=T0, dead_after=DEAD_AFTER
+        )
+    assert [(s.id, s.key, t.to_status) for s, t in changes] == [(row.id, "named", Status.DOWN)]
+
+
+def test_checker_settings_are_parsed_once_per_stored_text() -> None:
+    reader = SpecReader(CHECKERS)
+    parsed: list[object] = []
+    original = reader.checkers.get("http").Settings.model_validate
+
+    def counting(data: object) -> object:
+        parsed.append(data)
+        return original(data)
+
+    http_settings = reader.checkers.get("http").Settings
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_settings, "model_validate", counting)
+        a = reader.settings("http", '{"expect_keyword": "ok"}')
+        b = reader.settings("http", '{"expect_keyword": "ok"}')
+        c = reader.settings("http", '{"expect_keyword": "fine"}')  # an edit: parsed anew
+    assert a == b and a[0] is b[0]
+    assert c[0] is not None and getattr(c[0], "expect_keyword", None) == "fine"
+    assert parsed == [{"expect_keyword": "ok"}, {"expect_keyword": "fine"}]
+    settings, problem = reader.settings("http", '{"expect_keywrd": "x"}')
+    assert settings is None and problem is not None and "expect_keywrd" in problem
+    settings, problem = reader.settings("gopher", "{}")
+    assert settings is None and problem is not None and "gopher" in problem

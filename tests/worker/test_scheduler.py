@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,10 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from heartwatch.checkers.base import Outcome
 from heartwatch.config import Settings
+from heartwatch.domain.heartbeat import Transition
 from heartwatch.domain.status import Status
 from heartwatch.runtime import Runtime
 from heartwatch.services import registry
+from heartwatch.services.probes import FinishedCheck, ProbedService
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Service
 from heartwatch.worker.scheduler import CheckScheduler
@@ -128,3 +132,27 @@ async def test_two_schedulers_share_the_work_without_running_a_slot_twice(
         slots = [c.scheduled_at for c in checks]
         assert len(slots) == len(set(slots)), key  # no duplicate run of one slot
         assert len(slots) >= 2, key  # and none missed
+
+
+async def test_a_write_round_records_what_had_finished_when_it_began(runtime: Runtime) -> None:
+    scheduler = CheckScheduler(runtime)
+    now = runtime.clock.now()
+
+    def check() -> FinishedCheck:
+        return FinishedCheck(uuid.uuid4(), Outcome(up=True), 1, now, now, now)
+
+    written: list[list[FinishedCheck]] = []
+
+    async def record(batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
+        written.append(list(batch))
+        scheduler._finished.append(check())  # one more finishes while this one is written
+        await asyncio.sleep(0)
+        return []
+
+    scheduler._record = record  # type: ignore[method-assign]
+    scheduler._finished.extend([check(), check()])
+    await scheduler.write()
+    assert [len(batch) for batch in written] == [2]  # not a trickle of one-check rounds
+    assert len(scheduler._finished) == 1  # the late one waits for the next round
+    await scheduler.write()
+    assert [len(batch) for batch in written] == [2, 1]

@@ -8,6 +8,7 @@ value seen, so "down" always comes with a reason a person can act on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import time
@@ -105,8 +106,14 @@ class HttpSettings(CheckerSettings):
             raise ValueError("json_expected needs json_path (which value to compare)")
         return self
 
-    def ranges(self) -> list[tuple[int, int]]:
-        return [status_range(item) for item in self.accepted_status_codes]
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        return _ranges(tuple(self.accepted_status_codes))
+
+
+@functools.lru_cache(maxsize=256)
+def _ranges(items: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    # Parsed once per distinct list, not once per check.
+    return tuple(status_range(item) for item in items)
 
 
 def _normalise_range(item: str) -> str:
@@ -284,6 +291,8 @@ async def _read_capped(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
             break
         chunks.append(chunk)
         size += len(chunk)
+        if response.content.at_eof():  # (a small body: no read that only says "done")
+            break
     body = b"".join(chunks)
     return body[:MAX_BODY_BYTES], size > MAX_BODY_BYTES
 

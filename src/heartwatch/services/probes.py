@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,15 @@ from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
 
 log = structlog.get_logger("heartwatch.checks")
+_stdlib_log = logging.getLogger("heartwatch.checks")
+
+
+def _logs_at(level: int) -> bool:
+    """Whether a line at `level` would be written. Under `log.configure_logging` (stdlib
+    loggers, filtered by level first) that is the stdlib logger's say; otherwise
+    (structlog's defaults) every line is."""
+    return _stdlib_log.isEnabledFor(level) or not structlog.is_configured()
+
 
 # A dead service is still checked (it may come back), just this many times less often.
 DEAD_SLOWDOWN = 10
@@ -61,15 +71,21 @@ class ProbeSpec:
     retry_count: int
     retry_backoff_ms: int
     problem: str | None = None  # configuration that no longer validates (plugin gone)
+    interval_s: float = 0.0  # its check interval (0: not known, a manual check)
+
+
+def _parse_settings(
+    checkers: CheckerRegistry, checker_type: str, data: object
+) -> tuple[CheckerSettings | None, str | None]:
+    """A service's stored checker settings, validated; or why they do not validate."""
+    try:
+        return checkers.get(checker_type).Settings.model_validate(data or {}), None
+    except (KeyError, ValueError) as exc:
+        return None, f"cannot check type {checker_type!r}: {exc}"
 
 
 def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
-    problem = None
-    settings: CheckerSettings | None = None
-    try:
-        settings = checkers.get(row.type).Settings.model_validate(row.check_settings or {})
-    except (KeyError, ValueError) as exc:
-        problem = f"cannot check type {row.type!r}: {exc}"
+    settings, problem = _parse_settings(checkers, row.type, row.check_settings)
     return ProbeSpec(
         service_id=row.id,
         key=row.key,
@@ -80,7 +96,53 @@ def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
         retry_count=row.retry_count,
         retry_backoff_ms=row.retry_backoff_ms,
         problem=problem,
+        interval_s=row.check_interval_sec or 0.0,
     )
+
+
+class SpecReader:
+    """ProbeSpecs from `queries.probe_spec_rows`, for the scheduler, which reads every
+    service's configuration before each run (so that edits take effect by the next run).
+
+    Validating checker settings with pydantic costs more than running many a check, and
+    they seldom change: they are kept parsed by their stored JSON text (and type). An
+    edit changes the text, so it is parsed anew; nothing goes stale. Settings objects are
+    frozen, so services with the same settings share one."""
+
+    MAX_KEPT = 20_000
+
+    def __init__(self, checkers: CheckerRegistry) -> None:
+        self.checkers = checkers
+        self._parsed: dict[tuple[str, str | None], tuple[CheckerSettings | None, str | None]]
+        self._parsed = {}
+
+    def settings(
+        self, checker_type: str, settings_json: str | None
+    ) -> tuple[CheckerSettings | None, str | None]:
+        key = (checker_type, settings_json)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) >= self.MAX_KEPT:
+                self._parsed.clear()  # configurations churned: start over
+            data = json.loads(settings_json) if settings_json is not None else None
+            parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
+        return parsed
+
+    def spec(self, row: Any) -> ProbeSpec:
+        """`row`: one of `queries.probe_spec_rows`."""
+        settings, problem = self.settings(row.type, row.check_settings_json)
+        return ProbeSpec(
+            service_id=row.id,
+            key=row.key,
+            type=row.type,
+            endpoint=row.endpoint or "",
+            settings=settings,
+            timeout_ms=row.timeout_ms or 10_000,
+            retry_count=row.retry_count,
+            retry_backoff_ms=row.retry_backoff_ms,
+            problem=problem,
+            interval_s=row.check_interval_sec or 0.0,
+        )
 
 
 async def execute(
@@ -106,17 +168,21 @@ async def execute(
         )
     finished = clock.now()
     # One line per check with its duration: failures at info, successes at debug (a
-    # thousand services would otherwise drown everything else).
-    log.log(
-        logging.INFO if not outcome.up else logging.DEBUG,
-        "check",
-        service=spec.key,
-        up=outcome.up,
-        duration_ms=round((finished - started).total_seconds() * 1000, 1),
-        latency_ms=outcome.latency_ms,
-        attempts=attempts,
-        error=outcome.error,
-    )
+    # thousand services would otherwise drown everything else). Asked first whether the
+    # level is on: at hundreds of checks a second, even a line that is filtered out
+    # costs (structlog builds its event before its level filter drops it).
+    level = logging.INFO if not outcome.up else logging.DEBUG
+    if _logs_at(level):
+        log.log(
+            level,
+            "check",
+            service=spec.key,
+            up=outcome.up,
+            duration_ms=round((finished - started).total_seconds() * 1000, 1),
+            latency_ms=outcome.latency_ms,
+            attempts=attempts,
+            error=outcome.error,
+        )
     return FinishedCheck(
         service_id=spec.service_id,
         outcome=outcome,
@@ -153,13 +219,23 @@ def write_probe_state(row: Service, state: ProbeState) -> None:
     row.streak_since = state.streak_since
 
 
-def next_slot(row: Service, scheduled_at: datetime, now: datetime) -> datetime:
+class _Scheduled(Protocol):
+    @property
+    def check_interval_sec(self) -> float | None: ...
+    @property
+    def status(self) -> Status: ...
+
+
+def next_slot(row: _Scheduled, scheduled_at: datetime, now: datetime) -> datetime:
     """The next run: `scheduled + interval`, never `finished + interval`, so the schedule
     does not drift; slots already missed (a long outage of the worker) are skipped, not
     run in a burst."""
     assert row.check_interval_sec is not None
-    interval = row.check_interval_sec
-    if row.status == Status.DEAD:
+    return _next_slot(row.check_interval_sec, row.status, scheduled_at, now)
+
+
+def _next_slot(interval: float, status: Status, scheduled_at: datetime, now: datetime) -> datetime:
+    if status == Status.DEAD:
         interval = max(interval, min(interval * DEAD_SLOWDOWN, 3600.0))
     step = timedelta(seconds=interval)
     slot = scheduled_at + step
@@ -198,6 +274,13 @@ def _result_row(check: FinishedCheck) -> dict[str, Any]:
     }
 
 
+class ProbedService(NamedTuple):
+    """Which service a recorded status change is of."""
+
+    id: uuid.UUID
+    key: str
+
+
 async def record_checks(
     session: AsyncSession,
     checks: Sequence[FinishedCheck],
@@ -205,10 +288,12 @@ async def record_checks(
     now: datetime,
     dead_after: timedelta,
     owner: str | None = None,
-) -> list[tuple[Service, Transition]]:
+) -> list[tuple[ProbedService, Transition]]:
     """Store finished checks in the caller's transaction: result rows, new statuses and
     their transitions, and (for scheduled checks run by `owner`) the next slot with the
-    lease released. Checks of services deleted meanwhile are dropped."""
+    lease released. Checks of services deleted meanwhile are dropped.
+
+    Plain rows and one executemany per table (no ORM objects): this runs for every check."""
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
@@ -219,11 +304,14 @@ async def record_checks(
         if late:
             log.warning("dropping results of slots whose lease was taken over", count=len(late))
         checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
-    ids = [c.service_id for c in checks]
-    rows = {r.id: r for r in await queries.lock_services_by_id(session, ids)}
+    # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
+    locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
+    rows: dict[uuid.UUID, Any] = {r.id: r for r in locked}
+    states: dict[uuid.UUID, ProbeState] = {}
+    written: dict[uuid.UUID, dict[str, Any]] = {}  # a service's row after its last check
     results: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
-    changes: list[tuple[Service, Transition]] = []
+    changes: list[tuple[ProbedService, Transition]] = []
     transition_log: list[dict[str, Any]] = []
     # Failed checks of services already down: they add to the open incident's count.
     # (An incident opened in this batch starts with the failing streak, which already
@@ -231,33 +319,59 @@ async def record_checks(
     failures: dict[uuid.UUID, tuple[int, str | None]] = {}
     opened: set[uuid.UUID] = set()
     for check in checks:
-        row = rows.get(check.service_id)
+        sid = check.service_id
+        row = rows.get(sid)
         if row is None:
             continue
         o = check.outcome
-        if not o.up and row.status in (Status.DOWN, Status.DEAD) and row.id not in opened:
-            failures[row.id] = (failures.get(row.id, (0, None))[0] + 1, o.error)
+        before = states.get(sid) or probe_state_of(row)
+        if not o.up and before.status in (Status.DOWN, Status.DEAD) and sid not in opened:
+            failures[sid] = (failures.get(sid, (0, None))[0] + 1, o.error)
         state, transitions = apply_result(
-            probe_state_of(row),
+            before,
             o.up,
             check.finished_at,
             probe_rules_of(row, dead_after),
             o.error,
         )
-        write_probe_state(row, state)
-        row.last_check_at = check.finished_at
-        row.last_latency_ms = o.latency_ms
-        row.last_error = None if o.up else o.error
-        transition_log += transition_values(row.id, transitions, now)
-        changes.extend((row, t) for t in transitions)
+        states[sid] = state
+        written[sid] = {
+            "sid": sid,
+            "status": state.status,
+            "status_since": state.status_since,
+            "streak_up": state.streak_up,
+            "streak_count": state.streak_count,
+            "streak_since": state.streak_since,
+            "last_check_at": check.finished_at,
+            "last_latency_ms": o.latency_ms,
+            "last_error": None if o.up else o.error,
+        }
+        if transitions:
+            transition_log += transition_values(sid, transitions, now)
+            changes.extend((ProbedService(sid, row.key), t) for t in transitions)
         if any(t.to_status is Status.DOWN for t in transitions):
-            opened.add(row.id)
+            opened.add(sid)
         results.append(_result_row(check))
         if owner is not None and check.scheduled_at is not None:
-            slots.append(
-                {"service_id": row.id, "next_run_at": next_slot(row, check.scheduled_at, now)}
-            )
-    await queries.insert_rows(session, CheckResult, results)
+            assert row.check_interval_sec is not None
+            slot = _next_slot(row.check_interval_sec, state.status, check.scheduled_at, now)
+            slots.append({"service_id": sid, "next_run_at": slot})
+    # Most checks only extend their service's streak: those rows get the short UPDATE.
+    moved: list[dict[str, Any]] = []
+    extended: list[dict[str, Any]] = []
+    for sid, values in written.items():
+        row = rows[sid]
+        same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
+            values["status"],
+            values["status_since"],
+            values["streak_up"],
+            values["streak_since"],
+        )
+        (extended if same else moved).append(values)
+    await queries.update_probe_rows(session, moved)
+    await queries.extend_probe_streaks(session, extended)
+    await queries.insert_check_results(session, results)
+    # After the services rows: what hangs off a transition may read the new status.
     await record_transitions(session, transition_log)
     await incident_store.count_failures(session, failures)
     if owner is not None:

@@ -8,9 +8,12 @@
   leases ever expire (and are then taken over by another worker);
 - dispatch: pop each service at its time and run its check under a semaphore
   (HEARTWATCH_MAX_CONCURRENT_CHECKS);
-- write: every quarter second, record the finished checks in one transaction, set each
-  next run to `scheduled + interval` (never `finished + interval`: no drift) and release
-  its lease.
+- write: record the finished checks in one transaction, set each next run to
+  `scheduled + interval` (never `finished + interval`: no drift) and release its lease.
+  A result is written at most a second after its check, and within a quarter of its
+  service's interval (so its next slot is set well before it is due): a transaction
+  costs about as much as writing a hundred results in it, so a second's worth of results
+  shares one where the intervals allow.
 
 Configuration is read at claim time, a few seconds before the run, so an edited interval
 or a deleted service takes effect at its next run at the latest.
@@ -19,8 +22,10 @@ or a deleted service takes effect at its next run at the latest.
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import itertools
+import math
 import os
 import socket
 import uuid
@@ -30,9 +35,15 @@ import structlog
 
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.runtime import Runtime
-from heartwatch.services.probes import FinishedCheck, ProbeSpec, execute, record_checks, spec_of
+from heartwatch.services.probes import (
+    FinishedCheck,
+    ProbedService,
+    ProbeSpec,
+    SpecReader,
+    execute,
+    record_checks,
+)
 from heartwatch.store import queries
-from heartwatch.store.models import Service
 from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
@@ -46,7 +57,8 @@ class CheckScheduler:
     CLAIM_EVERY_S = 1.0
     HORIZON_S = 5.0
     LEASE_S = 30.0
-    WRITE_EVERY_S = 0.25
+    WRITE_TICK_S = 0.25  # how often the writer looks
+    WRITE_WITHIN_S = 1.0  # how late a result may be written (or a quarter interval)
     WRITE_BATCH = 500
 
     def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
@@ -56,18 +68,24 @@ class CheckScheduler:
         self._tiebreak = itertools.count()
         self._queued: set[uuid.UUID] = set()
         self._finished: list[FinishedCheck] = []
-        self._pushed = asyncio.Event()
+        self._write_by = math.inf  # (loop time) when the oldest pending result is due
+        self._specs = SpecReader(runtime.checkers)
+        # What the dispatcher sleeps on: set by its timer, a claim that pushed, or stop.
+        self._wakeup: asyncio.Future[None] | None = None
         self._slots = asyncio.Semaphore(runtime.settings.max_concurrent_checks)
         self._running: set[asyncio.Task[None]] = set()
 
     # --- the loops ------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         log.info("scheduler started", owner=self.owner)
+        _freeze_startup_objects()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._claim_loop(stop))
                 group.create_task(self._dispatch_loop(stop))
                 group.create_task(self._write_loop(stop))
+                await stop.wait()
+                self._wake()  # the dispatcher may be asleep for up to a second
         finally:
             await self._shutdown()
             log.info("scheduler stopped", owner=self.owner)
@@ -86,25 +104,44 @@ class CheckScheduler:
             await wait_any(self.CLAIM_EVERY_S, stop)
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
+        # This wakes for every slot (hundreds a second), so it sleeps on one future and
+        # one timer rather than on `wait_any`'s tasks.
+        loop = asyncio.get_running_loop()
+        heap = self._heap
         while not stop.is_set():
             now = self.rt.clock.now()
-            while self._heap and self._heap[0][0] <= now:
-                scheduled_at, _, spec = heapq.heappop(self._heap)
+            while heap and heap[0][0] <= now:
+                scheduled_at, _, spec = heapq.heappop(heap)
                 await self._slots.acquire()
-                task = asyncio.create_task(self._run(spec, scheduled_at))
+                task = loop.create_task(self._run(spec, scheduled_at))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
             delay = 1.0
-            if self._heap:
-                delay = min(delay, (self._heap[0][0] - self.rt.clock.now()).total_seconds())
-            if delay > 0:
-                self._pushed.clear()
-                await wait_any(delay, stop, self._pushed)
+            if heap:
+                delay = min(delay, (heap[0][0] - self.rt.clock.now()).total_seconds())
+            if delay > 0 and not stop.is_set():
+                # uvloop's timers count whole milliseconds from the start of the loop's
+                # pass and fire one under half a millisecond at once: rounded up (plus
+                # one), the timer fires just after the slot, not in a busy loop before it.
+                delay = math.ceil(delay * 1000 + 1) / 1000
+                self._wakeup = wakeup = loop.create_future()
+                timer = loop.call_later(delay, _set_done, wakeup)
+                try:
+                    await wakeup
+                finally:
+                    timer.cancel()
+                    self._wakeup = None
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            _set_done(self._wakeup)
 
     async def _write_loop(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            await wait_any(self.WRITE_EVERY_S, stop)
-            await self.write()
+            await wait_any(self.WRITE_TICK_S, stop)
+            if loop.time() >= self._write_by:
+                await self.write()
 
     # --- the steps (also used directly by tests and benchmarks) -----------------------
     async def claim(self) -> int:
@@ -120,13 +157,13 @@ class CheckScheduler:
                 limit=limit,
             )
             due = {sid: at for sid, at in claimed if sid not in self._queued}
-            rows = await queries.services_by_id(session, list(due))
+            rows = await queries.probe_spec_rows(session, list(due))
         for row in rows:
-            spec = spec_of(row, self.rt.checkers)
-            self._queued.add(row.id)
-            heapq.heappush(self._heap, (due[row.id], next(self._tiebreak), spec))
+            spec = self._specs.spec(row)
+            self._queued.add(spec.service_id)
+            heapq.heappush(self._heap, (due[spec.service_id], next(self._tiebreak), spec))
         if rows:
-            self._pushed.set()
+            self._wake()
         return len(rows)
 
     async def renew_leases(self) -> None:
@@ -137,8 +174,12 @@ class CheckScheduler:
             )
 
     async def write(self) -> None:
-        while self._finished:
-            batch = self._finished[: self.WRITE_BATCH]
+        """Record the checks finished by now (those finishing meanwhile wait for the next
+        round: a writer that kept up with them would write a trickle of tiny batches)."""
+        self._write_by = math.inf
+        pending = len(self._finished)
+        while pending > 0:
+            batch = self._finished[: min(pending, self.WRITE_BATCH)]
             try:
                 changes = await self._record(batch)
             except Exception:
@@ -146,6 +187,7 @@ class CheckScheduler:
                     # The database is away (or refuses this very result): keep it and
                     # retry next round; leases are renewed meanwhile.
                     log.exception("writing check results failed", pending=len(self._finished))
+                    self._write_by = -math.inf
                     return
                 # One result the database refuses must not hold back all the others:
                 # write them one by one, and drop (with a log line) any that still fails.
@@ -159,6 +201,7 @@ class CheckScheduler:
                             service_id=str(check.service_id),
                         )
             del self._finished[: len(batch)]
+            pending -= len(batch)
             for check in batch:
                 self._queued.discard(check.service_id)
             for row, t in changes:
@@ -171,7 +214,7 @@ class CheckScheduler:
                     reason=t.reason,
                 )
 
-    async def _record(self, batch: list[FinishedCheck]) -> list[tuple[Service, Transition]]:
+    async def _record(self, batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
         async with self.rt.db.writing() as session:
             return await record_checks(
                 session,
@@ -188,6 +231,8 @@ class CheckScheduler:
                 spec, scheduled_at, self.rt.checkers, self.rt.check_context, self.rt.clock
             )
             self._finished.append(check)
+            within = min(self.WRITE_WITHIN_S, spec.interval_s / 4)
+            self._write_by = min(self._write_by, asyncio.get_running_loop().time() + within)
         finally:
             self._slots.release()
 
@@ -205,3 +250,24 @@ class CheckScheduler:
                 await queries.release_leases(session, self.owner, unrun)
         except Exception:
             log.exception("scheduler shutdown could not write everything; leases will expire")
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what the process holds before its first check (modules, SQLAlchemy and
+    pydantic metadata: ~150,000 objects that never become garbage) out of the cyclic
+    garbage collector's full collections. Those otherwise come every few seconds at
+    hundreds of checks a second, and each walked all of it again (~0.1 s of CPU). Once
+    per process; what is collectable now is collected first."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()

@@ -92,8 +92,8 @@ PERIOD_S = 60
 OUTAGE_JUMP_S = 300
 SETUP_CONCURRENCY = 16
 OUTBOX_POLL_S = 0.5
-# Two timestamps of the same monotonic clock, taken in two processes' event loops: a send
-# this much inside a retry_after window is still counted as honouring it.
+# The dispatcher and the fake read the same monotonic clock, but a timer may fire a hair
+# early: a send this much inside a retry_after window still counts as honouring it.
 HONOUR_TOLERANCE_S = 0.002
 
 
@@ -141,6 +141,7 @@ class Run:
     other_cores: float = math.nan
     exit_code: int | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def configured(self) -> float:
@@ -268,7 +269,12 @@ async def drive(run: Run, url: str, workdir: Path, args: argparse.Namespace) -> 
         await fake.close()
     look_at_messages(run, fake, set(keys))
     judge(run)
-    run.problems += [f"server log: {line}" for line in server.log_problems()[:5]]
+    # The 429 scenario logs a warning per refused message: expected, shown, not a failure.
+    logged = server.log_problems()
+    run.problems += [f"server log: {line}" for line in logged if "[warning" not in line][:5]
+    warnings = [line for line in logged if "[warning" in line]
+    if warnings:
+        run.notes.append(f"{len(warnings)} warnings logged, the first: {warnings[0]}")
 
 
 async def wait_for_drain(
@@ -337,11 +343,14 @@ def look_at_messages(run: Run, fake: FloodTelegram, keys: set[str]) -> None:
         gaps = [b - a for a, b in itertools.pairwise(times)]
         run.longest_gap = max(gaps, default=0.0)
     run.floods = len(fake.floods)
-    # After a 429 with retry_after r at time t, no sendMessage to the chat before t + r.
-    sends = sorted(c.at for c in fake.calls_of("sendMessage"))
+    # After a 429 answered at t with retry_after r, no sendMessage to the chat before t + r.
+    # (Each call's time is taken as its answer leaves, so the next call's is after its
+    # arrival, and a dispatcher that waited r from the 429's arrival passes.)
+    sends = fake.calls_of("sendMessage")
+    refused = [c.at for c in sends if c.status == 429]
     waits = []
-    for at, retry_after in fake.floods:
-        later = [s for s in sends if s > at]
+    for at, (_, retry_after) in zip(refused, fake.floods, strict=True):
+        later = [c.at for c in sends if c.at > at]
         if later:
             waits.append(later[0] - at - retry_after)
             run.early_sends += sum(1 for s in later if s < at + retry_after - HONOUR_TOLERANCE_S)
@@ -514,8 +523,8 @@ async def main(args: argparse.Namespace) -> int:
                     f"{'PASS' if run.ok else 'FAIL'}",
                     flush=True,
                 )
-                for problem in run.problems:
-                    print(f"    {problem}")
+                for line in run.problems + run.notes:
+                    print(f"    {line}")
     print()
     print_table([row_of(r) for r in runs.values()])
     failed = [f"{t} {r:g}/min" for (t, r), rs in runs.items() if not all(x.ok for x in rs)]

@@ -29,7 +29,8 @@ wait out each `retry_after` and send the message again, losing nothing).
 
 Measured, from the clock move: when the first and the last of the outage's outbox rows
 became visible to another process (this one polls the database: "recorded"), when the
-fake accepted the first and the last message; the drain (all recorded -> last message);
+fake accepted the first and the last message; the drain (first recorded -> last message;
+at the configured rate it cannot be shorter than (services - 1) / rate);
 the achieved rate (messages - 1) / (last - first) against the configured one; the longest
 gap between two messages; 429s answered. The server's CPU time (all threads, from
 `/proc`): to record the outage, per message while draining it, and idle before the move.
@@ -159,7 +160,8 @@ class Run:
 
     @property
     def drain_s(self) -> float:
-        return self.last_at - self.recorded_at
+        """From the outage's first recorded transition to its last message."""
+        return self.last_at - self.first_recorded_at
 
     @property
     def achieved(self) -> float:

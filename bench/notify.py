@@ -148,6 +148,7 @@ class Run:
     # (all recorded -> every service told); cores it used idle, before the move
     record_cpu_s: float = math.nan
     drain_cpu_s: float = math.nan
+    drained_after_recorded: int = 0  # messages sent in that second window
     idle_cores: float = math.nan
     other_cores: float = math.nan  # the rest of the machine, move -> end
     exit_code: int | None = None
@@ -382,6 +383,7 @@ def look_at_messages(run: Run, fake: FloodTelegram, keys: set[str]) -> None:
     run.duplicates = sum(n - 1 for k, n in ours.items() if k in keys)
     run.strangers = run.delivered - sum(n for k, n in ours.items() if k in keys)
     times = sorted(m.at for m in fake.sent if m.plain_text.split(" ", 1)[0] in keys)
+    run.drained_after_recorded = sum(t >= run.recorded_at for t in times)
     if times:
         run.first_at, run.last_at = times[0], times[-1]
         gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -486,7 +488,7 @@ def row_of(runs: Sequence[Run]) -> list[str]:
         f"{max(r.max_attempts for r in runs)}",
         " / ".join(sorted(outboxes)),
         f"{med(lambda r: r.record_cpu_s):.2f}",
-        f"{med(lambda r: 1000 * r.drain_cpu_s / max(r.delivered, 1)):.2f}",
+        f"{med(lambda r: 1000 * r.drain_cpu_s / max(r.drained_after_recorded, 1)):.2f}",
         f"{med(lambda r: r.idle_cores):.2f}",
         f"{med(lambda r: r.other_cores):.2f}",
         f"PASS {passed}/{len(runs)}" if passed == len(runs) else f"FAIL {passed}/{len(runs)}",

@@ -4,6 +4,7 @@ Bot API that speaks the real wire format — on both backends."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -251,3 +252,60 @@ async def test_the_daily_summary_is_queued_once_per_day_and_channel(stack: Stack
     assert text.startswith("Daily summary")
     assert "1 down" in text and "payments: down since" in text
     assert "Incidents (last 24 h): 1 (1 open)" in text and "Uptime (last 24 h)" in text
+
+
+async def test_a_backlog_bigger_than_a_batch_drains_at_the_channel_rate_in_one_go(
+    stack: Stack,
+) -> None:
+    # The worker used to send one batch (at most 50) per round and then sleep a second
+    # before the next: 1,000 alerts at 20/s went out at ~14/s.
+    await stack.channel()  # 6,000 a minute: one every 10 ms
+    for i in range(55):
+        await stack.ping(f"svc-{i}")
+        await stack.ping(f"svc-{i}", Signal.FAIL, after=1)
+    stop = asyncio.Event()
+    assert await stack.dispatcher.start_due(stop) == 1
+    await stack.dispatcher.idle()  # one round: no second start_due needed
+    assert len(stack.titles()) == 55 and len(set(stack.titles())) == 55
+    assert all(e.status == "sent" and e.attempts == 1 for e in await stack.events())
+    times = [m.at for m in stack.telegram.sent]
+    # paced, not bursting: never two sends closer than the channel allows
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.01 - 0.002
+
+
+async def test_a_slow_channel_does_not_hold_back_a_fast_one(stack: Stack) -> None:
+    # The worker used to wait for every channel's batch before looking again, so a
+    # Telegram group at 20 a minute held every other channel's new alerts for up to 20 s.
+    await stack.channel("fast", service_keys=["d"])
+    slow = channels.ChannelSpec(
+        name="slow",
+        type="telegram",
+        config={"bot_token": stack.telegram.token, "chat_id": "43"},
+        service_keys=["a", "b", "c"],
+        rate_per_minute=30,  # one every 2 s
+    )
+    async with stack.db.writing() as session:
+        await channels.create_channel(session, slow, REGISTRY, stack.clock.now())
+    for key in ("a", "b", "c"):
+        await stack.ping(key)
+        await stack.ping(key, Signal.FAIL, after=1)
+    stop = asyncio.Event()
+    assert await stack.dispatcher.start_due(stop) == 1
+    await stack.telegram.wait_for_sent(1, within=1.5)  # "slow" sends one, waits 2 s
+    await stack.ping("d")
+    await stack.ping("d", Signal.FAIL, after=1)
+    assert await stack.dispatcher.start_due(stop) == 1  # "fast"; "slow" is still draining
+    await stack.telegram.wait_for_sent(2, within=1.5)  # well before "slow" may send again
+    assert stack.telegram.messages_to(42)[0].plain_text.startswith("d is DOWN")
+    assert len(stack.telegram.messages_to(43)) == 1
+    # Stopping: "slow" hands back what it claimed and had not sent, uncharged.
+    stop.set()
+    await stack.dispatcher.close(stop)
+    async with stack.db.reading() as session:
+        slow_id = (await channels.get_channel(session, "slow")).id
+    held = [e for e in await stack.events() if e.channel_id == slow_id]
+    assert sorted((e.status, e.attempts) for e in held) == [
+        ("queued", 0),
+        ("queued", 0),
+        ("sent", 1),
+    ]

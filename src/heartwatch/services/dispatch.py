@@ -6,6 +6,11 @@ it is being sent; a worker that dies between sending and marking leaves a lapsed
 and the event is sent again — once — by whoever claims it next. That is the one
 duplicate the design allows (at-least-once); nothing is ever lost.
 
+The worker keeps each channel draining on its own (`start_due`): batch after batch, with
+no pause between batches but the channel's own pace, and without waiting for the other
+channels — a slow channel (a Telegram group at 20 a minute) must not hold back a fast
+one, nor a full batch leave the channel idle until the next poll.
+
 Failures: a retryable one (429, 5xx, timeout) is tried again with exponential backoff —
 or exactly after the channel's `retry_after`, during which the whole channel waits —
 until `max_attempts`; a permanent one (a wrong token, an unknown chat) fails at once
@@ -92,6 +97,7 @@ class Dispatcher:
         self.ctx = ctx
         self.max_attempts = max_attempts
         self._pace: dict[uuid.UUID, _Pace] = {}
+        self._drains: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     def rate_of(self, channel: NotificationChannel) -> float:
         if channel.rate_per_minute:
@@ -113,6 +119,51 @@ class Dispatcher:
             return 0
         done = await asyncio.gather(*(self._drain(c, stop or asyncio.Event()) for c in channels))
         return sum(done)
+
+    async def start_due(self, stop: asyncio.Event) -> int:
+        """The worker's round: every channel with due events that is not draining yet
+        starts draining in the background, and this returns at once. Returns how many
+        channels started; `close()` waits for them."""
+        now = self.clock.now()
+        async with self.db.reading() as session:
+            due = await store.channels_with_due_events(session, now)
+        started = 0
+        for channel_id in due:
+            task = self._drains.get(channel_id)
+            if task is None or task.done():
+                self._drains[channel_id] = asyncio.create_task(
+                    self._keep_draining(channel_id, stop), name=f"notify-drain-{channel_id}"
+                )
+                started += 1
+        return started
+
+    async def idle(self) -> None:
+        """Until the channels started by `start_due` have nothing due left (or stopped)."""
+        while self._drains:
+            await asyncio.gather(*self._drains.values(), return_exceptions=True)
+            self._drains = {k: t for k, t in self._drains.items() if not t.done()}
+
+    async def close(self, stop: asyncio.Event) -> None:
+        """Wait for the drains: after `stop` is set they hand back what they hold unsent.
+        Without `stop` (the worker is being cancelled) they are cancelled: what they had
+        claimed is sent by whoever claims it once its lease lapses."""
+        if not stop.is_set():
+            for task in self._drains.values():
+                task.cancel()
+        await asyncio.gather(*self._drains.values(), return_exceptions=True)
+        self._drains.clear()
+
+    async def _keep_draining(self, channel_id: uuid.UUID, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                # Read again each batch: the channel may have been changed or deleted.
+                async with self.db.reading() as session:
+                    channel = await store.get_channel(session, channel_id)
+                if channel is None or await self._drain(channel, stop) == 0:
+                    return  # nothing due (or waiting out a long retry_after): next round
+        except Exception:
+            # The next round starts it again; the lease keeps what it held safe meanwhile.
+            log.exception("notification drain failed", channel_id=str(channel_id))
 
     async def _drain(self, channel: NotificationChannel, stop: asyncio.Event) -> int:
         pace = self._pace.setdefault(channel.id, _Pace())

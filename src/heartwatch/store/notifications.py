@@ -190,6 +190,10 @@ async def all_channels(session: AsyncSession) -> list[NotificationChannel]:
     )
 
 
+async def get_channel(session: AsyncSession, channel_id: uuid.UUID) -> NotificationChannel | None:
+    return await session.get(NotificationChannel, channel_id)
+
+
 async def release(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
     """Hand leased events back unsent (the attempt they were charged did not happen)."""
     if ids:

@@ -32,17 +32,22 @@ async def notify(rt: Runtime, stop: asyncio.Event) -> None:
     )
     rounds = 0
     summarised: str | None = None  # the last local day whose summary this process queued
-    while not stop.is_set():
-        try:
-            # (Dev mode: every round, so a clock move to 09:00 shows its summary at once.)
-            if rounds % JOBS_EVERY == 0 or rt.dev_clock is not None:
-                summarised = await timed_alerts(rt, summarised)
-            await dispatcher.run_once(stop)
-        except Exception:
-            log.exception("notification round failed")  # try again next round
-        rounds += 1
-        dev = rt.dev_clock
-        await wait_any(POLL_S, stop, *([dev.changed] if dev is not None else []))
+    try:
+        while not stop.is_set():
+            try:
+                # (Dev mode: every round, so a clock move to 09:00 shows its summary at once.)
+                if rounds % JOBS_EVERY == 0 or rt.dev_clock is not None:
+                    summarised = await timed_alerts(rt, summarised)
+                # Channels with a backlog keep draining in the background, each at its own
+                # rate; a round only starts the ones that are idle.
+                await dispatcher.start_due(stop)
+            except Exception:
+                log.exception("notification round failed")  # try again next round
+            rounds += 1
+            dev = rt.dev_clock
+            await wait_any(POLL_S, stop, *([dev.changed] if dev is not None else []))
+    finally:
+        await dispatcher.close(stop)
 
 
 async def timed_alerts(rt: Runtime, summarised: str | None) -> str | None:

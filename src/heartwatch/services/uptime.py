@@ -108,6 +108,7 @@ async def status_times(
         groups[rolled_end if rolled_end and rolled_end > first_whole else None].append(row.id)
 
     totals = {row.id: StatusTimes() for row in rows}
+    born = {row.id: floor_hour(row.created_at) for row in rows}
     for rolled_end, ids in groups.items():
         pieces = []
         if rolled_end is None:
@@ -116,6 +117,12 @@ async def status_times(
             pieces.append(await _raw(session, ids, start, first_whole))
             sums = await history.rollup_sums(session, ids, first_whole, rolled_end)
             pieces.append({sid: StatusTimes(dict(s)) for sid, s in sums.items()})
+            # Rollups begin with a service's first hour: whole hours before it have no
+            # row, and are unknown time, as the raw computation has them.
+            for sid in ids:
+                unborn = (min(born[sid], rolled_end) - first_whole).total_seconds()
+                if unborn > 0:
+                    totals[sid].add(Status.UNKNOWN, unborn)
             pieces.append(await _raw(session, ids, rolled_end, end))
         for piece in pieces:
             for sid, times in piece.items():

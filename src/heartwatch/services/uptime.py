@@ -99,7 +99,16 @@ async def status_times(
 ) -> dict[uuid.UUID, StatusTimes]:
     """Seconds per status in [start, end) for each service. Time before a service existed
     counts as unknown (no verdict), so it is out of every uptime denominator."""
-    through = await rolled_through(session)
+    return await _status_times(session, rows, start, end, await rolled_through(session))
+
+
+async def _status_times(
+    session: AsyncSession,
+    rows: Sequence[Service],
+    start: datetime,
+    end: datetime,
+    through: datetime | None,
+) -> dict[uuid.UUID, StatusTimes]:
     first_whole = ceil_hour(start)
     groups: dict[datetime | None, list[uuid.UUID]] = defaultdict(list)
     for row in rows:
@@ -135,12 +144,17 @@ async def latency_percentiles(
 ) -> dict[str, float | None]:
     """p50/p95/p99 of check latencies: hourly histograms for rolled-up hours (raw
     results there may be pruned), raw results after them."""
-    through = _rolled_until(row, await rolled_through(session))
+    return await _latency_percentiles(session, row, start, end, await rolled_through(session))
+
+
+async def _latency_percentiles(
+    session: AsyncSession, row: Service, start: datetime, end: datetime, rolled: datetime | None
+) -> dict[str, float | None]:
+    through = _rolled_until(row, rolled)
     counts: dict[str, int] = {}
     raw_from = start
     if through is not None and through > floor_hour(start):
-        for h in await history.rollup_histograms(session, row.id, floor_hour(start), through):
-            latency.merge(counts, h)
+        counts = await history.rollup_latency_counts(session, row.id, floor_hour(start), through)
         raw_from = max(start, through)
     raw = await history.latencies(session, [row.id], raw_from, end)
     latency.merge(counts, latency.histogram(raw.get(row.id, [])))
@@ -157,7 +171,8 @@ async def reports(
     *,
     with_latency: bool = False,
 ) -> list[Report]:
-    times = await status_times(session, rows, start, end)
+    through = await rolled_through(session)
+    times = await _status_times(session, rows, start, end, through)
     ids = None if len(rows) > 50 else [r.id for r in rows]
     stats = await incident_store.incident_stats(session, ids, start, end)
     out = []
@@ -166,7 +181,7 @@ async def reports(
         t = times[row.id]
         lat = None
         if with_latency and row.type != "heartbeat":
-            lat = await latency_percentiles(session, row, start, end)
+            lat = await _latency_percentiles(session, row, start, end, through)
         out.append(
             Report(
                 service_id=row.id,

@@ -36,7 +36,7 @@ router = APIRouter(prefix="/services", tags=["services"])
 class _View:
     """One service as a listing showed it, and for how long that stays true."""
 
-    fingerprint: tuple[Any, ...]  # the row it was made from (registry.listing_fingerprints)
+    fingerprint: tuple[Any, ...]  # of the row it was made from (registry.listing_fingerprints)
     rules: HeartbeatRules
     since: datetime  # the moment it was made as of...
     until: datetime | None  # ...and the next moment its as-of view changes (a deadline)
@@ -70,8 +70,7 @@ class ServiceListing:
     ) -> bytes:
         fingerprints = await registry.listing_fingerprints(session)
         kept, views, stale = self._views, {}, []
-        for fp in fingerprints:
-            key = fp[registry.KEY_AT]
+        for key, fp in fingerprints:
             view = kept.get(key)
             if view is not None and view.holds(fp, rules, now):
                 views[key] = view
@@ -86,9 +85,8 @@ class ServiceListing:
         # (In the order of `fingerprints`; a service deleted in between is left out.)
         parts = [
             view.json
-            for fp in fingerprints
-            if (view := views.get(fp[registry.KEY_AT])) is not None
-            and (status is None or view.status is status)
+            for key, _ in fingerprints
+            if (view := views.get(key)) is not None and (status is None or view.status is status)
         ]
         return b"[" + b",".join(parts) + b"]"
 

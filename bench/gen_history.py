@@ -1340,6 +1340,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verify", action="store_true", help="check it with heartwatch's code")
     parser.add_argument(
+        "--probe-target",
+        metavar="URL",
+        help="point the probes at URL/health/<n> with their next runs due on their grid "
+        "(default: example.internal endpoints, next runs parked ten years ahead)",
+    )
+    parser.add_argument(
         "--time-compute-rollups",
         type=int,
         metavar="HOURS",
@@ -1357,6 +1363,7 @@ def main() -> None:
             days=args.days,
             raw_days=args.raw_days,
             seed=args.seed,
+            live_url=args.probe_target,
         )
         print(f"generated in {counts.seconds['total']:.1f} s: {counts}")
         if args.time_compute_rollups:

@@ -39,6 +39,40 @@ async def test_create_get_patch_delete(client: httpx.AsyncClient) -> None:
     assert (await client.get("/services")).json() == []
 
 
+async def test_the_list_shows_each_service_as_its_own_page_does(
+    client: httpx.AsyncClient,
+) -> None:
+    """A listing reuses the views of unchanged services between calls: they must stay
+    what GET /services/{id} answers, through edits, time passing, and deletes."""
+    await client.post("/heartbeat/beats?period=60")
+    await client.post("/services", json={"key": "quiet", "expected_period_sec": 300})
+    await client.post(
+        "/services",
+        json={"key": "web", "type": "http", "endpoint": "http://127.0.0.1:9/", "tags": ["a"]},
+    )
+
+    async def agree() -> list[dict[str, object]]:
+        listed: list[dict[str, object]] = (await client.get("/services")).json()
+        for item in listed:
+            assert item == (await client.get(f"/services/{item['key']}")).json()
+        return listed
+
+    assert [s["status"] for s in await agree()] == ["alive", "unknown", "unknown"]
+    await agree()  # (all views reused)
+    await client.patch("/services/web", json={"name": "Web", "tags": ["a", "b"]})
+    assert [s["name"] for s in await agree()] == ["beats", "quiet", "Web"]
+    # No row changes below: the views must still move with the clock.
+    await client.post("/dev/clock", json={"advance_seconds": 121})
+    assert [s["status"] for s in await agree()] == ["silent", "unknown", "unknown"]
+    assert [s["key"] for s in (await client.get("/services?status=silent")).json()] == ["beats"]
+    await client.post("/dev/clock", json={"advance_seconds": 120})
+    assert [s["status"] for s in await agree()] == ["down", "unknown", "unknown"]
+    await client.post("/dev/clock", json={"advance_seconds": -240})  # (the dev clock goes back)
+    assert [s["status"] for s in await agree()] == ["alive", "unknown", "unknown"]
+    await client.delete("/services/quiet")
+    assert [s["key"] for s in await agree()] == ["beats", "web"]
+
+
 async def test_list_rows_carry_the_issue_fields(client: httpx.AsyncClient) -> None:
     await client.post("/heartbeat/a")
     await client.post("/heartbeat/b?period=30")

@@ -76,6 +76,24 @@ async def test_rollups_plus_raw_edges_equal_the_raw_computation(database: Databa
             assert_same(await answered(database, row, a, b), await raw_times(database, row, a, b))
 
 
+async def test_hours_before_a_service_existed_count_alike_rolled_up_or_raw(
+    database: Database,
+) -> None:
+    """Rollups start at a service's first hour; a window reaching further back still
+    answers the time before it existed as unknown, as the raw computation does."""
+    await create(database, "old", at=T0 - timedelta(days=2))
+    row = await create(database, "new", at=T0 + timedelta(hours=5, minutes=10))
+    async with database.writing() as session:
+        t = Transition(Status.UNKNOWN, Status.ALIVE, T0 + timedelta(hours=6), "first")
+        await record_transitions(session, transition_values(row.id, [t], t.at))
+    now = T0 + timedelta(hours=30)
+    await rollups.roll_up(database, now)
+    for start in (T0 - timedelta(days=1, minutes=20), T0 + timedelta(hours=5), T0):
+        expected = await raw_times(database, row, start, now)
+        assert expected.seconds[Status.UNKNOWN] > 3000
+        assert_same(await answered(database, row, start, now), expected)
+
+
 async def test_a_transition_stamped_in_a_rolled_up_hour_is_redone(database: Database) -> None:
     row = await create(database, "late")
     async with database.writing() as session:

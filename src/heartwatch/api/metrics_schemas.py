@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
-from heartwatch.store.models import Incident, Service
+from heartwatch.store.models import Service
 
 Period = Literal["24h", "7d", "30d", "90d", "365d"]
+
+
+class IncidentColumns(Protocol):
+    """What IncidentOut reads of an incident (ORM object or store.incidents row)."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    started_at: datetime
+    recovered_at: datetime | None
+    checks_failed_count: int
+    last_error: str | None
+    resolved: bool
 
 
 class IncidentOut(BaseModel):
@@ -27,7 +39,7 @@ class IncidentOut(BaseModel):
     resolved: bool
 
     @classmethod
-    def of(cls, row: Incident, key: str) -> IncidentOut:
+    def of(cls, row: IncidentColumns, key: str) -> IncidentOut:
         recovered = row.recovered_at
         return cls(
             id=row.id,

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
-    HeartbeatState,
     Signal,
+    advance,
     expected_period,
     next_deadline,
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
-from heartwatch.services.lifecycle import as_of, state_of
+from heartwatch.services.lifecycle import HeartbeatColumns, state_of
 from heartwatch.services.registry import PROBE_FIELDS
-from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
+from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
 
 MAX_PERIOD_S = 366 * 86400
 
@@ -42,6 +42,32 @@ Key = Annotated[
     AfterValidator(check_key),
 ]
 Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
+
+
+class ServiceColumns(HeartbeatColumns, Protocol):
+    """What ServiceOut reads of a `services` row (ORM object or plain row)."""
+
+    id: uuid.UUID
+    key: str
+    name: str
+    description: str
+    type: str
+    created_at: datetime
+    updated_at: datetime
+    criticality: str
+    tags: list[str]
+    sla_target: float | None
+    endpoint: str | None
+    check_interval_sec: float | None
+    timeout_ms: int | None
+    retry_count: int
+    retry_backoff_ms: int
+    failure_threshold: int
+    success_threshold: int
+    check_settings: dict[str, Any]
+    last_check_at: datetime | None
+    last_latency_ms: float | None
+    last_error: str | None
 
 
 class ServiceOut(BaseModel):
@@ -78,14 +104,17 @@ class ServiceOut(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, row: Service, rules: HeartbeatRules, now: datetime) -> ServiceOut:
-        """The service as of `now` (see services.lifecycle.as_of)."""
-        state: HeartbeatState = state_of(row)
+    def of(cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> ServiceOut:
+        """The service as of `now` (see services.lifecycle.as_of), from an ORM row or a
+        plain row of registry.LISTING_COLUMNS."""
         probe = row.type != "heartbeat"
-        current = as_of(row, rules, now)
-        period = None if probe else expected_period(state, rules)
+        state = state_of(row)
+        # services.lifecycle.as_of, reading the row once: heartbeat deadlines passed
+        # since the last write apply now; probe statuses move with results only.
+        current = state if probe else advance(state, now, rules)[0]
+        period = None if probe else expected_period(current, rules)
         source: Literal["declared", "learned", "default"] | None = None
-        if state.declared_period is not None:
+        if current.declared_period is not None:
             source = "declared"
         elif period is not None:
             source = "default" if period == rules.fallback_period else "learned"

@@ -99,7 +99,16 @@ async def status_times(
 ) -> dict[uuid.UUID, StatusTimes]:
     """Seconds per status in [start, end) for each service. Time before a service existed
     counts as unknown (no verdict), so it is out of every uptime denominator."""
-    through = await rolled_through(session)
+    return await _status_times(session, rows, start, end, await rolled_through(session))
+
+
+async def _status_times(
+    session: AsyncSession,
+    rows: Sequence[Service],
+    start: datetime,
+    end: datetime,
+    through: datetime | None,
+) -> dict[uuid.UUID, StatusTimes]:
     first_whole = ceil_hour(start)
     groups: dict[datetime | None, list[uuid.UUID]] = defaultdict(list)
     for row in rows:
@@ -108,6 +117,7 @@ async def status_times(
         groups[rolled_end if rolled_end and rolled_end > first_whole else None].append(row.id)
 
     totals = {row.id: StatusTimes() for row in rows}
+    born = {row.id: floor_hour(row.created_at) for row in rows}
     for rolled_end, ids in groups.items():
         pieces = []
         if rolled_end is None:
@@ -116,6 +126,12 @@ async def status_times(
             pieces.append(await _raw(session, ids, start, first_whole))
             sums = await history.rollup_sums(session, ids, first_whole, rolled_end)
             pieces.append({sid: StatusTimes(dict(s)) for sid, s in sums.items()})
+            # Rollups begin with a service's first hour: whole hours before it have no
+            # row, and are unknown time, as the raw computation has them.
+            for sid in ids:
+                unborn = (min(born[sid], rolled_end) - first_whole).total_seconds()
+                if unborn > 0:
+                    totals[sid].add(Status.UNKNOWN, unborn)
             pieces.append(await _raw(session, ids, rolled_end, end))
         for piece in pieces:
             for sid, times in piece.items():
@@ -128,12 +144,17 @@ async def latency_percentiles(
 ) -> dict[str, float | None]:
     """p50/p95/p99 of check latencies: hourly histograms for rolled-up hours (raw
     results there may be pruned), raw results after them."""
-    through = _rolled_until(row, await rolled_through(session))
+    return await _latency_percentiles(session, row, start, end, await rolled_through(session))
+
+
+async def _latency_percentiles(
+    session: AsyncSession, row: Service, start: datetime, end: datetime, rolled: datetime | None
+) -> dict[str, float | None]:
+    through = _rolled_until(row, rolled)
     counts: dict[str, int] = {}
     raw_from = start
     if through is not None and through > floor_hour(start):
-        for h in await history.rollup_histograms(session, row.id, floor_hour(start), through):
-            latency.merge(counts, h)
+        counts = await history.rollup_latency_counts(session, row.id, floor_hour(start), through)
         raw_from = max(start, through)
     raw = await history.latencies(session, [row.id], raw_from, end)
     latency.merge(counts, latency.histogram(raw.get(row.id, [])))
@@ -150,7 +171,8 @@ async def reports(
     *,
     with_latency: bool = False,
 ) -> list[Report]:
-    times = await status_times(session, rows, start, end)
+    through = await rolled_through(session)
+    times = await _status_times(session, rows, start, end, through)
     ids = None if len(rows) > 50 else [r.id for r in rows]
     stats = await incident_store.incident_stats(session, ids, start, end)
     out = []
@@ -159,7 +181,7 @@ async def reports(
         t = times[row.id]
         lat = None
         if with_latency and row.type != "heartbeat":
-            lat = await latency_percentiles(session, row, start, end)
+            lat = await _latency_percentiles(session, row, start, end, through)
         out.append(
             Report(
                 service_id=row.id,

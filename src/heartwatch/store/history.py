@@ -3,13 +3,15 @@ at once (a fixed number of statements however many services are asked about)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, case, delete, func, select, update
+from sqlalchemy import Select, Text, bindparam, case, delete, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import Signal
@@ -99,16 +101,35 @@ async def rollup_sums(
     }
 
 
-async def rollup_histograms(
+async def rollup_latency_counts(
     session: AsyncSession, service_id: uuid.UUID, start: datetime, end: datetime
-) -> list[dict[str, int]]:
-    stmt = select(UptimeRollup.latency_histogram).where(
+) -> dict[str, int]:
+    """The latency histograms of the rolled-up hours in [start, end), summed.
+
+    90 days are 2,160 histograms of a few dozen buckets. Decoding them row by row and
+    merging the dicts cost most of a 90-day uptime answer (bench/api_latency.py); here
+    the database joins their `"bucket": count` pairs into one text, which is parsed as
+    one JSON object whose pairs are summed as they are read."""
+    text = sql_cast(UptimeRollup.latency_histogram, Text)
+    pairs = func.substr(text, 2, func.length(text) - 2)  # '{"85": 3, "86": 1}' -> inside
+    stmt = select(func.aggregate_strings(pairs, ",")).where(
         UptimeRollup.service_id == service_id,
         UptimeRollup.hour >= start,
         UptimeRollup.hour < end,
         UptimeRollup.checks > 0,
+        func.length(text) > 2,  # not '{}'
     )
-    return [h for h in (await session.scalars(stmt)).all() if h]
+    joined = await session.scalar(stmt)
+    counts: dict[str, int] = {}
+    if joined:
+        add = counts.get
+
+        def summed(items: list[tuple[str, int]]) -> None:
+            for bucket, count in items:
+                counts[bucket] = add(bucket, 0) + count
+
+        json.loads(f"{{{joined}}}", object_pairs_hook=summed)
+    return counts
 
 
 async def latencies(

@@ -238,6 +238,21 @@ class UptimeRollup(Base):
     be pruned without changing any uptime answer."""
 
     __tablename__ = "uptime_rollups"
+    __table_args__ = (
+        # Covering: window sums read these from index pages in (service, hour) order;
+        # the table has a service's hours spread over as many pages (written hour by hour).
+        Index(
+            "ix_uptime_rollups_service_hour_seconds",
+            "service_id",
+            "hour",
+            "alive_s",
+            "silent_s",
+            "down_s",
+            "dead_s",
+            "unknown_s",
+            "paused_s",
+        ),
+    )
 
     service_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("services.id", ondelete="CASCADE"), primary_key=True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import Row
@@ -14,16 +14,15 @@ from heartwatch.api.paging import Limit, check_window, decode_cursor, next_curso
 from heartwatch.api.schemas import UTCTime
 from heartwatch.services import registry
 from heartwatch.store import incidents as store
-from heartwatch.store.models import Incident
 
 router = APIRouter(tags=["incidents"])
 
 
-def _out(rows: Sequence[Row[Incident, str]]) -> list[IncidentOut]:
-    return [IncidentOut.of(row[0], row[1]) for row in rows]
+def _out(rows: Sequence[Row[Any]]) -> list[IncidentOut]:
+    return [IncidentOut.of(row, row.service_key) for row in rows]
 
 
-def _page(rows: Sequence[Row[Incident, str]], limit: int) -> IncidentPage:
+def _page(rows: Sequence[Row[Any]], limit: int) -> IncidentPage:
     items = _out(rows)
     cursor = None
     if len(items) == limit:

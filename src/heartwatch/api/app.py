@@ -45,6 +45,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Service registry and uptime monitor: heartbeats in, statuses out.",
     )
     app.state.runtime = runtime
+    app.state.service_listing = services.ServiceListing()
     install_error_handlers(app)
     for router in (
         heartbeats.router,

@@ -145,9 +145,9 @@ async def daily_summary_text(
             )
     day_ago = now - timedelta(hours=24)
     incidents = await incident_store.incidents_page(session, start=day_ago, end=now, limit=1000)
-    open_count = sum(1 for i, _ in incidents if not i.resolved)
+    open_count = sum(1 for i in incidents if not i.resolved)
     lines.append(f"Incidents (last 24 h): {len(incidents)} ({open_count} open)")
-    for incident, key in incidents[:20]:
+    for incident in incidents[:20]:
         end = incident.recovered_at
         span = (
             f"{local(incident.started_at, policy.tz)} → {local(end, policy.tz)}"
@@ -155,7 +155,7 @@ async def daily_summary_text(
             if end
             else f"since {local(incident.started_at, policy.tz)} (open)"
         )
-        lines.append(f"• {key}: {span}")
+        lines.append(f"• {incident.service_key}: {span}")
     reports = await uptime.reports(session, services, day_ago, now)
     total_up = sum(r.times.up_s for r in reports)
     total_obs = sum(r.times.observed_s for r in reports)

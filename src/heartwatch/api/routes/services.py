@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,8 +58,8 @@ class ServiceListing:
     that row is unchanged and `now` has not reached the service's next deadline (before
     it, the as-of view cannot move): only changed rows are read converted and rebuilt.
     That made a listing of 1,000 services several times cheaper (bench/api_latency.py).
-    A memo of a pure function, so one per process is safe; it keeps only the services
-    of the latest call."""
+    A memo of a pure function, so one per app is safe (`create_app` makes it; it lives in
+    `app.state`, not in a module global); it keeps only the services of the latest call."""
 
     def __init__(self) -> None:
         self._views: dict[str, _View] = {}
@@ -91,16 +91,14 @@ class ServiceListing:
         return b"[" + b",".join(parts) + b"]"
 
 
-_LISTING = ServiceListing()
-
-
 @router.get("", response_model=list[ServiceOut])
 async def list_services(
-    runtime: RuntimeDep, session: ReadSession, status: Status | None = None
+    request: Request, runtime: RuntimeDep, session: ReadSession, status: Status | None = None
 ) -> Response:
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
-    body = await _LISTING.json(session, runtime.rules, runtime.clock.now(), status)
+    listing: ServiceListing = request.app.state.service_listing
+    body = await listing.json(session, runtime.rules, runtime.clock.now(), status)
     return Response(body, media_type="application/json")
 
 

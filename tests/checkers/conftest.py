@@ -7,10 +7,8 @@ parallel with anything else on the machine and nothing leaves it.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import closing
 from typing import Any
 
 import aiohttp
@@ -19,42 +17,15 @@ import trustme
 from aiohttp import web
 
 from heartwatch.checkers.base import CheckContext
+from tests.fakes.net import bound_socket, closed_port, http_session, port_of  # noqa: F401 - fixtures
 
 Serve = Callable[..., Awaitable[str]]
 RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 ServeRaw = Callable[[RawHandler], Awaitable[int]]
 
 
-def bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def port_of(sock: socket.socket) -> int:
-    port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
-def closed_port() -> int:
-    """A port nothing listens on: connecting to it is refused at once."""
-    with closing(bound_socket()) as sock:
-        return port_of(sock)
-
-
-@pytest.fixture
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    # Shaped like the runtime's probe session: no cookie jar, no raise_for_status.
-    async with aiohttp.ClientSession(
-        cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
-    ) as session:
-        yield session
-
-
-@pytest.fixture
-def ctx(http_session: aiohttp.ClientSession) -> CheckContext:
+def ctx(http_session: aiohttp.ClientSession) -> CheckContext:  # noqa: F811 - imported fixture
     return CheckContext(http=http_session)
 
 

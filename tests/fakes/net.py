@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import closing
 
+import aiohttp
+import pytest
 import trustme
 from aiohttp import web
 
@@ -48,3 +52,19 @@ def client_ssl(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context()
     ca.configure_trust(context)
     return context
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nothing listens on: connecting to it is refused at once."""
+    with closing(bound_socket()) as sock:
+        return port_of(sock)
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """Shaped like the runtime's session: no cookie jar, no raise_for_status."""
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+    ) as session:
+        yield session

@@ -3,8 +3,6 @@ socket of 127.0.0.1 bound by the test. Nothing leaves the machine."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 import trustme
 
 from heartwatch.notifiers.base import Message, NotifyContext
-from tests.fakes.net import bound_socket, port_of
+from tests.fakes.net import closed_port, http_session  # noqa: F401 - fixtures
 from tests.fakes.receiver import receiver  # noqa: F401 - a fixture
 from tests.fakes.smtp import smtp_server  # noqa: F401 - a fixture
 from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a fixture
@@ -47,32 +45,16 @@ def down_message(**overrides: Any) -> Message:
 
 
 @pytest.fixture
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    # Shaped like the runtime's session: no cookie jar, no raise_for_status.
-    async with aiohttp.ClientSession(
-        cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
-    ) as session:
-        yield session
-
-
-@pytest.fixture
-def ctx(http_session: aiohttp.ClientSession) -> NotifyContext:
+def ctx(http_session: aiohttp.ClientSession) -> NotifyContext:  # noqa: F811 - imported fixture
     return NotifyContext(http=http_session, timeout_s=2.0)
 
 
 @pytest.fixture
 def telegram_ctx(
-    http_session: aiohttp.ClientSession,
+    http_session: aiohttp.ClientSession,  # noqa: F811 - imported fixture
     fake_telegram: FakeTelegram,  # noqa: F811 - the fixture imported above
 ) -> NotifyContext:
     return NotifyContext(http=http_session, timeout_s=2.0, telegram_api_url=fake_telegram.api_url)
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A port nothing listens on: connecting to it is refused at once."""
-    with closing(bound_socket()) as sock:
-        return port_of(sock)
 
 
 @pytest.fixture(scope="session")

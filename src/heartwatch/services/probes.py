@@ -84,8 +84,8 @@ def _parse_settings(
         return None, f"cannot check type {checker_type!r}: {exc}"
 
 
-def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
-    settings, problem = _parse_settings(checkers, row.type, row.check_settings)
+def _spec(row: Any, settings: CheckerSettings | None, problem: str | None) -> ProbeSpec:
+    """`row`: a Service, or one of `queries.probe_spec_rows` (the same attributes)."""
     return ProbeSpec(
         service_id=row.id,
         key=row.key,
@@ -98,6 +98,11 @@ def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
         problem=problem,
         interval_s=row.check_interval_sec or 0.0,
     )
+
+
+def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
+    settings, problem = _parse_settings(checkers, row.type, row.check_settings)
+    return _spec(row, settings, problem)
 
 
 class SpecReader:
@@ -131,18 +136,7 @@ class SpecReader:
     def spec(self, row: Any) -> ProbeSpec:
         """`row`: one of `queries.probe_spec_rows`."""
         settings, problem = self.settings(row.type, row.check_settings_json)
-        return ProbeSpec(
-            service_id=row.id,
-            key=row.key,
-            type=row.type,
-            endpoint=row.endpoint or "",
-            settings=settings,
-            timeout_ms=row.timeout_ms or 10_000,
-            retry_count=row.retry_count,
-            retry_backoff_ms=row.retry_backoff_ms,
-            problem=problem,
-            interval_s=row.check_interval_sec or 0.0,
-        )
+        return _spec(row, settings, problem)
 
 
 async def execute(

@@ -18,6 +18,7 @@ from heartwatch.notifiers.base import NotifyContext, deliver
 from heartwatch.notifiers.registry import NotifierRegistry
 from heartwatch.services import channels, notify_jobs
 from heartwatch.services.dispatch import LEASE, Dispatcher, message_of
+from heartwatch.services.evaluator import evaluate_due
 from heartwatch.services.heartbeats import HeartbeatIngest, Ping
 from heartwatch.store import notifications as store
 from heartwatch.store.database import Database
@@ -309,3 +310,22 @@ async def test_a_slow_channel_does_not_hold_back_a_fast_one(stack: Stack) -> Non
         ("queued", 0),
         ("sent", 1),
     ]
+
+
+async def test_the_changes_of_one_evaluation_are_told_in_the_order_they_happened(
+    stack: Stack,
+) -> None:
+    # Silent and down, recorded in one transaction, share created_at and next_attempt_at;
+    # their UUIDv7 ids are random within a millisecond, so ordering by id alone told
+    # "is DOWN" before "is SILENT" about half the time.
+    await stack.channel()
+    keys = [f"job-{i:02d}" for i in range(20)]
+    for key in keys:
+        await stack.ping(key)
+    stack.clock.advance(5 * 3600)  # past 2 and 4 periods of 1 h: silent, then down
+    async with stack.db.writing() as session:
+        await evaluate_due(session, stack.clock.now(), RULES)
+    assert await stack.dispatcher.run_once() == 40
+    for key in keys:
+        told = [t for t in stack.titles() if t.startswith(f"{key} ")]
+        assert told == [f"{key} is SILENT", f"{key} is DOWN"], told

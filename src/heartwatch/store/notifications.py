@@ -76,8 +76,14 @@ async def claim(
     session: AsyncSession, channel_id: uuid.UUID, now: datetime, lease_until: datetime, limit: int
 ) -> list[NotificationEvent]:
     """Lease up to `limit` due events of a channel (queued and due, or sending with a
-    lapsed lease: a worker died between sending and marking), oldest first."""
+    lapsed lease: a worker died between sending and marking), in the order they are to
+    be sent: oldest due first; events queued together (one transaction: a service going
+    silent and then down) in the order their changes happened.
+
+    Ids cannot break that tie: UUIDv7 is random within a millisecond."""
     table = core_table(NotificationEvent)
+    changes = core_table(StateTransition)
+    happened = select(changes.c.at).where(changes.c.id == table.c.transition_id).scalar_subquery()
     due = (
         select(table.c.id)
         .where(
@@ -88,19 +94,30 @@ async def claim(
                 and_(table.c.status == "sending", table.c.lease_until <= now),
             ),
         )
-        .order_by(table.c.next_attempt_at, table.c.created_at, table.c.id)
+        .order_by(
+            table.c.next_attempt_at,
+            table.c.created_at,
+            func.coalesce(happened, table.c.created_at),
+            table.c.id,
+        )
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(of=table, skip_locked=True)
+    # Selected first, then leased, in one transaction (the rows are locked on
+    # PostgreSQL, the database on SQLite): UPDATE ... RETURNING gives no order back.
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
     stmt = (
         update(NotificationEvent)
-        .where(NotificationEvent.id.in_(due.scalar_subquery()))
+        .where(NotificationEvent.id.in_(ids))
         .values(status="sending", lease_until=lease_until, attempts=NotificationEvent.attempts + 1)
         .returning(NotificationEvent)
     )
     rows = list((await session.scalars(stmt)).all())
-    rows.sort(key=lambda e: (e.next_attempt_at, e.created_at, e.id))
+    position = {event_id: i for i, event_id in enumerate(ids)}
+    rows.sort(key=lambda e: position[e.id])
     return rows
 
 

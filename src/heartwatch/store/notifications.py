@@ -80,7 +80,7 @@ async def claim(
     be sent: oldest due first; events queued together (one transaction: a service going
     silent and then down) in the order their changes happened.
 
-    Ids cannot break that tie: UUIDv7 is random within a millisecond."""
+    Ids alone would not do: they sort in creation order only within one process."""
     table = core_table(NotificationEvent)
     changes = core_table(StateTransition)
     happened = select(changes.c.at).where(changes.c.id == table.c.transition_id).scalar_subquery()

@@ -195,7 +195,11 @@ async def database(backend: str, args: argparse.Namespace) -> AsyncIterator[tupl
             path = Path(args.data_dir) / "api_latency.db"
             path.parent.mkdir(parents=True, exist_ok=True)
             url = f"sqlite+aiosqlite:///{path}"
-            yield url, path.exists() and await _generated(url) is not None
+            ready = path.exists() and await _generated(url) is not None
+            if not ready:  # (absent, or a generation cut short: start again)
+                for leftover in path.parent.glob(f"{path.name}*"):
+                    leftover.unlink()
+            yield url, ready
             return
         with tempfile.TemporaryDirectory(prefix="hw_bench_") as tmp:
             yield f"sqlite+aiosqlite:///{Path(tmp) / 'hw.db'}", False
@@ -204,16 +208,18 @@ async def database(backend: str, args: argparse.Namespace) -> AsyncIterator[tupl
         parts = urlsplit(args.pg_admin_url)
         admin = await asyncpg.connect(args.pg_admin_url)
         try:
+            plain = urlunsplit(parts._replace(path=f"/{REUSED_PG_NAME}"))
+            url = plain.replace("postgresql://", "postgresql+asyncpg://", 1)
             exists = await admin.fetchval(
                 "SELECT 1 FROM pg_database WHERE datname = $1", REUSED_PG_NAME
             )
-            if not exists:
+            ready = bool(exists) and await _generated(url) is not None
+            if not ready:  # (absent, or a generation cut short: start again)
+                await admin.execute(f'DROP DATABASE IF EXISTS "{REUSED_PG_NAME}" WITH (FORCE)')
                 await admin.execute(f'CREATE DATABASE "{REUSED_PG_NAME}"')
         finally:
             await admin.close()
-        plain = urlunsplit(parts._replace(path=f"/{REUSED_PG_NAME}"))
-        url = plain.replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield url, bool(exists) and await _generated(url) is not None
+        yield url, ready
         return
     async with throwaway_database(args.pg_admin_url) as plain:
         yield plain.replace("postgresql://", "postgresql+asyncpg://", 1), False

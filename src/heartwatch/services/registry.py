@@ -231,15 +231,21 @@ async def listing_fingerprints(session: AsyncSession) -> list[tuple[str, tuple[A
 
 
 async def listing_rows(
-    session: AsyncSession, keys: Sequence[str]
+    session: AsyncSession, keys: Sequence[str] | None
 ) -> list[tuple[tuple[Any, ...], Row[Any]]]:
-    """These services' LISTING_COLUMNS, converted, each with its fingerprint (read in
-    the same statement, so the two always describe the same version of the row)."""
+    """These services' (None: every service's, by key) LISTING_COLUMNS, converted, each
+    with its fingerprint (read in the same statement: both describe one version)."""
     fingerprint = _FINGERPRINTS[session.get_bind().dialect.name]
+    stmt = select(*fingerprint, *LISTING_COLUMNS)
+    if keys is None:
+        statements = [stmt.order_by(Service.key)]
+    else:
+        statements = [
+            stmt.where(Service.key.in_(keys[i : i + 500])) for i in range(0, len(keys), 500)
+        ]
     out: list[tuple[tuple[Any, ...], Row[Any]]] = []
-    for i in range(0, len(keys), 500):
-        stmt = select(*fingerprint, *LISTING_COLUMNS).where(Service.key.in_(keys[i : i + 500]))
-        for row in (await session.execute(stmt)).all():
+    for statement in statements:
+        for row in (await session.execute(statement)).all():
             out.append((tuple(row[: len(fingerprint)]), cast(Row[Any], row)))
     return out
 

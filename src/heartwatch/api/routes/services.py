@@ -58,34 +58,53 @@ class ServiceListing:
     that row is unchanged and `now` has not reached the service's next deadline (before
     it, the as-of view cannot move): only changed rows are read converted and rebuilt.
     That made a listing of 1,000 services several times cheaper (bench/api_latency.py).
-    A memo of a pure function, so one per app is safe (`create_app` makes it; it lives in
-    `app.state`, not in a module global); it keeps only the services of the latest call."""
+    When most rows change between calls (probes checked more often than the list is
+    read), it reads them all converted at once instead, as a listing without views
+    would. A memo of a pure function, so one per app is safe (`create_app` makes it; it
+    lives in `app.state`, not in a module global); it keeps only the services of the
+    latest call."""
 
     def __init__(self) -> None:
         self._views: dict[str, _View] = {}
         self._one = TypeAdapter(ServiceOut)
+        # Most views were rebuilt last time (a first call, or rows that change between
+        # every two calls): then read every row converted at once, not fingerprints first.
+        self._mostly_rebuilt = True
 
     async def json(
         self, session: AsyncSession, rules: HeartbeatRules, now: datetime, status: Status | None
     ) -> bytes:
-        fingerprints = await registry.listing_fingerprints(session)
-        kept, views, stale = self._views, {}, []
-        for key, fp in fingerprints:
-            view = kept.get(key)
-            if view is not None and view.holds(fp, rules, now):
-                views[key] = view
-            else:
-                stale.append(key)
-        for fingerprint, row in await registry.listing_rows(session, stale):
-            out = ServiceOut.of(row, rules, now)
-            views[row.key] = _View(
-                fingerprint, rules, now, out.next_deadline_at, out.status, self._one.dump_json(out)
-            )
+        kept: dict[str, _View] = self._views
+        views: dict[str, _View] = {}
+        if self._mostly_rebuilt:
+            rows = await registry.listing_rows(session, None)
+            keys = [row.key for _, row in rows]
+        else:
+            fingerprints = await registry.listing_fingerprints(session)
+            keys = [key for key, _ in fingerprints]
+            stale = []
+            for key, fp in fingerprints:
+                view = kept.get(key)
+                if view is not None and view.holds(fp, rules, now):
+                    views[key] = view
+                else:
+                    stale.append(key)
+            rows = await registry.listing_rows(session, stale) if stale else []
+        rebuilt = 0
+        for fingerprint, row in rows:
+            view = kept.get(row.key)
+            if view is None or not view.holds(fingerprint, rules, now):
+                out = ServiceOut.of(row, rules, now)
+                dump = self._one.dump_json(out)
+                view = _View(fingerprint, rules, now, out.next_deadline_at, out.status, dump)
+                rebuilt += 1
+            views[row.key] = view
         self._views = views
-        # (In the order of `fingerprints`; a service deleted in between is left out.)
+        self._mostly_rebuilt = rebuilt > len(keys) // 2
+        # (In the order read; a service deleted in between is left out.)
         parts = [
             view.json
-            for key, _ in fingerprints
+            for key in keys
             if (view := views.get(key)) is not None and (status is None or view.status is status)
         ]
         return b"[" + b",".join(parts) + b"]"

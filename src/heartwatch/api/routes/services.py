@@ -60,9 +60,10 @@ class ServiceListing:
     That made a listing of 1,000 services several times cheaper (bench/api_latency.py).
     When most rows change between calls (probes checked more often than the list is
     read), it reads them all converted at once instead, as a listing without views
-    would. A memo of a pure function, so one per app is safe (`create_app` makes it; it
-    lives in `app.state`, not in a module global); it keeps only the services of the
-    latest call."""
+    would, with their fingerprints: such a call costs a few percent more than one
+    without views. A memo of a pure function, so one per app is safe (`create_app`
+    makes it; it lives in `app.state`, not in a module global); it keeps only the
+    services of the latest call."""
 
     def __init__(self) -> None:
         self._views: dict[str, _View] = {}

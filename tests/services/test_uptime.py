@@ -182,3 +182,23 @@ async def test_report_figures(database: Database) -> None:
     assert report.times.uptime_percent == 75.0
     assert report.incident_count == 1 and report.mttr_s == 1800 and report.mtbf_s == 5400
     assert report.sla_met is False
+
+
+async def test_a_redo_after_pruning_keeps_the_hours_checks(database: Database) -> None:
+    """A late transition redoes the seconds per status; the checks and latencies of that
+    hour came from raw results that may be pruned by now, and stay as they were."""
+    row = await create_http(database, "old", interval=60)
+    for i in range(4):
+        at = T0 + timedelta(minutes=10 * i)
+        async with database.writing() as session:
+            await record_checks(session, [finished(row, True, at)], now=at, dead_after=DEAD_AFTER)
+    now = T0 + timedelta(days=3)
+    await rollups.roll_up(database, now)
+    assert await rollups.prune(database, now, retention=timedelta(days=1)) > 0
+    async with database.writing() as session:
+        t = Transition(Status.ALIVE, Status.DOWN, T0 + timedelta(minutes=45), "late")
+        await record_transitions(session, transition_values(row.id, [t], now))
+    await rollups.roll_up(database, now + timedelta(minutes=5))
+    async with database.reading() as session:
+        first = await session.get(UptimeRollup, (row.id, T0))
+    assert first is not None and first.checks == 4 and first.down_s == 15 * 60

@@ -266,11 +266,16 @@ class HeartbeatOut(BaseModel):
         )
 
 
-class HeartbeatPage(BaseModel):
+class _ServicePage(BaseModel):
+    """One page of a service's history, newest first."""
+
     service_id: uuid.UUID
     service_key: str
-    items: list[HeartbeatOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+
+
+class HeartbeatPage(_ServicePage):
+    items: list[HeartbeatOut]
 
 
 class CheckResultOut(BaseModel):
@@ -303,11 +308,8 @@ class CheckResultOut(BaseModel):
         )
 
 
-class CheckResultPage(BaseModel):
-    service_id: uuid.UUID
-    service_key: str
+class CheckResultPage(_ServicePage):
     items: list[CheckResultOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
 
 
 class HealthOut(BaseModel):

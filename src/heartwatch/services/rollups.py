@@ -138,7 +138,7 @@ async def roll_up(db: Database, now: datetime, stop: asyncio.Event | None = None
         ids = [sid for sid, _ in marks]
         rows = await compute_rollups(db, ids, start, through) if start < through else []
         async with db.writing() as session:
-            await history.upsert_rollups(session, rows)
+            await history.upsert_rollups(session, rows, only_seconds=True)
             await history.clear_dirty(session, marks)
         written += len(rows)
 

@@ -213,14 +213,24 @@ async def next_activity(
     return min(firsts, default=None)
 
 
-async def upsert_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def upsert_rollups(
+    session: AsyncSession, rows: list[dict[str, Any]], *, only_seconds: bool = False
+) -> None:
+    """Insert or replace rollup rows. `only_seconds`: an existing row keeps its checks,
+    failures and latencies and takes only the seconds per status (a redo after a late
+    transition: the raw results behind those may be pruned by now, the transitions never)."""
     if not rows:
         return
     stmt = insert_for(session)(UptimeRollup)
     keys = ("service_id", "hour")
+    seconds = {c.key for c in STATUS_COLUMNS.values()}
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys},
+        set_={
+            c: stmt.excluded[c]
+            for c in rows[0]
+            if c not in keys and (not only_seconds or c in seconds)
+        },
     )
     await session.execute(stmt, rows)
 

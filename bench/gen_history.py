@@ -127,20 +127,8 @@ ROLLUP_COLUMNS = (
     "latency_p99_ms",
     "latency_histogram",
 )
-CHECK_COLUMNS = (
-    "id",
-    "service_id",
-    "up",
-    "latency_ms",
-    "http_status",
-    "error",
-    "failed_assertion",
-    "detail",
-    "attempts",
-    "scheduled_at",
-    "started_at",
-    "checked_at",
-)
+# The columns heartwatch itself writes for a check result (one list, not a copy).
+CHECK_COLUMNS = queries.RESULT_COLUMNS
 STATUS_ORDER = (
     Status.ALIVE,
     Status.SILENT,

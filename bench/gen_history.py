@@ -20,6 +20,8 @@ would have written it:
   (the last complete hour, as the worker leaves it), the seconds per status computed
   with `domain.uptime.time_in_status_by_hour` over the same transitions, so they are
   what the rollup job would have written.
+- Daily `latency_days` (the hours' latency histograms summed per UTC day), written by
+  the worker's own `rollups.roll_up_days` from those hourly rows.
 - 7 days of raw `check_results` of the probe services (one a minute, ~1M rows); older
   ones were "pruned", so those hours' check counts and latency histograms exist only in
   the rollups, as in a deployment with a short retention. Raw heartbeats are not
@@ -1035,6 +1037,7 @@ class Counts:
     incidents: int = 0
     open_incidents: int = 0
     rollups: int = 0
+    latency_days: int = 0
     checks: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -1098,6 +1101,17 @@ async def generate(
     say(
         f"  {rollup_count:,} rollups and {check_count:,} check results "
         f"in {counts.seconds['rollups + checks']:.1f} s"
+    )
+    t_days = time.perf_counter()
+    db = Database(url)
+    try:  # the daily latency sums, by the worker's own code (from the hourly rows)
+        counts.latency_days = await rollups.roll_up_days(db, through, now)
+    finally:
+        await db.dispose()
+    counts.seconds["latency days"] = time.perf_counter() - t_days
+    say(
+        f"  {counts.latency_days:,} daily latency histograms "
+        f"in {counts.seconds['latency days']:.1f} s"
     )
     if not url.startswith("sqlite"):
         t2 = time.perf_counter()

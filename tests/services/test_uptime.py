@@ -4,19 +4,21 @@ backends; pruning raw results changes no answer; late transitions are redone."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from heartwatch.domain import latency
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.domain.status import Status
-from heartwatch.domain.uptime import StatusTimes
+from heartwatch.domain.uptime import HOUR, StatusTimes
 from heartwatch.services import registry, rollups, uptime
 from heartwatch.services.lifecycle import transition_values
 from heartwatch.services.probes import record_checks
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store.database import Database
-from heartwatch.store.models import CheckResult, Service, UptimeRollup
+from heartwatch.store.models import CheckResult, LatencyDay, Service, UptimeRollup
 from tests.conftest import T0
 from tests.services.test_probes import DEAD_AFTER, create_http, finished
 
@@ -202,3 +204,45 @@ async def test_a_redo_after_pruning_keeps_the_hours_checks(database: Database) -
     async with database.reading() as session:
         first = await session.get(UptimeRollup, (row.id, T0))
     assert first is not None and first.checks == 4 and first.down_s == 15 * 60
+
+
+async def test_latency_from_days_hours_and_raw_equals_the_raw_histogram(
+    database: Database,
+) -> None:
+    """Four days of checks with random latencies: a window's percentiles (from the hour
+    it starts in) read from daily sums, the hours around them and the raw tail are those
+    of all its raw latencies (histograms add up exactly), and stay so once the raw
+    results are pruned."""
+    row = await create_http(database, "web", interval=60)
+    rng = random.Random(11)
+    checks = []
+    for i in range((4 * 24 + 3) * 3):  # every 20 minutes, to 15:10 on the last day
+        at = T0 + timedelta(minutes=20 * i, seconds=rng.uniform(0, 60))
+        check = finished(row, rng.random() > 0.1, at)
+        outcome = replace(check.outcome, latency_ms=rng.lognormvariate(4, 1))
+        checks.append(replace(check, outcome=outcome))
+    async with database.writing() as session:
+        await record_checks(session, checks, now=checks[-1].finished_at, dead_after=DEAD_AFTER)
+    now = T0 + timedelta(days=4, hours=3, minutes=30)
+    await rollups.roll_up(database, now)
+    async with database.reading() as session:
+        days = await session.scalar(select(func.count()).select_from(LatencyDay))
+    assert days == 4  # Jan 5 (from its 12:00), 6, 7, 8: whole days before 15:00 on Jan 9
+
+    async def percentiles(start: datetime) -> dict[str, float | None] | None:
+        async with database.reading() as session:
+            fresh = await session.get(Service, row.id)
+            assert fresh is not None
+            [report] = await uptime.reports(session, [fresh], start, now, with_latency=True)
+        return report.latency_ms
+
+    windows = [T0, T0 + timedelta(hours=13), T0 + timedelta(days=1, hours=12), now - 1.5 * HOUR]
+    before = {start: await percentiles(start) for start in windows}
+    for start in windows:
+        values = [c.outcome.latency_ms for c in checks if c.finished_at >= start]
+        counts = latency.histogram(v for v in values if v is not None)
+        assert before[start] is not None and before[start] == {
+            f"p{p:g}": latency.percentile_of_histogram(counts, p) for p in latency.PERCENTILES
+        }, start
+    assert await rollups.prune(database, now, retention=timedelta(hours=1)) > 0
+    assert {start: await percentiles(start) for start in windows} == before

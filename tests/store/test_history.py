@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 from heartwatch.domain import latency
-from heartwatch.domain.uptime import HOUR
+from heartwatch.domain.uptime import DAY, HOUR
 from heartwatch.services.heartbeats import new_service_row
 from heartwatch.store import history
 from heartwatch.store.database import Database
@@ -55,15 +55,56 @@ async def test_latency_counts_sum_the_histograms_of_the_window(database: Databas
             if checks:
                 expected.update(hist)
         async with database.reading() as session:
-            got = await history.rollup_latency_counts(
-                session, row.id, T0 + first * HOUR, T0 + last * HOUR
+            got = await history.latency_counts(
+                session, row.id, [(T0 + first * HOUR, T0 + last * HOUR)]
             )
         assert got == dict(expected), (first, last)
         assert all(isinstance(v, int) for v in got.values())
     async with database.reading() as session:
         assert (
-            await history.rollup_latency_counts(
-                session, row.id, T0 + timedelta(hours=7), T0 + timedelta(hours=9)
+            await history.latency_counts(
+                session, row.id, [(T0 + timedelta(hours=7), T0 + timedelta(hours=9))]
             )
             == {}
         )
+
+
+async def test_latency_counts_add_daily_sums_to_the_hours_around_them(database: Database) -> None:
+    async with database.writing() as session:
+        row = Service(**new_service_row("web", T0))
+        other = Service(**new_service_row("other", T0))
+        session.add_all([row, other])
+    day0 = T0.replace(hour=0) + DAY
+    hourly = [_rollup(row.id, h, {"80": 1, str(h % 7): 2}, 3) for h in range(24 * 4)]
+    async with database.writing() as session:
+        await history.upsert_rollups(session, [*hourly, _rollup(other.id, 0, {"80": 9}, 9)])
+        sums = await history.hourly_latency_sums(session, day0, day0 + DAY)
+        assert set(sums) == {row.id}  # (other has no latency that day)
+        await history.upsert_latency_days(
+            session,
+            [
+                {"service_id": row.id, "day": day0 + i * DAY, "latency_histogram": {"1": 100}}
+                for i in range(2)
+            ],
+        )
+    expected: Counter[str] = Counter()
+    for h in range(24 * 4):
+        at = T0 + h * HOUR
+        if not day0 <= at < day0 + 2 * DAY:
+            expected.update({"80": 1, str(h % 7): 2})
+    expected.update({"1": 200})
+    async with database.reading() as session:
+        got = await history.latency_counts(
+            session,
+            row.id,
+            [(T0, day0), (day0 + 2 * DAY, T0 + 24 * 4 * HOUR)],
+            (day0, day0 + 2 * DAY),
+        )
+        assert got == dict(expected)
+        assert await history.latency_counts(session, row.id, [], (day0, day0)) == {}
+    # the daily sum is what the hours of that day add up to
+    hours_of_day = Counter[str]()
+    for h in range(24 * 4):
+        if day0 <= T0 + h * HOUR < day0 + DAY:
+            hours_of_day.update({"80": 1, str(h % 7): 2})
+    assert sums[row.id] == dict(hours_of_day)

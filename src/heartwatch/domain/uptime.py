@@ -21,6 +21,7 @@ from heartwatch.domain.status import Status
 UP = frozenset({Status.ALIVE, Status.SILENT})
 DOWN = frozenset({Status.DOWN, Status.DEAD})
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,16 @@ def floor_hour(at: datetime) -> datetime:
 def ceil_hour(at: datetime) -> datetime:
     floor = floor_hour(at)
     return floor if floor == at else floor + HOUR
+
+
+def floor_day(at: datetime) -> datetime:
+    """The start of `at`'s day, in `at`'s zone (UTC for every stored stamp)."""
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def ceil_day(at: datetime) -> datetime:
+    floor = floor_day(at)
+    return floor if floor == at else floor + DAY
 
 
 def hours(start: datetime, end: datetime) -> Iterator[datetime]:

@@ -1,12 +1,14 @@
 """The worker's hourly rollups and the retention job.
 
 Rollups: every complete hour gets one `uptime_rollups` row per service (seconds per
-status, checks, failures, latency percentiles and histogram). An hour counts as complete
-a little after it ends (`GRACE`), so results finishing across the boundary land first.
-A transition stamped in an hour that is already rolled up (a probe outage is stamped at
-its first failed check, maybe hours back) marks its service dirty in the same
-transaction (`services.transitions`); the next run redoes that service's hours from
-there. So rollups always equal the raw computation, and uptime can read them blindly.
+status, checks, failures, latency percentiles and histogram), and every complete UTC day
+one `latency_days` row per service with latencies (its hours' histograms summed). An
+hour counts as complete a little after it ends (`GRACE`), so results finishing across
+the boundary land first. A transition stamped in an hour that is already rolled up (a
+probe outage is stamped at its first failed check, maybe hours back) marks its service
+dirty in the same transaction (`services.transitions`); the next run redoes that
+service's seconds per status from there (never its checks or latencies: those stand).
+So rollups always equal the raw computation, and uptime can read them blindly.
 
 Retention: raw check results and heartbeats older than the retention period are deleted,
 but never ones in hours not yet rolled up; transitions, incidents and rollups stay. Sent
@@ -26,8 +28,15 @@ import structlog
 
 from heartwatch.domain import latency
 from heartwatch.domain.status import Status
-from heartwatch.domain.uptime import HOUR, StatusTimes, floor_hour, time_in_status_by_hour
-from heartwatch.services.uptime import ROLLED_THROUGH, rolled_through
+from heartwatch.domain.uptime import (
+    DAY,
+    HOUR,
+    StatusTimes,
+    floor_day,
+    floor_hour,
+    time_in_status_by_hour,
+)
+from heartwatch.services.uptime import DAYS_ROLLED_THROUGH, ROLLED_THROUGH, rolled_through
 from heartwatch.store import history, queries
 from heartwatch.store import notifications as notification_store
 from heartwatch.store.database import Database
@@ -152,6 +161,34 @@ async def roll_up(db: Database, now: datetime, stop: asyncio.Event | None = None
         through = end
     if written:
         log.info("rollups written", rows=written, through=through.isoformat())
+    return written + await roll_up_days(db, through, now, stop)
+
+
+async def roll_up_days(
+    db: Database, through: datetime, now: datetime, stop: asyncio.Event | None = None
+) -> int:
+    """Sum the hourly latency histograms of every UTC day that is wholly rolled up (all
+    its hours before `through`) into `latency_days`; returns how many rows were written.
+    Picks up from its own watermark, so days of rollups written before this existed (or
+    by bench/gen_history.py) are filled in too."""
+    async with db.reading() as session:
+        day = await rolled_through(session, DAYS_ROLLED_THROUGH)
+        if day is None:
+            earliest = await history.earliest_service(session)
+            day = floor_day(earliest) if earliest is not None else floor_day(through)
+    written = 0
+    while day + DAY <= through and not (stop is not None and stop.is_set()):
+        async with db.reading() as session:
+            sums = await history.hourly_latency_sums(session, day, day + DAY)
+        rows = [
+            {"service_id": sid, "day": day, "latency_histogram": counts}
+            for sid, counts in sums.items()
+        ]
+        day += DAY
+        async with db.writing() as session:
+            await history.upsert_latency_days(session, rows)
+            await queries.put_app_state(session, DAYS_ROLLED_THROUGH, day.isoformat(), now)
+        written += len(rows)
     return written
 
 

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain import latency
 from heartwatch.domain.status import Status
-from heartwatch.domain.uptime import StatusTimes, ceil_hour, floor_hour, time_in_status
+from heartwatch.domain.uptime import (
+    StatusTimes,
+    ceil_day,
+    ceil_hour,
+    floor_day,
+    floor_hour,
+    time_in_status,
+)
 from heartwatch.store import history, queries
 from heartwatch.store import incidents as incident_store
 from heartwatch.store.models import Service
@@ -33,13 +40,27 @@ PERIODS = {
     "365d": timedelta(days=365),
 }
 
-# app_state key: every hour before this one is rolled up for every service.
+# app_state keys: every hour before this one is rolled up for every service; every UTC
+# day before this one has its latency histograms summed in `latency_days`.
 ROLLED_THROUGH = "rollups.through"
+DAYS_ROLLED_THROUGH = "rollups.days_through"
 
 
-async def rolled_through(session: AsyncSession) -> datetime | None:
-    value = await queries.get_app_state(session, ROLLED_THROUGH)
+async def rolled_through(session: AsyncSession, key: str = ROLLED_THROUGH) -> datetime | None:
+    value = await queries.get_app_state(session, key)
     return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Watermarks:
+    hours: datetime | None
+    days: datetime | None
+
+
+async def watermarks(session: AsyncSession) -> Watermarks:
+    return Watermarks(
+        await rolled_through(session), await rolled_through(session, DAYS_ROLLED_THROUGH)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,20 +163,28 @@ async def _status_times(
 async def latency_percentiles(
     session: AsyncSession, row: Service, start: datetime, end: datetime
 ) -> dict[str, float | None]:
-    """p50/p95/p99 of check latencies: hourly histograms for rolled-up hours (raw
-    results there may be pruned), raw results after them."""
-    return await _latency_percentiles(session, row, start, end, await rolled_through(session))
+    """p50/p95/p99 of check latencies: daily and hourly histograms for rolled-up time
+    (raw results there may be pruned), raw results after it."""
+    return await _latency_percentiles(session, row, start, end, await watermarks(session))
 
 
 async def _latency_percentiles(
-    session: AsyncSession, row: Service, start: datetime, end: datetime, rolled: datetime | None
+    session: AsyncSession, row: Service, start: datetime, end: datetime, marks: Watermarks
 ) -> dict[str, float | None]:
-    through = _rolled_until(row, rolled)
+    # A late transition redoes an hour's seconds, never its latencies: the histograms of
+    # every rolled-up hour stand, dirty or not (their raw results may be pruned by now).
     counts: dict[str, int] = {}
     raw_from = start
-    if through is not None and through > floor_hour(start):
-        counts = await history.rollup_latency_counts(session, row.id, floor_hour(start), through)
-        raw_from = max(start, through)
+    first = floor_hour(start)
+    if marks.hours is not None and marks.hours > first:
+        # [first, days) and [days_end, hours) from hourly rows, whole days between from
+        # daily ones: ~90 + 48 rows for 90 days instead of 2,160.
+        days = (ceil_day(first), min(floor_day(marks.hours), marks.days or first))
+        hours = [(first, marks.hours)]
+        if days[0] < days[1]:
+            hours = [(first, days[0]), (days[1], marks.hours)]
+        counts = await history.latency_counts(session, row.id, hours, days)
+        raw_from = max(start, marks.hours)
     raw = await history.latencies(session, [row.id], raw_from, end)
     latency.merge(counts, latency.histogram(raw.get(row.id, [])))
     return {
@@ -171,8 +200,8 @@ async def reports(
     *,
     with_latency: bool = False,
 ) -> list[Report]:
-    through = await rolled_through(session)
-    times = await _status_times(session, rows, start, end, through)
+    marks = await watermarks(session)
+    times = await _status_times(session, rows, start, end, marks.hours)
     ids = None if len(rows) > 50 else [r.id for r in rows]
     stats = await incident_store.incident_stats(session, ids, start, end)
     out = []
@@ -181,7 +210,7 @@ async def reports(
         t = times[row.id]
         lat = None
         if with_latency and row.type != "heartbeat":
-            lat = await _latency_percentiles(session, row, start, end, through)
+            lat = await _latency_percentiles(session, row, start, end, marks)
         out.append(
             Report(
                 service_id=row.id,

@@ -10,14 +10,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Text, bindparam, case, delete, func, select, update
+from sqlalchemy import Select, Text, bindparam, case, delete, func, select, union_all, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import Change
-from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition, UptimeRollup
+from heartwatch.store.models import (
+    CheckResult,
+    Heartbeat,
+    LatencyDay,
+    Service,
+    StateTransition,
+    UptimeRollup,
+)
 from heartwatch.store.queries import core_table, insert_for
 
 Stmt = TypeVar("Stmt", bound=Select[*tuple[Any, ...]])
@@ -101,25 +108,23 @@ async def rollup_sums(
     }
 
 
-async def rollup_latency_counts(
-    session: AsyncSession, service_id: uuid.UUID, start: datetime, end: datetime
-) -> dict[str, int]:
-    """The latency histograms of the rolled-up hours in [start, end), summed.
+def _histogram_pairs(column: Any) -> Any:
+    """A histogram's `"bucket": count` pairs as text, without the braces."""
+    text = sql_cast(column, Text)
+    return func.substr(text, 2, func.length(text) - 2)  # '{"85": 3, "86": 1}' -> inside
 
-    90 days are 2,160 histograms of a few dozen buckets. Decoding them row by row and
-    merging the dicts cost most of a 90-day uptime answer (bench/api_latency.py); here
-    the database joins their `"bucket": count` pairs into one text, which is parsed as
-    one JSON object whose pairs are summed as they are read."""
-    text = sql_cast(UptimeRollup.latency_histogram, Text)
-    pairs = func.substr(text, 2, func.length(text) - 2)  # '{"85": 3, "86": 1}' -> inside
-    stmt = select(func.aggregate_strings(pairs, ",")).where(
-        UptimeRollup.service_id == service_id,
-        UptimeRollup.hour >= start,
-        UptimeRollup.hour < end,
-        UptimeRollup.checks > 0,
-        func.length(text) > 2,  # not '{}'
-    )
-    joined = await session.scalar(stmt)
+
+# Rollup hours that have latencies: some checks, and a histogram that is not '{}'.
+_HAS_LATENCY = (
+    UptimeRollup.checks > 0,
+    func.length(sql_cast(UptimeRollup.latency_histogram, Text)) > 2,
+)
+
+
+def _summed(joined: str | None) -> dict[str, int]:
+    """Parse histograms joined by the database into one text (`"85": 3, "86": 1, "85":
+    2`) as one JSON object, summing the pairs as they are read: much cheaper than decoding
+    and merging thousands of small dicts."""
     counts: dict[str, int] = {}
     if joined:
         add = counts.get
@@ -130,6 +135,65 @@ async def rollup_latency_counts(
 
         json.loads(f"{{{joined}}}", object_pairs_hook=summed)
     return counts
+
+
+async def latency_counts(
+    session: AsyncSession,
+    service_id: uuid.UUID,
+    hours: Sequence[tuple[datetime, datetime]],
+    days: tuple[datetime, datetime] | None = None,
+) -> dict[str, int]:
+    """One service's latency histogram summed over rolled-up hours (`hours`: [start, end)
+    ranges on the hour) and rolled-up days (`days`: [start, end) on UTC midnights), in
+    one statement."""
+    parts = [
+        select(_histogram_pairs(UptimeRollup.latency_histogram).label("pairs")).where(
+            UptimeRollup.service_id == service_id,
+            UptimeRollup.hour >= a,
+            UptimeRollup.hour < b,
+            *_HAS_LATENCY,
+        )
+        for a, b in hours
+        if a < b
+    ]
+    if days is not None and days[0] < days[1]:
+        parts.append(
+            select(_histogram_pairs(LatencyDay.latency_histogram).label("pairs")).where(
+                LatencyDay.service_id == service_id,
+                LatencyDay.day >= days[0],
+                LatencyDay.day < days[1],
+            )
+        )
+    if not parts:
+        return {}
+    pairs = union_all(*parts).subquery()
+    return _summed(await session.scalar(select(func.aggregate_strings(pairs.c.pairs, ","))))
+
+
+async def hourly_latency_sums(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Every service's hourly latency histograms in [start, end), summed (services with
+    no latency there are left out)."""
+    pairs = _histogram_pairs(UptimeRollup.latency_histogram)
+    stmt = (
+        select(UptimeRollup.service_id, func.aggregate_strings(pairs, ","))
+        .where(UptimeRollup.hour >= start, UptimeRollup.hour < end, *_HAS_LATENCY)
+        .group_by(UptimeRollup.service_id)
+    )
+    sums = {sid: _summed(joined) for sid, joined in (await session.execute(stmt)).all()}
+    return {sid: counts for sid, counts in sums.items() if counts}
+
+
+async def upsert_latency_days(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = insert_for(session)(LatencyDay)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["service_id", "day"],
+        set_={"latency_histogram": stmt.excluded.latency_histogram},
+    )
+    await session.execute(stmt, rows)
 
 
 async def latencies(

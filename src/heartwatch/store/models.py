@@ -275,6 +275,21 @@ class UptimeRollup(Base):
     latency_histogram: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
 
 
+class LatencyDay(Base):
+    """Per service and UTC day: the sum of its hours' latency histograms. A 90-day latency
+    percentile then adds up about 90 of these and at most two days of hourly ones instead
+    of 2,160 hourly ones. Written once a day is fully rolled up (the hours' histograms
+    never change after that: a late transition redoes only their seconds)."""
+
+    __tablename__ = "latency_days"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    latency_histogram: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
 class NotificationChannel(Base):
     """Where alerts go: a notifier type, its validated settings, and what it wants."""
 

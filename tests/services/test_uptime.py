@@ -17,6 +17,7 @@ from heartwatch.services import registry, rollups, uptime
 from heartwatch.services.lifecycle import transition_values
 from heartwatch.services.probes import record_checks
 from heartwatch.services.transitions import record_transitions
+from heartwatch.store import history
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, LatencyDay, Service, UptimeRollup
 from tests.conftest import T0
@@ -46,7 +47,7 @@ async def random_history(db: Database, row: Service, rng: random.Random, n: int)
 
 async def raw_times(db: Database, row: Service, start: datetime, end: datetime) -> StatusTimes:
     async with db.reading() as session:
-        return (await uptime._raw(session, [row.id], start, end))[row.id]
+        return (await uptime._raw(session, [row.id], [(start, end)]))[0][row.id]
 
 
 async def answered(db: Database, row: Service, start: datetime, end: datetime) -> StatusTimes:
@@ -246,3 +247,28 @@ async def test_latency_from_days_hours_and_raw_equals_the_raw_histogram(
         }, start
     assert await rollups.prune(database, now, retention=timedelta(hours=1)) > 0
     assert {start: await percentiles(start) for start in windows} == before
+
+
+async def test_histories_read_each_window_as_the_separate_queries_do(database: Database) -> None:
+    """The raw edges of an answer come from one statement (`history.histories`); it must
+    say what `statuses_at` and `changes_between` say window by window."""
+    rng = random.Random(21)
+    rows = [await create(database, f"svc-{i}") for i in range(3)]
+    for row in rows[:2]:  # the third never changes: unknown throughout
+        await random_history(database, row, rng, 25)
+    windows = []
+    for _ in range(6):
+        a, b = sorted(T0 + timedelta(seconds=rng.uniform(-3600, (HOURS + 1) * 3600)) for _ in "ab")
+        windows.append((a, b))
+    windows.append((T0 + timedelta(hours=2), T0 + timedelta(hours=2)))  # empty
+    async with database.reading() as session:
+        for ids in ([r.id for r in rows], None, [rows[0].id]):
+            found = await history.histories(session, ids, windows)
+            for (a, b), seen in zip(windows, found, strict=True):
+                opening = await history.statuses_at(session, ids, a)
+                changes = await history.changes_between(session, ids, a, b)
+                expected = {
+                    sid: (opening.get(sid, Status.UNKNOWN), changes.get(sid, []))
+                    for sid in set(opening) | set(changes)
+                }
+                assert seen == expected

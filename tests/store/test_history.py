@@ -78,7 +78,7 @@ async def test_latency_counts_add_daily_sums_to_the_hours_around_them(database: 
     hourly = [_rollup(row.id, h, {"80": 1, str(h % 7): 2}, 3) for h in range(24 * 4)]
     async with database.writing() as session:
         await history.upsert_rollups(session, [*hourly, _rollup(other.id, 0, {"80": 9}, 9)])
-        sums = await history.hourly_latency_sums(session, day0, day0 + DAY)
+        sums = await history.hourly_latency_sums(session, [row.id, other.id], day0, day0 + DAY)
         assert set(sums) == {row.id}  # (other has no latency that day)
         await history.upsert_latency_days(
             session,

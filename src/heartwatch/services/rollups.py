@@ -179,7 +179,8 @@ async def roll_up_days(
     written = 0
     while day + DAY <= through and not (stop is not None and stop.is_set()):
         async with db.reading() as session:
-            sums = await history.hourly_latency_sums(session, day, day + DAY)
+            ids = [sid for sid, _ in await history.services_created_before(session, day + DAY)]
+            sums = await history.hourly_latency_sums(session, ids, day, day + DAY)
         rows = [
             {"service_id": sid, "day": day, "latency_histogram": counts}
             for sid, counts in sums.items()

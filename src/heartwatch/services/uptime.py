@@ -58,9 +58,13 @@ class Watermarks:
 
 
 async def watermarks(session: AsyncSession) -> Watermarks:
-    return Watermarks(
-        await rolled_through(session), await rolled_through(session, DAYS_ROLLED_THROUGH)
-    )
+    values = await queries.get_app_states(session, (ROLLED_THROUGH, DAYS_ROLLED_THROUGH))
+
+    def at(key: str) -> datetime | None:
+        value = values.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    return Watermarks(at(ROLLED_THROUGH), at(DAYS_ROLLED_THROUGH))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +106,21 @@ def _rolled_until(row: Service, through: datetime | None) -> datetime | None:
 
 
 async def _raw(
-    session: AsyncSession, ids: list[uuid.UUID], start: datetime, end: datetime
-) -> dict[uuid.UUID, StatusTimes]:
-    """Time in status from the raw transitions over [start, end)."""
-    if start >= end:
-        return {}
-    opening = await history.statuses_at(session, ids, start)
-    changes = await history.changes_between(session, ids, start, end)
-    return {
-        sid: time_in_status(opening.get(sid, Status.UNKNOWN), changes.get(sid, []), start, end)
-        for sid in ids
-    }
+    session: AsyncSession, ids: list[uuid.UUID], windows: list[tuple[datetime, datetime]]
+) -> list[dict[uuid.UUID, StatusTimes]]:
+    """Time in status from the raw transitions over each window [a, b)."""
+    nonempty = [(a, b) for a, b in windows if a < b]
+    found = iter(await history.histories(session, ids, nonempty))
+    out: list[dict[uuid.UUID, StatusTimes]] = []
+    for a, b in windows:
+        times: dict[uuid.UUID, StatusTimes] = {}
+        if a < b:
+            seen = next(found)
+            for sid in ids:
+                opening, changes = seen.get(sid, (Status.UNKNOWN, []))
+                times[sid] = time_in_status(opening, changes, a, b)
+        out.append(times)
+    return out
 
 
 async def status_times(
@@ -140,11 +148,11 @@ async def _status_times(
     totals = {row.id: StatusTimes() for row in rows}
     born = {row.id: floor_hour(row.created_at) for row in rows}
     for rolled_end, ids in groups.items():
-        pieces = []
         if rolled_end is None:
-            pieces.append(await _raw(session, ids, start, end))
+            pieces = await _raw(session, ids, [(start, end)])
         else:
-            pieces.append(await _raw(session, ids, start, first_whole))
+            # the raw edges around the rolled-up hours (one statement), the hours' sums
+            pieces = await _raw(session, ids, [(start, first_whole), (rolled_end, end)])
             sums = await history.rollup_sums(session, ids, first_whole, rolled_end)
             pieces.append({sid: StatusTimes(dict(s)) for sid, s in sums.items()})
             # Rollups begin with a service's first hour: whole hours before it have no
@@ -153,7 +161,6 @@ async def _status_times(
                 unborn = (min(born[sid], rolled_end) - first_whole).total_seconds()
                 if unborn > 0:
                     totals[sid].add(Status.UNKNOWN, unborn)
-            pieces.append(await _raw(session, ids, rolled_end, end))
         for piece in pieces:
             for sid, times in piece.items():
                 totals[sid].merge(times)

@@ -477,6 +477,11 @@ async def get_app_state(session: AsyncSession, key: str) -> str | None:
     return await session.scalar(select(AppState.value).where(AppState.key == key))
 
 
+async def get_app_states(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
+    stmt = select(AppState.key, AppState.value).where(AppState.key.in_(keys))
+    return {key: value for key, value in (await session.execute(stmt)).all()}
+
+
 async def put_app_state(session: AsyncSession, key: str, value: str, now: datetime) -> None:
     stmt = insert_for(session)(AppState).values(key=key, value=value, updated_at=now)
     stmt = stmt.on_conflict_do_update(

@@ -83,7 +83,7 @@ async def test_latency_counts_add_daily_sums_to_the_hours_around_them(database: 
         await history.upsert_latency_days(
             session,
             [
-                {"service_id": row.id, "day": day0 + i * DAY, "latency_histogram": {"1": 100}}
+                {"service_id": row.id, "day": day0 + i * DAY, "latency_histogram": '{"1": 100}'}
                 for i in range(2)
             ],
         )

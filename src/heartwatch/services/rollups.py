@@ -18,6 +18,7 @@ and failed alerts older than the retention period leave the outbox too.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -182,7 +183,7 @@ async def roll_up_days(
             ids = [sid for sid, _ in await history.services_created_before(session, day + DAY)]
             sums = await history.hourly_latency_sums(session, ids, day, day + DAY)
         rows = [
-            {"service_id": sid, "day": day, "latency_histogram": counts}
+            {"service_id": sid, "day": day, "latency_histogram": json.dumps(counts)}
             for sid, counts in sums.items()
         ]
         day += DAY

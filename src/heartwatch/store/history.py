@@ -172,7 +172,7 @@ async def rollup_sums(
 
 def _histogram_pairs(column: Any) -> Any:
     """A histogram's `"bucket": count` pairs as text, without the braces."""
-    text = sql_cast(column, Text)
+    text = column if isinstance(column.type, Text) else sql_cast(column, Text)
     return func.substr(text, 2, func.length(text) - 2)  # '{"85": 3, "86": 1}' -> inside
 
 

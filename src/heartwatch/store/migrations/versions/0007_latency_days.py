@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 from heartwatch.store.types import UTCDateTime
 
@@ -28,11 +27,7 @@ def upgrade() -> None:
         "latency_days",
         sa.Column("service_id", sa.Uuid(), nullable=False),
         sa.Column("day", UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "latency_histogram",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("latency_histogram", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["service_id"],
             ["services.id"],

@@ -7,6 +7,7 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from heartwatch.domain import latency
@@ -272,3 +273,24 @@ async def test_histories_read_each_window_as_the_separate_queries_do(database: D
                     for sid in set(opening) | set(changes)
                 }
                 assert seen == expected
+
+
+async def test_pruning_goes_service_by_service_in_small_chunks(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prune finds old rows per service (through the (service, time) index) in bounded
+    chunks; every old row of every service goes, no newer one does."""
+    monkeypatch.setattr(rollups, "PRUNE_SERVICES", 2)
+    monkeypatch.setattr(rollups, "PRUNE_CHUNK", 3)
+    rows = [await create_http(database, f"web-{i}", interval=60) for i in range(5)]
+    for row in rows:
+        checks = [finished(row, True, T0 + timedelta(minutes=10 * k)) for k in range(12)]
+        async with database.writing() as session:
+            await record_checks(session, checks, now=checks[-1].finished_at, dead_after=DEAD_AFTER)
+    now = T0 + timedelta(days=1)
+    await rollups.roll_up(database, now)
+    cutoff = T0 + timedelta(minutes=65)  # 7 checks of each service are older
+    assert await rollups.prune(database, now, retention=now - cutoff) == 5 * 7
+    async with database.reading() as session:
+        left = (await session.execute(select(CheckResult.service_id, CheckResult.checked_at))).all()
+    assert len(left) == 5 * 5 and all(at >= cutoff for _, at in left)

@@ -49,6 +49,7 @@ GRACE = timedelta(minutes=2)
 # Hours rolled up per transaction when catching up (bounded write-lock time on SQLite).
 HOURS_PER_BATCH = 24
 PRUNE_CHUNK = 5000
+PRUNE_SERVICES = 500  # services per pruning statement (bounded bind parameters)
 
 _COLUMNS = {
     Status.ALIVE: "alive_s",
@@ -198,17 +199,20 @@ async def prune(db: Database, now: datetime, retention: timedelta) -> int:
     """Delete raw results older than `retention` that are already rolled up."""
     async with db.reading() as session:
         through = await rolled_through(session)
+        service_ids = await history.all_service_ids(session)
     if through is None:
         return 0
     cutoff = min(now - retention, through)
     deleted = 0
     for model in (CheckResult, Heartbeat):
-        while True:
-            async with db.writing() as session:
-                n = await history.prune_before(session, model, cutoff, PRUNE_CHUNK)
-            deleted += n
-            if n < PRUNE_CHUNK:
-                break
+        for i in range(0, len(service_ids), PRUNE_SERVICES):
+            some = service_ids[i : i + PRUNE_SERVICES]
+            while True:
+                async with db.writing() as session:
+                    n = await history.prune_before(session, model, some, cutoff, PRUNE_CHUNK)
+                deleted += n
+                if n < PRUNE_CHUNK:
+                    break
     while True:  # delivered (or given up) alerts: the outbox is not an archive
         async with db.writing() as session:
             n = await notification_store.prune_settled(session, now - retention, PRUNE_CHUNK)

@@ -46,12 +46,9 @@ def _only(stmt: Stmt, column: Any, ids: Sequence[uuid.UUID] | None) -> Stmt:
     return stmt if ids is None else stmt.where(column.in_(ids))
 
 
-async def statuses_at(
-    session: AsyncSession, service_ids: Sequence[uuid.UUID] | None, at: datetime
-) -> dict[uuid.UUID, Status]:
-    """The status each service had at `at`: its latest transition at or before it.
-    Services without one were still in their initial status (unknown) then."""
-    latest = (
+def _latest_by(at: datetime) -> Any:
+    """The id of a service's (correlated: `Service`) latest transition at or before `at`."""
+    return (
         select(StateTransition.id)
         .where(StateTransition.service_id == Service.id, StateTransition.at <= at)
         .order_by(StateTransition.at.desc(), StateTransition.id.desc())
@@ -59,9 +56,16 @@ async def statuses_at(
         .correlate(Service)
         .scalar_subquery()
     )
+
+
+async def statuses_at(
+    session: AsyncSession, service_ids: Sequence[uuid.UUID] | None, at: datetime
+) -> dict[uuid.UUID, Status]:
+    """The status each service had at `at`: its latest transition at or before it.
+    Services without one were still in their initial status (unknown) then."""
     stmt = _only(
         select(Service.id, StateTransition.to_status).join(
-            StateTransition, StateTransition.id == latest
+            StateTransition, StateTransition.id == _latest_by(at)
         ),
         Service.id,
         service_ids,
@@ -100,14 +104,6 @@ async def histories(
     millisecond whatever it reads. Services without a transition by `a` were unknown."""
     parts: list[Any] = []
     for i, (a, b) in enumerate(windows):
-        latest = (
-            select(StateTransition.id)
-            .where(StateTransition.service_id == Service.id, StateTransition.at <= a)
-            .order_by(StateTransition.at.desc(), StateTransition.id.desc())
-            .limit(1)
-            .correlate(Service)
-            .scalar_subquery()
-        )
         opening = select(
             Service.id.label("sid"),
             literal(i).label("win"),
@@ -115,7 +111,7 @@ async def histories(
             StateTransition.at,
             StateTransition.to_status,
             StateTransition.id.label("tid"),
-        ).join(StateTransition, StateTransition.id == latest)
+        ).join(StateTransition, StateTransition.id == _latest_by(a))
         changes = select(
             StateTransition.service_id,
             literal(i),

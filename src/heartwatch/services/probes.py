@@ -291,15 +291,21 @@ async def record_checks(
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
-        # and run again; two results for one slot would double-count a failure.
+        # and run again; two results for one slot would double-count a failure. (The
+        # lease is read and locked with the service's row.)
         scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
-        held = await queries.held_leases(session, owner, scheduled)
+        manual = [c.service_id for c in checks if c.scheduled_at is None]
+        locked = await queries.lock_probe_rows(session, scheduled, lease_owner=owner)
+        held = {r.id for r in locked}
         late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
         if late:
             log.warning("dropping results of slots whose lease was taken over", count=len(late))
-        checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
+            checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
+        if manual:
+            locked += await queries.lock_probe_rows(session, manual)
+    else:
+        locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
     # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
-    locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
     rows: dict[uuid.UUID, queries.ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
     results: list[dict[str, Any]] = []
@@ -387,7 +393,7 @@ async def record_checks(
         if owner is not None and check.scheduled_at is not None:
             assert row.check_interval_sec is not None
             slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
-            slots.append({"service_id": sid, "next_run_at": slot})
+            slots.append({"sid": sid, "next_run_at": slot})
     await queries.update_probe_rows(session, list(moved.values()))
     await queries.extend_probe_streaks(session, list(extended.values()))
     await queries.insert_check_results(session, results)

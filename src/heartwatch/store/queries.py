@@ -507,7 +507,8 @@ class Executemany:
     rebuilds every row's parameters through its general machinery: ~20 µs a row and
     ~0.5 ms a statement here, several times the database's own work (bench/scheduler.py).
 
-    Every value in the statement is a named `bindparam`; rows are dicts by those names.
+    Every value in the statement is a named `bindparam`; rows are dicts by those names
+    (less the `_V` prefix, which a column's own name needs in an UPDATE's SET).
     """
 
     def __init__(self, statement: UpdateBase) -> None:
@@ -694,47 +695,65 @@ async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> li
     return [ProbeSpecRow(*row) for row in rows]
 
 
-async def lock_probe_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[ProbeStateRow]:
-    """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW."""
-    rows = await _select_by_ids(
-        session,
-        "probe-lock",
-        lambda where: (
-            select(*PROBE_STATE_ROW).where(where).order_by(_services.c.id).with_for_update()
-        ),
-        _services.c.id,
-        ids,
-    )
+async def lock_probe_rows(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, lease_owner: str | None = None
+) -> list[ProbeStateRow]:
+    """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW.
+
+    With `lease_owner`: only the services whose slot that worker still holds, with their
+    `scheduler_state` rows locked too (until commit), in the same statement."""
+    if lease_owner is None:
+        rows = await _select_by_ids(
+            session,
+            "probe-lock",
+            lambda where: (
+                select(*PROBE_STATE_ROW).where(where).order_by(_services.c.id).with_for_update()
+            ),
+            _services.c.id,
+            ids,
+        )
+    else:
+        owner = bindparam("owner", type_=_slots.c.lease_owner.type)
+        rows = await _select_by_ids(
+            session,
+            "probe-lock-held",
+            lambda where: (
+                select(*PROBE_STATE_ROW)
+                .join(_slots, _slots.c.service_id == _services.c.id)
+                .where(where, _slots.c.lease_owner == owner)
+                .order_by(_services.c.id)
+                .with_for_update()
+            ),
+            _services.c.id,
+            ids,
+            owner=lease_owner,
+        )
     return [ProbeStateRow(*row) for row in rows]
 
 
 _UPDATE_PROBE_ROW = Executemany(
     update(_services)
     .where(_services.c.id == bindparam("sid"))
-    .values({c: bindparam(f"new_{c}") for c in PROBE_WRITE})
+    .values({c: bindparam(_V + c) for c in PROBE_WRITE})
 )
 
 
 async def update_probe_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One executemany UPDATE for a batch; each dict has `sid` and PROBE_WRITE."""
-    await _UPDATE_PROBE_ROW.run(
-        session, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in PROBE_WRITE}} for r in rows]
-    )
+    await _UPDATE_PROBE_ROW.run(session, rows)
 
 
 _EXTEND_PROBE_STREAK = Executemany(
     update(_services)
     .where(_services.c.id == bindparam("sid"))
-    .values({c: bindparam(f"new_{c}") for c in PROBE_EXTEND})
+    .values({c: bindparam(_V + c) for c in PROBE_EXTEND})
 )
 
 
 async def extend_probe_streaks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """`update_probe_rows` for rows whose status and streak start did not change: only
-    PROBE_EXTEND is written (the other PROBE_WRITE values in the dicts are ignored)."""
-    await _EXTEND_PROBE_STREAK.run(
-        session, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in PROBE_EXTEND}} for r in rows]
-    )
+    PROBE_EXTEND is written (each dict has `sid` and at least PROBE_EXTEND)."""
+    await _EXTEND_PROBE_STREAK.run(session, rows)
 
 
 RESULT_COLUMNS = (
@@ -762,40 +781,15 @@ async def insert_check_results(session: AsyncSession, rows: list[dict[str, Any]]
 _RESCHEDULE = Executemany(
     update(_slots)
     .where(_slots.c.service_id == bindparam("sid"), _slots.c.lease_owner == bindparam("owner"))
-    .values(next_run_at=bindparam("slot"), lease_owner=null(), lease_expires_at=null())
+    .values(next_run_at=bindparam(_V + "next_run_at"), lease_owner=null(), lease_expires_at=null())
 )
 
 
 async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, Any]]) -> None:
     """Set each service's next run and release the lease — only where `owner` still holds
     it (compare-and-set: a lease that expired and was taken over is left to its new
-    holder). `slots`: dicts of service_id, next_run_at."""
-    await _RESCHEDULE.run(
-        session,
-        [{"sid": s["service_id"], "slot": s["next_run_at"], "owner": owner} for s in slots],
-    )
-
-
-async def held_leases(
-    session: AsyncSession, owner: str, ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these services' leases `owner` still holds (locked until commit)."""
-    rows = await _select_by_ids(
-        session,
-        "probe-held",
-        lambda where: (
-            select(_slots.c.service_id)
-            .where(
-                where, _slots.c.lease_owner == bindparam("owner", type_=_slots.c.lease_owner.type)
-            )
-            .order_by(_slots.c.service_id)
-            .with_for_update()
-        ),
-        _slots.c.service_id,
-        ids,
-        owner=owner,
-    )
-    return {sid for (sid,) in rows}
+    holder). `slots`: dicts of sid (the service's id), next_run_at."""
+    await _RESCHEDULE.run(session, [{**s, "owner": owner} for s in slots])
 
 
 async def renew_leases(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -351,3 +352,24 @@ def test_checker_settings_are_parsed_once_per_stored_text() -> None:
     assert settings is None and problem is not None and "expect_keywrd" in problem
     settings, problem = reader.settings("gopher", "{}")
     assert settings is None and problem is not None and "gopher" in problem
+
+
+def test_a_spec_is_kept_while_its_row_is_unchanged() -> None:
+    reader = SpecReader(CHECKERS)
+    row = queries.ProbeSpecRow(
+        id=uuid.uuid4(),
+        key="web",
+        type="http",
+        endpoint="http://127.0.0.1:9/health",
+        timeout_ms=800,
+        retry_count=0,
+        retry_backoff_ms=0,
+        check_interval_sec=30.0,
+        check_settings_json='{"expect_keyword": "ok"}',
+    )
+    first = reader.spec(row)
+    assert reader.spec(row._replace()) is first  # an equal row read again
+    edited = reader.spec(row._replace(timeout_ms=500))
+    assert edited is not first and edited.timeout_ms == 500
+    assert (edited.interval_s, edited.endpoint) == (30.0, "http://127.0.0.1:9/health")
+    assert reader.spec(row._replace(check_interval_sec=10.0)).interval_s == 10.0

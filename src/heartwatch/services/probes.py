@@ -120,6 +120,9 @@ class SpecReader:
         self.checkers = checkers
         self._parsed: dict[tuple[str, str | None], tuple[CheckerSettings | None, str | None]]
         self._parsed = {}
+        # Each service's last spec with the row it came from: the same row (the usual
+        # case, claim after claim) gives the same spec back (specs are immutable).
+        self._specs: dict[uuid.UUID, tuple[queries.ProbeSpecRow, ProbeSpec]] = {}
 
     def settings(
         self, checker_type: str, settings_json: str | None
@@ -133,10 +136,17 @@ class SpecReader:
             parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
         return parsed
 
-    def spec(self, row: Any) -> ProbeSpec:
+    def spec(self, row: queries.ProbeSpecRow) -> ProbeSpec:
         """`row`: one of `queries.probe_spec_rows`."""
+        kept = self._specs.get(row.id)
+        if kept is not None and kept[0] == row:
+            return kept[1]
         settings, problem = self.settings(row.type, row.check_settings_json)
-        return _spec(row, settings, problem)
+        spec = _spec(row, settings, problem)
+        if len(self._specs) >= self.MAX_KEPT:
+            self._specs.clear()  # services churned: start over
+        self._specs[row.id] = (row, spec)
+        return spec
 
 
 async def execute(

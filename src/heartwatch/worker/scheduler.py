@@ -6,8 +6,8 @@
   holds (one UPDATE ... RETURNING), read their configuration, and push them onto an
   in-memory min-heap; renew the leases this worker holds so that only a dead worker's
   leases ever expire (and are then taken over by another worker);
-- dispatch: pop each service at its time and run its check under a semaphore
-  (HEARTWATCH_MAX_CONCURRENT_CHECKS);
+- dispatch: pop each service at its time (the slots of each 10 ms start together, at
+  its end) and run its check under a semaphore (HEARTWATCH_MAX_CONCURRENT_CHECKS);
 - write: record the finished checks in one transaction, set each next run to
   `scheduled + interval` (never `finished + interval`: no drift) and release its lease.
   A result is written at most a second after its check, and within a quarter of its
@@ -60,6 +60,11 @@ class CheckScheduler:
     WRITE_RETRY_S = 0.25  # after a failed write round
     WRITE_WITHIN_S = 1.0  # how late a result may be written (or a quarter interval)
     WRITE_BATCH = 500
+    # Slots are started in buckets of this length, each bucket's together at its end: one
+    # wake-up of the dispatcher (and one pass of the event loop) for the slots of 10 ms
+    # rather than one each. At 333 checks/s that is ~10% of the worker's CPU
+    # (bench/scheduler.py), for ~5 ms more start drift on average (never early).
+    DISPATCH_BUCKET_S = 0.010
 
     def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
         self.rt = runtime
@@ -125,7 +130,11 @@ class CheckScheduler:
                 task.add_done_callback(self._running.discard)
             delay = 1.0
             if heap:
-                delay = min(delay, heap[0][0] - clock.now().timestamp())
+                # Wake at the end of the next slot's bucket: the slots of one bucket start
+                # together, one wake-up for all of them.
+                bucket = self.DISPATCH_BUCKET_S
+                end = (math.floor(heap[0][0] / bucket) + 1) * bucket
+                delay = min(delay, end - clock.now().timestamp())
             if delay > 0 and not stop.is_set():
                 # uvloop's timers count whole milliseconds from the start of the loop's
                 # pass and fire one under half a millisecond at once: rounded up (plus

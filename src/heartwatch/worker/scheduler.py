@@ -95,7 +95,7 @@ class CheckScheduler:
                 group.create_task(self._dispatch_loop(stop))
                 group.create_task(self._write_loop(stop))
                 await stop.wait()
-                self._wake()  # the dispatcher may be asleep for up to a second
+                self._wake()  # the dispatcher may be asleep (until its next slot)
                 self._wake_writer()
         finally:
             await self._shutdown()
@@ -128,24 +128,26 @@ class CheckScheduler:
                 task = loop.create_task(self._run(spec, scheduled_at))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
-            delay = 1.0
+            delay = math.inf  # nothing queued: asleep until a claim pushes (or stop)
             if heap:
                 # Wake at the end of the next slot's bucket: the slots of one bucket start
                 # together, one wake-up for all of them.
                 bucket = self.DISPATCH_BUCKET_S
                 end = (math.floor(heap[0][0] / bucket) + 1) * bucket
-                delay = min(delay, end - clock.now().timestamp())
+                delay = min(1.0, end - clock.now().timestamp())
             if delay > 0 and not stop.is_set():
                 # uvloop's timers count whole milliseconds from the start of the loop's
                 # pass and fire one under half a millisecond at once: rounded up (plus
                 # one), the timer fires just after the slot, not in a busy loop before it.
-                delay = math.ceil(delay * 1000 + 1) / 1000
                 self._wakeup = wakeup = loop.create_future()
-                timer = loop.call_later(delay, _set_done, wakeup)
+                timer = None
+                if not math.isinf(delay):
+                    timer = loop.call_later(math.ceil(delay * 1000 + 1) / 1000, _set_done, wakeup)
                 try:
                     await wakeup
                 finally:
-                    timer.cancel()
+                    if timer is not None:
+                        timer.cancel()
                     self._wakeup = None
 
     def _wake(self) -> None:

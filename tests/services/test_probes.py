@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from heartwatch.checkers.base import Outcome
 from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
 from heartwatch.domain.status import Status
 from heartwatch.services import registry
 from heartwatch.services.errors import Invalid
@@ -266,6 +268,59 @@ async def test_a_check_that_only_extends_the_streak_updates_the_row(database: Da
     assert (fresh.last_check_at, fresh.last_latency_ms, fresh.last_error) == (second, 7.5, None)
 
 
+async def test_a_batch_counts_every_check_of_a_service_as_the_rules_do(database: Database) -> None:
+    """Several checks of one service in one batch, starting from alive (the usual check
+    takes a shortcut past the state objects): the row and the transitions are those of
+    `apply_result` applied to each check in turn."""
+    plans = {
+        "up-up": [True, True],
+        "up-down": [True, False],
+        "down-up": [False, True],
+        "up-up-down-down": [True, True, False, False],
+        "up-down-up": [True, False, True],
+    }
+    rows = {key: await create_http(database, key, failure_threshold=2) for key in plans}
+    start = T0 + timedelta(seconds=10)
+    async with database.writing() as session:  # all alive first, a streak of one
+        await record_checks(
+            session,
+            [finished(row, True, start) for row in rows.values()],
+            now=start,
+            dead_after=DEAD_AFTER,
+        )
+    rules = ProbeRules(failure_threshold=2, dead_after=DEAD_AFTER)
+    expected: dict[str, tuple[ProbeState, list[tuple[Status, Status, datetime]]]] = {}
+    batch = []
+    for key, plan in plans.items():
+        state = ProbeState(Status.ALIVE, start, True, 1, start)
+        moves = []
+        for i, up in enumerate(plan):
+            at = start + timedelta(seconds=30 * (i + 1))
+            batch.append(finished(rows[key], up, at))
+            state, transitions = apply_result(state, up, at, rules, None if up else "x")
+            moves += [(t.from_status, t.to_status, t.at) for t in transitions]
+        expected[key] = (state, moves)
+    now = start + timedelta(seconds=200)
+    async with database.writing() as session:
+        changes = await record_checks(session, batch, now=now, dead_after=DEAD_AFTER)
+    got_moves: dict[str, list[tuple[Status, Status, datetime]]] = {key: [] for key in plans}
+    for service, t in changes:
+        got_moves[service.key].append((t.from_status, t.to_status, t.at))
+    async with database.reading() as session:
+        for key, (state, moves) in expected.items():
+            fresh = await registry.get_service(session, key)
+            got = ProbeState(
+                fresh.status,
+                fresh.status_since,
+                fresh.streak_up,
+                fresh.streak_count,
+                fresh.streak_since,
+            )
+            assert got == state, key
+            assert got_moves[key] == moves, key
+            assert fresh.last_check_at == start + timedelta(seconds=30 * len(plans[key])), key
+
+
 async def test_status_changes_name_their_service(database: Database) -> None:
     row = await create_http(database, "named")
     async with database.writing() as session:
@@ -297,3 +352,24 @@ def test_checker_settings_are_parsed_once_per_stored_text() -> None:
     assert settings is None and problem is not None and "expect_keywrd" in problem
     settings, problem = reader.settings("gopher", "{}")
     assert settings is None and problem is not None and "gopher" in problem
+
+
+def test_a_spec_is_kept_while_its_row_is_unchanged() -> None:
+    reader = SpecReader(CHECKERS)
+    row = queries.ProbeSpecRow(
+        id=uuid.uuid4(),
+        key="web",
+        type="http",
+        endpoint="http://127.0.0.1:9/health",
+        timeout_ms=800,
+        retry_count=0,
+        retry_backoff_ms=0,
+        check_interval_sec=30.0,
+        check_settings_json='{"expect_keyword": "ok"}',
+    )
+    first = reader.spec(row)
+    assert reader.spec(row._replace()) is first  # an equal row read again
+    edited = reader.spec(row._replace(timeout_ms=500))
+    assert edited is not first and edited.timeout_ms == 500
+    assert (edited.interval_s, edited.endpoint) == (30.0, "http://127.0.0.1:9/health")
+    assert reader.spec(row._replace(check_interval_sec=10.0)).interval_s == 10.0

@@ -69,6 +69,10 @@ class Checker(ABC):
     # (The builtin is spelled out: inside this class body `type` is the attribute.)
     type: ClassVar[str]
     Settings: ClassVar[builtins.type[CheckerSettings]] = CheckerSettings
+    # True only for a checker whose `probe` never outlives `probe.timeout_s` (every wait
+    # in it bounded by that budget): the runner then does not arm its own guard timer
+    # around each attempt. Left False, a checker is cut off a little after its timeout.
+    enforces_timeout: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1024 * 1024
 DETAIL_CHARS = 300
 USER_AGENT = f"heartwatch/{__version__} (uptime check)"
+# The request headers of a check without headers of its own (aiohttp copies them).
+_HEADERS = MappingProxyType({"User-Agent": USER_AGENT})
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _STATUS_ITEM = re.compile(r"\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?")
@@ -124,6 +128,9 @@ def _normalise_range(item: str) -> str:
 class HttpChecker(Checker):
     type = "http"
     Settings = HttpSettings
+    # aiohttp's total timeout bounds the whole request (connection, DNS, headers, body);
+    # the certificate fallback gets what is left of the budget.
+    enforces_timeout = True
 
     @classmethod
     def parse_endpoint(cls, endpoint: str) -> str:
@@ -146,7 +153,7 @@ class HttpChecker(Checker):
         settings = probe.settings
         if not isinstance(settings, HttpSettings):
             raise TypeError(f"http checks need HttpSettings, got {type(settings).__name__}")
-        headers = {"User-Agent": USER_AGENT, **settings.headers}
+        headers = {"User-Agent": USER_AGENT, **settings.headers} if settings.headers else _HEADERS
         started = time.perf_counter()
         try:
             async with ctx.http.request(
@@ -157,7 +164,9 @@ class HttpChecker(Checker):
                 allow_redirects=settings.follow_redirects,
                 # True keeps the session's own verifying context; False skips verification.
                 ssl=settings.verify_tls,
-                timeout=aiohttp.ClientTimeout(total=probe.timeout_s),
+                # To the millisecond: aiohttp rounds a timeout of 5 s or more up to the
+                # loop's next whole second unless told otherwise.
+                timeout=aiohttp.ClientTimeout(total=probe.timeout_s, ceil_threshold=math.inf),
             ) as response:
                 transport = _transport_of(response)
                 cert_expires_at = certs.peer_cert_not_after(transport)

@@ -4,7 +4,8 @@ it has (the scheduler relies on that to keep its slots; a checker that ignores i
 timeout is cut off GUARD_GRACE_S later).
 
 This is done here once for every checker, plugins included: the timeout is enforced
-even on a checker that ignores `probe.timeout_s`, and an exception becomes a down
+even on a checker that ignores `probe.timeout_s` (unless the checker declares that it
+enforces its timeout itself, as the HTTP checker does), and an exception becomes a down
 outcome saying so instead of reaching the scheduler.
 """
 
@@ -56,8 +57,12 @@ async def run_check(
 async def _attempt(checker: Checker, probe: Probe, ctx: CheckContext) -> Outcome:
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(probe.timeout_s + GUARD_GRACE_S):
+        if checker.enforces_timeout:
+            # (No guard timer: one per attempt, for every check, where it never fires.)
             outcome = await checker.probe(probe, ctx)
+        else:
+            async with asyncio.timeout(probe.timeout_s + GUARD_GRACE_S):
+                outcome = await checker.probe(probe, ctx)
     except TimeoutError:
         error = f"timeout after {probe.timeout_s * 1000:.0f} ms (the checker did not stop)"
         return Outcome(up=False, error=error, failed_assertion="timeout")

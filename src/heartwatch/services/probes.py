@@ -8,7 +8,7 @@ import math
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
@@ -120,6 +120,9 @@ class SpecReader:
         self.checkers = checkers
         self._parsed: dict[tuple[str, str | None], tuple[CheckerSettings | None, str | None]]
         self._parsed = {}
+        # Each service's last spec with the row it came from: the same row (the usual
+        # case, claim after claim) gives the same spec back (specs are immutable).
+        self._specs: dict[uuid.UUID, tuple[queries.ProbeSpecRow, ProbeSpec]] = {}
 
     def settings(
         self, checker_type: str, settings_json: str | None
@@ -133,10 +136,17 @@ class SpecReader:
             parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
         return parsed
 
-    def spec(self, row: Any) -> ProbeSpec:
+    def spec(self, row: queries.ProbeSpecRow) -> ProbeSpec:
         """`row`: one of `queries.probe_spec_rows`."""
+        kept = self._specs.get(row.id)
+        if kept is not None and kept[0] == row:
+            return kept[1]
         settings, problem = self.settings(row.type, row.check_settings_json)
-        return _spec(row, settings, problem)
+        spec = _spec(row, settings, problem)
+        if len(self._specs) >= self.MAX_KEPT:
+            self._specs.clear()  # services churned: start over
+        self._specs[row.id] = (row, spec)
+        return spec
 
 
 async def execute(
@@ -187,7 +197,7 @@ async def execute(
     )
 
 
-def probe_state_of(row: Service) -> ProbeState:
+def probe_state_of(row: Service | queries.ProbeStateRow) -> ProbeState:
     return ProbeState(
         status=Status(row.status),
         status_since=row.status_since,
@@ -197,7 +207,7 @@ def probe_state_of(row: Service) -> ProbeState:
     )
 
 
-def probe_rules_of(row: Service, dead_after: timedelta) -> ProbeRules:
+def probe_rules_of(row: Service | queries.ProbeStateRow, dead_after: timedelta) -> ProbeRules:
     return ProbeRules(
         failure_threshold=row.failure_threshold,
         success_threshold=row.success_threshold,
@@ -291,18 +301,23 @@ async def record_checks(
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
-        # and run again; two results for one slot would double-count a failure.
+        # and run again; two results for one slot would double-count a failure. (The
+        # lease is read and locked with the service's row.)
         scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
-        held = await queries.held_leases(session, owner, scheduled)
+        manual = [c.service_id for c in checks if c.scheduled_at is None]
+        locked = await queries.lock_probe_rows(session, scheduled, lease_owner=owner)
+        held = {r.id for r in locked}
         late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
         if late:
             log.warning("dropping results of slots whose lease was taken over", count=len(late))
-        checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
+            checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
+        if manual:
+            locked += await queries.lock_probe_rows(session, manual)
+    else:
+        locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
     # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
-    locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
-    rows: dict[uuid.UUID, Any] = {r.id: r for r in locked}
+    rows: dict[uuid.UUID, queries.ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
-    written: dict[uuid.UUID, dict[str, Any]] = {}  # a service's row after its last check
     results: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
     changes: list[tuple[ProbedService, Transition]] = []
@@ -312,58 +327,85 @@ async def record_checks(
     # counts the batch's later failures.)
     failures: dict[uuid.UUID, tuple[int, str | None]] = {}
     opened: set[uuid.UUID] = set()
+    # Most checks only extend their service's streak: those rows get the short UPDATE.
+    # (A service's row after its last check of the batch.)
+    extended: dict[uuid.UUID, dict[str, Any]] = {}
+    moved: dict[uuid.UUID, dict[str, Any]] = {}
     for check in checks:
         sid = check.service_id
         row = rows.get(sid)
         if row is None:
             continue
         o = check.outcome
-        before = states.get(sid) or probe_state_of(row)
-        if not o.up and before.status in (Status.DOWN, Status.DEAD) and sid not in opened:
-            failures[sid] = (failures.get(sid, (0, None))[0] + 1, o.error)
-        state, transitions = apply_result(
-            before,
-            o.up,
-            check.finished_at,
-            probe_rules_of(row, dead_after),
-            o.error,
-        )
-        states[sid] = state
-        written[sid] = {
-            "sid": sid,
-            "status": state.status,
-            "status_since": state.status_since,
-            "streak_up": state.streak_up,
-            "streak_count": state.streak_count,
-            "streak_since": state.streak_since,
-            "last_check_at": check.finished_at,
-            "last_latency_ms": o.latency_ms,
-            "last_error": None if o.up else o.error,
-        }
-        if transitions:
-            transition_log += transition_values(sid, transitions, now)
-            changes.extend((ProbedService(sid, row.key), t) for t in transitions)
-        if any(t.to_status is Status.DOWN for t in transitions):
-            opened.add(sid)
+        before = states.get(sid)
+        if (
+            before is None
+            and sid not in extended
+            and o.up
+            and row.status is Status.ALIVE
+            and row.streak_up is True
+            and row.streak_since is not None
+        ):
+            # The usual check: an alive service seen up again. `apply_result` would only
+            # count it into the streak (nothing can move): done here without the state
+            # objects, for hundreds of checks a second.
+            status, streak_count = Status.ALIVE, row.streak_count + 1
+            extended[sid] = {
+                "sid": sid,
+                "streak_count": streak_count,
+                "last_check_at": check.finished_at,
+                "last_latency_ms": o.latency_ms,
+                "last_error": None,
+            }
+        else:
+            if before is None:
+                before = probe_state_of(row)
+                if sid in extended:  # counted in by the usual case above, earlier in the batch
+                    before = replace(before, streak_count=extended[sid]["streak_count"])
+            if not o.up and before.status in (Status.DOWN, Status.DEAD) and sid not in opened:
+                failures[sid] = (failures.get(sid, (0, None))[0] + 1, o.error)
+            state, transitions = apply_result(
+                before,
+                o.up,
+                check.finished_at,
+                probe_rules_of(row, dead_after),
+                o.error,
+            )
+            states[sid] = state
+            values = {
+                "sid": sid,
+                "status": state.status,
+                "status_since": state.status_since,
+                "streak_up": state.streak_up,
+                "streak_count": state.streak_count,
+                "streak_since": state.streak_since,
+                "last_check_at": check.finished_at,
+                "last_latency_ms": o.latency_ms,
+                "last_error": None if o.up else o.error,
+            }
+            # Against the row as read: status and streak start unchanged is the short UPDATE.
+            same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
+                state.status,
+                state.status_since,
+                state.streak_up,
+                state.streak_since,
+            )
+            extended.pop(sid, None)
+            moved.pop(sid, None)
+            (extended if same else moved)[sid] = values
+            status = state.status
+            if transitions:
+                transition_log += transition_values(sid, transitions, now)
+                changes.extend((ProbedService(sid, row.key), t) for t in transitions)
+                if any(t.to_status is Status.DOWN for t in transitions):
+                    opened.add(sid)
         results.append(_result_row(check))
         if owner is not None and check.scheduled_at is not None:
             assert row.check_interval_sec is not None
-            slot = _next_slot(row.check_interval_sec, state.status, check.scheduled_at, now)
-            slots.append({"service_id": sid, "next_run_at": slot})
-    # Most checks only extend their service's streak: those rows get the short UPDATE.
-    moved: list[dict[str, Any]] = []
-    extended: list[dict[str, Any]] = []
-    for sid, values in written.items():
-        row = rows[sid]
-        same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
-            values["status"],
-            values["status_since"],
-            values["streak_up"],
-            values["streak_since"],
-        )
-        (extended if same else moved).append(values)
-    await queries.update_probe_rows(session, moved)
-    await queries.extend_probe_streaks(session, extended)
+            slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
+            slots.append({"sid": sid, "next_run_at": slot})
+    await queries.update_probe_rows(session, list(moved.values()))
+    await queries.extend_probe_streaks(session, list(extended.values()))
     await queries.insert_check_results(session, results)
     # After the services rows: what hangs off a transition may read the new status.
     await record_transitions(session, transition_log)

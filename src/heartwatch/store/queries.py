@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
     Dialect,
-    Row,
+    Integer,
     Select,
     Table,
     Text,
@@ -51,6 +51,7 @@ from heartwatch.store.models import (
     Service,
     StateTransition,
 )
+from heartwatch.store.types import UTCDateTime, sqlite_utc_text
 
 
 def _by_key_or_id(keys: Sequence[str], ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
@@ -162,10 +163,15 @@ class _Prepared:
         for name in compiled.positiontup:
             impl = compiled.binds[name].type.dialect_impl(dialect)
             processor = impl.bind_processor(dialect)
+            if isinstance(impl, UTCDateTime) and dialect.name == "sqlite":
+                processor = sqlite_utc_text  # the same text, a fraction of the cost
             memo = type(impl) if processor and _is_time(impl) else None
             self._binds.append((name.removeprefix(_V), processor, memo))
         self._dialect = dialect
-        self._columns = list(stmt.selected_columns) if isinstance(stmt, Select) else []
+        # What a SELECT (or an INSERT/UPDATE ... RETURNING) gives back.
+        self._columns = list(
+            stmt.selected_columns if isinstance(stmt, Select) else stmt.exported_columns
+        )
         self._results: list[_Processor] | None = None
 
     def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
@@ -506,7 +512,8 @@ class Executemany:
     rebuilds every row's parameters through its general machinery: ~20 µs a row and
     ~0.5 ms a statement here, several times the database's own work (bench/scheduler.py).
 
-    Every value in the statement is a named `bindparam`; rows are dicts by those names.
+    Every value in the statement is a named `bindparam`; rows are dicts by those names
+    (less the `_V` prefix, which a column's own name needs in an UPDATE's SET).
     """
 
     def __init__(self, statement: UpdateBase) -> None:
@@ -517,6 +524,34 @@ class Executemany:
             return
         stmt = _prepare(session.get_bind().dialect, self, lambda: self.statement)
         await _execute_many(session, stmt, stmt.params(rows))
+
+
+def _claim_statement() -> _Statement:
+    now = bindparam("now", type_=_slots.c.lease_expires_at.type)
+    free = or_(_slots.c.lease_expires_at.is_(None), _slots.c.lease_expires_at < now)
+    due = (
+        select(_slots.c.service_id)
+        .join(_services, _services.c.id == _slots.c.service_id)
+        .where(
+            _slots.c.next_run_at <= bindparam("horizon", type_=_slots.c.next_run_at.type),
+            free,
+            _services.c.status != bindparam("paused", type_=_services.c.status.type),
+        )
+        .order_by(_slots.c.next_run_at)
+        # (Both named: SQLite otherwise adds an OFFSET of its own, an anonymous parameter.)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .with_for_update(skip_locked=True, of=_slots)
+    )
+    return (
+        update(_slots)
+        .where(_slots.c.service_id.in_(due.scalar_subquery()), free)
+        .values(
+            lease_owner=bindparam(_V + "owner", type_=_slots.c.lease_owner.type),
+            lease_expires_at=bindparam(_V + "until", type_=_slots.c.lease_expires_at.type),
+        )
+        .returning(_slots.c.service_id, _slots.c.next_run_at)
+    )
 
 
 async def claim_due_checks(
@@ -532,24 +567,55 @@ async def claim_due_checks(
     (or whose holder's lease ran out: a dead worker's services are taken over).
 
     One UPDATE ... RETURNING; on PostgreSQL the inner SELECT skips rows another worker is
-    claiming at this very moment, so two workers never claim the same service.
+    claiming at this very moment, so two workers never claim the same service. (Compiled
+    once, like the other statements the scheduler runs every second: `_prepare`.)
     """
-    free = or_(_slots.c.lease_expires_at.is_(None), _slots.c.lease_expires_at < now)
-    due = (
-        select(_slots.c.service_id)
-        .join(_services, _services.c.id == _slots.c.service_id)
-        .where(_slots.c.next_run_at <= horizon, free, _services.c.status != Status.PAUSED)
-        .order_by(_slots.c.next_run_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=_slots)
-    )
-    stmt = (
-        update(_slots)
-        .where(_slots.c.service_id.in_(due.scalar_subquery()), free)
-        .values(lease_owner=owner, lease_expires_at=lease_until)
-        .returning(_slots.c.service_id, _slots.c.next_run_at)
-    )
-    return [(sid, at) for sid, at in (await session.execute(stmt)).all()]
+    conn = await session.connection()
+    stmt = _prepare(conn.dialect, "probe-claim", _claim_statement)
+    values = {
+        "now": now,
+        "horizon": horizon,
+        "limit": limit,
+        "offset": 0,
+        "owner": owner,
+        "until": lease_until,
+        "paused": Status.PAUSED,
+    }
+    return [(sid, at) for sid, at in await _fetch(session, stmt, stmt.params([values])[0])]
+
+
+async def _select_by_ids(
+    session: AsyncSession,
+    key: str,
+    build: Callable[[ColumnElement[bool]], _Statement],
+    column: Any,
+    ids: Sequence[uuid.UUID],
+    **values: Any,
+) -> list[Any]:
+    """Rows of `build(column IN (ids))`, compiled once per IN-list length (`_padded`), in
+    chunks of sorted ids: rows locked by a chunk's `ORDER BY id ... FOR UPDATE` are still
+    locked in id order overall."""
+    if not ids:
+        return []
+    conn = await session.connection()
+    ordered = sorted(ids)
+    rows: list[Any] = []
+    for start in range(0, len(ordered), _MAX_IN):
+        chunk = ordered[start : start + _MAX_IN]
+        n = _padded(len(chunk))
+
+        def statement(n: int = n) -> _Statement:
+            return build(column.in_([bindparam(f"i{i}", type_=column.type) for i in range(n)]))
+
+        stmt = _prepare(conn.dialect, (key, n), statement)
+        # Padding repeats the last id: IN (a, b, b, b) is IN (a, b).
+        params = {f"i{i}": chunk[min(i, len(chunk) - 1)] for i in range(n)}
+        params.update(values)
+        rows += await _fetch(session, stmt, stmt.params([params])[0])
+    return rows
+
+
+_MAX_IN = 1024
 
 
 # What the scheduler reads to run a service's check, and what recording its result reads
@@ -593,55 +659,106 @@ PROBE_WRITE = (
 PROBE_EXTEND = ("streak_count", "last_check_at", "last_latency_ms", "last_error")
 
 
-async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+class ProbeSpecRow(NamedTuple):
+    """PROBE_SPEC_ROW: what the scheduler reads to run a service's check."""
+
+    id: uuid.UUID
+    key: str
+    type: str
+    endpoint: str | None
+    timeout_ms: int | None
+    retry_count: int
+    retry_backoff_ms: int
+    check_interval_sec: float | None
+    check_settings_json: str | None
+
+
+class ProbeStateRow(NamedTuple):
+    """PROBE_STATE_ROW: what recording a check reads of its service."""
+
+    id: uuid.UUID
+    key: str
+    status: Status
+    status_since: datetime
+    streak_up: bool | None
+    streak_count: int
+    streak_since: datetime | None
+    failure_threshold: int
+    success_threshold: int
+    check_interval_sec: float | None
+
+
+async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[ProbeSpecRow]:
     """PROBE_SPEC_ROW of these services (those that still exist)."""
-    if not ids:
-        return []
-    stmt = select(*PROBE_SPEC_ROW).where(_services.c.id.in_(ids))
-    return list((await session.execute(stmt)).all())
-
-
-async def lock_probe_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-    """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW."""
-    if not ids:
-        return []
-    stmt = (
-        select(*PROBE_STATE_ROW)
-        .where(_services.c.id.in_(ids))
-        .order_by(_services.c.id)
-        .with_for_update()
+    rows = await _select_by_ids(
+        session,
+        "probe-spec",
+        lambda where: select(*PROBE_SPEC_ROW).where(where),
+        _services.c.id,
+        ids,
     )
-    # (Widened: the precise row type has more columns than a tuple type can spell.)
-    return cast(list[Row[Any]], list((await session.execute(stmt)).all()))
+    return [ProbeSpecRow(*row) for row in rows]
+
+
+async def lock_probe_rows(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, lease_owner: str | None = None
+) -> list[ProbeStateRow]:
+    """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW.
+
+    With `lease_owner`: only the services whose slot that worker still holds, with their
+    `scheduler_state` rows locked too (until commit), in the same statement."""
+    if lease_owner is None:
+        rows = await _select_by_ids(
+            session,
+            "probe-lock",
+            lambda where: (
+                select(*PROBE_STATE_ROW).where(where).order_by(_services.c.id).with_for_update()
+            ),
+            _services.c.id,
+            ids,
+        )
+    else:
+        owner = bindparam("owner", type_=_slots.c.lease_owner.type)
+        rows = await _select_by_ids(
+            session,
+            "probe-lock-held",
+            lambda where: (
+                select(*PROBE_STATE_ROW)
+                .join(_slots, _slots.c.service_id == _services.c.id)
+                .where(where, _slots.c.lease_owner == owner)
+                .order_by(_services.c.id)
+                .with_for_update()
+            ),
+            _services.c.id,
+            ids,
+            owner=lease_owner,
+        )
+    return [ProbeStateRow(*row) for row in rows]
 
 
 _UPDATE_PROBE_ROW = Executemany(
     update(_services)
     .where(_services.c.id == bindparam("sid"))
-    .values({c: bindparam(f"new_{c}") for c in PROBE_WRITE})
+    .values({c: bindparam(_V + c) for c in PROBE_WRITE})
 )
 
 
 async def update_probe_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One executemany UPDATE for a batch; each dict has `sid` and PROBE_WRITE."""
-    await _UPDATE_PROBE_ROW.run(
-        session, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in PROBE_WRITE}} for r in rows]
-    )
+    await _UPDATE_PROBE_ROW.run(session, rows)
 
 
 _EXTEND_PROBE_STREAK = Executemany(
     update(_services)
     .where(_services.c.id == bindparam("sid"))
-    .values({c: bindparam(f"new_{c}") for c in PROBE_EXTEND})
+    .values({c: bindparam(_V + c) for c in PROBE_EXTEND})
 )
 
 
 async def extend_probe_streaks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """`update_probe_rows` for rows whose status and streak start did not change: only
-    PROBE_EXTEND is written (the other PROBE_WRITE values in the dicts are ignored)."""
-    await _EXTEND_PROBE_STREAK.run(
-        session, [{"sid": r["sid"], **{f"new_{c}": r[c] for c in PROBE_EXTEND}} for r in rows]
-    )
+    PROBE_EXTEND is written (each dict has `sid` and at least PROBE_EXTEND)."""
+    await _EXTEND_PROBE_STREAK.run(session, rows)
 
 
 RESULT_COLUMNS = (
@@ -669,32 +786,15 @@ async def insert_check_results(session: AsyncSession, rows: list[dict[str, Any]]
 _RESCHEDULE = Executemany(
     update(_slots)
     .where(_slots.c.service_id == bindparam("sid"), _slots.c.lease_owner == bindparam("owner"))
-    .values(next_run_at=bindparam("slot"), lease_owner=null(), lease_expires_at=null())
+    .values(next_run_at=bindparam(_V + "next_run_at"), lease_owner=null(), lease_expires_at=null())
 )
 
 
 async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, Any]]) -> None:
     """Set each service's next run and release the lease — only where `owner` still holds
     it (compare-and-set: a lease that expired and was taken over is left to its new
-    holder). `slots`: dicts of service_id, next_run_at."""
-    await _RESCHEDULE.run(
-        session,
-        [{"sid": s["service_id"], "slot": s["next_run_at"], "owner": owner} for s in slots],
-    )
-
-
-async def held_leases(
-    session: AsyncSession, owner: str, ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these services' leases `owner` still holds (locked until commit)."""
-    if not ids:
-        return set()
-    stmt = (
-        select(_slots.c.service_id)
-        .where(_slots.c.service_id.in_(ids), _slots.c.lease_owner == owner)
-        .with_for_update()
-    )
-    return set((await session.scalars(stmt)).all())
+    holder). `slots`: dicts of sid (the service's id), next_run_at."""
+    await _RESCHEDULE.run(session, [{**s, "owner": owner} for s in slots])
 
 
 async def renew_leases(

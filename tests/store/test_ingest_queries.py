@@ -31,8 +31,12 @@ async def test_locked_rows_are_the_services_named_by_key_or_id(database: Databas
         by_orm = {s.key: s for s in await queries.lock_services(session, keys=keys, ids=[])}
         # 11 keys are padded to an IN list of 16; ids and keys may be mixed.
         ids = [by_orm["svc-03"].id, by_orm["svc-04"].id]
-        rows = await queries.lock_heartbeat_rows(session, keys=keys[5:], ids=ids)
-        none = await queries.lock_heartbeat_rows(session, keys=["nobody"], ids=[])
+        rows = await queries.lock_heartbeat_rows(
+            await queries.IngestTx.joining(session), keys=keys[5:], ids=ids
+        )
+        none = await queries.lock_heartbeat_rows(
+            await queries.IngestTx.joining(session), keys=["nobody"], ids=[]
+        )
     assert none == []
     assert [r.key for r in rows] == sorted(
         ["svc-03", "svc-04", *keys[5:]], key=lambda k: by_orm[k].id
@@ -54,9 +58,11 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
     moscow = timezone(timedelta(hours=3))
     at = (T0 + timedelta(seconds=90)).astimezone(moscow)  # any zone in, UTC stored
     async with database.writing() as session:
-        rows = await queries.lock_heartbeat_rows(session, keys=["a", "b"], ids=[])
+        rows = await queries.lock_heartbeat_rows(
+            await queries.IngestTx.joining(session), keys=["a", "b"], ids=[]
+        )
         await queries.update_heartbeat_rows(
-            session,
+            await queries.IngestTx.joining(session),
             [
                 {
                     "sid": r.id,
@@ -75,7 +81,7 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
             ],
         )
         await queries.insert_heartbeats(
-            session,
+            await queries.IngestTx.joining(session),
             [
                 {
                     "id": new_id(),
@@ -125,4 +131,4 @@ async def test_a_failing_statement_raises_what_sqlalchemy_would(database: Databa
     }
     with pytest.raises(IntegrityError):
         async with database.writing() as session:
-            await queries.insert_heartbeats(session, [row])
+            await queries.insert_heartbeats(await queries.IngestTx.joining(session), [row])

@@ -95,13 +95,14 @@ class _Target:
     probe: bool
     state: HeartbeatState
     last_start_at: datetime | None
+    row: queries.HeartbeatRow  # as read
     touched: bool = False
     # `schedule(state, rules)`, when the rules just worked it out.
     steps: list[Step] | None = None
 
 
 def _target(row: queries.HeartbeatRow) -> _Target:
-    return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at)
+    return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
 
 
 class _NeedsSession(Exception):
@@ -245,9 +246,9 @@ async def _record(
         outcomes.append(
             PingOutcome(target.id, target.key, target.state.status, at, registered, duration)
         )
-    await queries.update_heartbeat_rows(
-        tx, [_columns(t, rules, now) for t in by_id.values() if t.touched]
-    )
+    rows = [_columns(t, rules, now) for t in by_id.values() if t.touched]
+    await queries.update_heartbeat_rows(tx, [r for r in rows if "status" in r])
+    await queries.extend_heartbeat_rows(tx, [r for r in rows if "status" not in r])
     await queries.insert_heartbeats(tx, heartbeats)
     if session is not None:
         await record_transitions(session, transitions)
@@ -255,22 +256,35 @@ async def _record(
 
 
 def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
-    """What `update_heartbeat_rows` writes of a service (`lifecycle.state_columns`, with
-    the next deadline taken from the schedule the rules just walked, if they did)."""
-    state = target.state
+    """What to write of a service: `lifecycle.state_columns` with its last start (for
+    `update_heartbeat_rows`), with the next deadline taken from the schedule the rules just
+    walked if they did; or only HEARTBEAT_EXTEND (for `extend_heartbeat_rows`) when the
+    other columns keep the values read."""
+    state, row = target.state, target.row
     steps = target.steps if target.steps is not None else schedule(state, rules)
-    return {
+    extend = {
         "sid": target.id,
-        "status": state.status,
-        "status_since": state.status_since,
         "last_heartbeat_at": state.last_heartbeat_at,
-        "failed_at": state.failed_at,
-        "expected_period_sec": state.declared_period,
         "recent_gaps": list(state.recent_gaps),
         "heartbeat_count": state.heartbeat_count,
         "next_deadline_at": deadline_in(steps, now),
-        "last_start_at": target.last_start_at,
         "updated_at": now,
+    }
+    if (
+        state.status == row.status
+        and state.status_since == row.status_since
+        and state.failed_at == row.failed_at
+        and state.declared_period == row.expected_period_sec
+        and target.last_start_at == row.last_start_at
+    ):
+        return extend
+    return {
+        **extend,
+        "status": state.status,
+        "status_since": state.status_since,
+        "failed_at": state.failed_at,
+        "expected_period_sec": state.declared_period,
+        "last_start_at": target.last_start_at,
     }
 
 

@@ -22,6 +22,7 @@ these tests are strict xfails, so fixing one turns the suite red until its mark 
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -37,9 +38,11 @@ from heartwatch.domain.heartbeat import (
     Transition,
     advance,
     apply_signal,
+    deadline_in,
     expected_period,
     median_period,
     next_deadline,
+    receive,
     redeclare_period,
     schedule,
     set_paused,
@@ -964,3 +967,39 @@ def test_paused_service_resumes_to_what_an_unpaused_twin_would_show(
     assert timeline(transitions) == [(Status.PAUSED, status_at(twin, resume_at, rules), resume_at)]
     # ...and from then on it follows the twin's ladder.
     assert status_at(resumed, resume_at + later, rules) is status_at(twin, resume_at + later, rules)
+
+
+@PROPERTY
+@given(h=histories(), data=st.data())
+def test_receive_leaves_the_schedule_of_the_state_it_returns(
+    h: History, data: st.DataObject
+) -> None:
+    # Ingest takes the next deadline from the schedule `receive` walked last, instead of
+    # working the schedule out again: it must be the returned state's own.
+    state = h.start
+    for signal, at in h.signals:
+        new, transitions, steps = receive(state, signal, at, h.rules)
+        assert (new, transitions) == apply_signal(state, signal, at, h.rules)
+        assert steps == schedule(new, h.rules)
+        later = at + data.draw(LATER)
+        assert deadline_in(steps, later) == next_deadline(new, h.rules, later)
+        state = new
+
+
+def test_a_step_words_its_reason_when_asked() -> None:
+    state, _ = beats([0], declared=60.0)
+    alive, silent, down, dead = schedule(state, RULES)
+    assert alive.reason == "heartbeat received"
+    assert silent.reason == "no heartbeat for 2m (2x period 60s)"
+    assert down.reason == "no heartbeat for 4m (4x period 60s)"
+    assert dead.reason == "no heartbeat for 7d"
+    unknown, dead = schedule(beats([0])[0], RULES)
+    assert unknown.reason == "waiting for 4 heartbeats to learn the period"
+    down, dead = schedule(feed(state, [(Signal.FAIL, T0 + sec(1))])[0], RULES)
+    assert (down.reason, dead.reason) == ("fail signal received", "failing for 7d")
+
+
+@CHEAP_PROPERTY
+@given(gaps=st.lists(st.floats(0, 1e7, allow_nan=False), min_size=3, max_size=40))
+def test_median_period_is_the_statistics_median_of_the_sample(gaps: list[float]) -> None:
+    assert median_period(gaps, RULES) == statistics.median(gaps[-RULES.sample_size :])

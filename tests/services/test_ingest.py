@@ -166,3 +166,30 @@ async def test_one_bad_batch_does_not_poison_later_pings(database: Database) -> 
     hb = ingest(database, clock)
     await database.dispose()  # the pool reconnects on next use
     assert (await ping(hb, clock, "resilient")).registered
+
+
+async def test_a_batch_with_a_new_key_or_a_transition_is_recorded_once(
+    database: Database,
+) -> None:
+    """Such a batch is first tried without a session, given up before anything is written,
+    then recorded in a session: every ping once, every transition once."""
+    clock = ManualClock(T0)
+    hb = ingest(database, clock)
+    for _ in range(3):
+        await ping(hb, clock, "known")
+        clock.advance(10)
+    # Together: the fourth beat of "known" (unknown -> alive) and a new key.
+    results = await asyncio.gather(
+        *(
+            hb.record(Ping(key=k, signal=Signal.SUCCESS, received_at=clock.now()))
+            for k in ("known", "new", "known")
+        )
+    )
+    assert [r.status for r in results if isinstance(r, PingOutcome)] == [
+        Status.ALIVE,
+        Status.UNKNOWN,
+        Status.ALIVE,
+    ]
+    assert [(a, b) for a, b, _ in await transitions(database)] == [(Status.UNKNOWN, Status.ALIVE)]
+    async with database.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Heartbeat)) == 6

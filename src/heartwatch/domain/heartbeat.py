@@ -16,10 +16,11 @@ else is reading that list:
 
 from __future__ import annotations
 
-import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from heartwatch.domain.status import Status
 
@@ -74,11 +75,20 @@ class HeartbeatState:
     heartbeat_count: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
+    """From `at` on, the status is `status` (if nothing else arrives).
+
+    `schedule()` runs for every heartbeat and a transition is rare, so a step keeps what
+    its reason is made of and words it only when asked (`reason`)."""
+
     status: Status
     at: datetime
-    reason: str
+    words: Callable[..., str]
+    args: tuple[float, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return self.words(*self.args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,10 @@ def median_period(gaps: tuple[float, ...] | list[float], rules: HeartbeatRules) 
     """Median of the last `sample_size` gaps; None until `min_heartbeats` have been seen."""
     if len(gaps) < rules.min_heartbeats - 1:
         return None
-    return float(statistics.median(gaps[-rules.sample_size :]))
+    # statistics.median, without its generality (this runs for every heartbeat).
+    ordered = sorted(gaps[-rules.sample_size :])
+    mid = len(ordered) // 2
+    return float(ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2)
 
 
 def expected_period(state: HeartbeatState, rules: HeartbeatRules) -> float | None:
@@ -113,51 +126,78 @@ def _human(seconds: float) -> str:
     return f"{seconds / 86400:.3g}d"
 
 
+# What the steps of a schedule say, worded only when a step becomes a transition.
+def _fail_received() -> str:
+    return "fail signal received"
+
+
+def _failing_for(seconds: float) -> str:
+    return f"failing for {_human(seconds)}"
+
+
+def _waiting(needed: int) -> str:
+    return f"waiting for {needed} heartbeats to learn the period"
+
+
+def _heartbeat_received() -> str:
+    return "heartbeat received"
+
+
+def _no_heartbeat_for(seconds: float) -> str:
+    return f"no heartbeat for {_human(seconds)}"
+
+
+def _no_heartbeat_factor(seconds: float, factor: float, period: float) -> str:
+    return f"no heartbeat for {_human(seconds)} ({factor:g}x period {_human(period)})"
+
+
 def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
     """The status this service will have from its last signal on, if nothing else arrives."""
     if state.status is Status.PAUSED:
         return []
-    dead_age = rules.dead_after.total_seconds()
     if state.failed_at is not None:
         f = state.failed_at
         return [
-            Step(Status.DOWN, f, "fail signal received"),
-            Step(Status.DEAD, f + rules.dead_after, f"failing for {_human(dead_age)}"),
+            Step(Status.DOWN, f, _fail_received),
+            Step(
+                Status.DEAD,
+                f + rules.dead_after,
+                _failing_for,
+                (rules.dead_after.total_seconds(),),
+            ),
         ]
     last = state.last_heartbeat_at
     if last is None:
         return []  # never heard from: stays as it is (unknown) until the first signal
     period = expected_period(state, rules)
     if period is None:
-        needed = rules.min_heartbeats
         return [
-            Step(Status.UNKNOWN, last, f"waiting for {needed} heartbeats to learn the period"),
-            Step(Status.DEAD, last + rules.dead_after, f"no heartbeat for {_human(dead_age)}"),
+            Step(Status.UNKNOWN, last, _waiting, (rules.min_heartbeats,)),
+            Step(
+                Status.DEAD,
+                last + rules.dead_after,
+                _no_heartbeat_for,
+                (rules.dead_after.total_seconds(),),
+            ),
         ]
     silent_s, down_s = period * rules.silent_factor, period * rules.down_factor
-    steps = [
-        Step(Status.ALIVE, last, "heartbeat received"),
+    down_at = last + timedelta(seconds=down_s)
+    # Dead is the far end of down: never before the service is down (a weekly job with a
+    # 4-week down threshold must not die after 7 days).
+    dead_at = max(last + rules.dead_after, down_at)
+    # When down and dead coincide (slow jobs), both steps stay: the service passes through
+    # down (which is what opens an incident) on its way to dead.
+    return [
+        Step(Status.ALIVE, last, _heartbeat_received),
         Step(
             Status.SILENT,
             last + timedelta(seconds=silent_s),
-            f"no heartbeat for {_human(silent_s)} ({rules.silent_factor:g}x period "
-            f"{_human(period)})",
+            _no_heartbeat_factor,
+            (silent_s, rules.silent_factor, period),
         ),
-        Step(
-            Status.DOWN,
-            last + timedelta(seconds=down_s),
-            f"no heartbeat for {_human(down_s)} ({rules.down_factor:g}x period {_human(period)})",
-        ),
+        Step(Status.DOWN, down_at, _no_heartbeat_factor, (down_s, rules.down_factor, period)),
+        Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
     ]
-    # Dead is the far end of down: never before the service is down (a weekly job with a
-    # 4-week down threshold must not die after 7 days).
-    dead_at = max(last + rules.dead_after, steps[-1].at)
-    steps.append(
-        Step(Status.DEAD, dead_at, f"no heartbeat for {_human((dead_at - last).total_seconds())}")
-    )
-    # When down and dead coincide (slow jobs), both steps stay: the service passes through
-    # down (which is what opens an incident) on its way to dead.
-    return steps
 
 
 def step_at(steps: list[Step], moment: datetime) -> Step | None:
@@ -172,7 +212,12 @@ def step_at(steps: list[Step], moment: datetime) -> Step | None:
 
 def next_deadline(state: HeartbeatState, rules: HeartbeatRules, now: datetime) -> datetime | None:
     """The next moment this service's status changes on its own, if nothing arrives."""
-    for step in schedule(state, rules):
+    return deadline_in(schedule(state, rules), now)
+
+
+def deadline_in(steps: list[Step], now: datetime) -> datetime | None:
+    """`next_deadline` from the state's schedule, when the caller has it already."""
+    for step in steps:
         if step.at > now:
             return step.at
     return None
@@ -183,7 +228,13 @@ def advance(
 ) -> tuple[HeartbeatState, list[Transition]]:
     """Bring `state` up to `now`: one transition per step passed since its status began,
     each stamped with the moment its condition became true."""
-    steps = schedule(state, rules)
+    return _advance(state, schedule(state, rules), now)
+
+
+def _advance(
+    state: HeartbeatState, steps: list[Step], now: datetime
+) -> tuple[HeartbeatState, list[Transition]]:
+    """`advance`, along `steps` = `schedule(state, rules)`."""
     if not steps:
         return state, []
     transitions: list[Transition] = []
@@ -218,7 +269,18 @@ def apply_signal(
     "Before" is strict: a heartbeat arriving exactly at last + 2P is on time (alive while
     E <= 2P), so the catch-up stops one tick (a microsecond, the clock's resolution) short.
     """
-    state, transitions = advance(state, at - _JUST_BEFORE, rules)
+    state, transitions, _ = receive(state, signal, at, rules)
+    return state, transitions
+
+
+def receive(
+    state: HeartbeatState, signal: Signal, at: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition], list[Step]]:
+    """`apply_signal`, plus the schedule of the state it returns (`schedule(state, rules)`),
+    for ingest to take the next deadline from (`deadline_in`) without working it out again.
+    (A state's schedule does not depend on its status unless paused, nor on its
+    `status_since`, so the schedule the final catch-up walked is the returned state's.)"""
+    state, transitions = _advance(state, schedule(state, rules), at - _JUST_BEFORE)
     count = state.heartbeat_count + 1
     if signal is Signal.SUCCESS:
         gaps = state.recent_gaps
@@ -238,8 +300,9 @@ def apply_signal(
         state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
-    state, more = advance(state, at, rules)
-    return state, transitions + more
+    steps = schedule(state, rules)
+    state, more = _advance(state, steps, at)
+    return state, transitions + more, steps
 
 
 def _settle(

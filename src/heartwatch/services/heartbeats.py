@@ -15,14 +15,17 @@ from heartwatch.domain.heartbeat import (
     HeartbeatRules,
     HeartbeatState,
     Signal,
+    Step,
     Transition,
-    apply_signal,
+    deadline_in,
+    receive,
     redeclare_period,
+    schedule,
 )
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.group_commit import GroupCommit
-from heartwatch.services.lifecycle import state_columns, state_of, transition_values
+from heartwatch.services.lifecycle import state_of, transition_values
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.database import Database
@@ -92,20 +95,30 @@ class _Target:
     probe: bool
     state: HeartbeatState
     last_start_at: datetime | None
+    row: queries.HeartbeatRow  # as read
     touched: bool = False
+    # `schedule(state, rules)`, when the rules just worked it out.
+    steps: list[Step] | None = None
 
 
 def _target(row: queries.HeartbeatRow) -> _Target:
-    return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at)
+    return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
+
+
+class _NeedsSession(Exception):
+    """The batch registers a service or records a transition: it runs in an ORM session."""
 
 
 async def _lock_targets(
-    session: AsyncSession, pings: Sequence[Ping], auto_register: bool
+    tx: queries.IngestTx,
+    session: AsyncSession | None,
+    pings: Sequence[Ping],
+    auto_register: bool,
 ) -> tuple[dict[str, _Target], dict[uuid.UUID, _Target], set[str]]:
     """Lock every service the batch names, registering new keys where allowed."""
     keys = sorted({p.key for p in pings if p.key is not None})
     ids = sorted({p.service_id for p in pings if p.service_id is not None})
-    locked = [_target(r) for r in await queries.lock_heartbeat_rows(session, keys=keys, ids=ids)]
+    locked = [_target(r) for r in await queries.lock_heartbeat_rows(tx, keys=keys, ids=ids)]
     by_key = {t.key: t for t in locked}
     creatable = {
         p.key
@@ -115,6 +128,8 @@ async def _lock_targets(
         and (p.create if p.create is not None else auto_register)
     }
     if creatable:
+        if session is None:
+            raise _NeedsSession
         first_seen: dict[str, datetime] = {}
         for p in pings:
             if p.key in creatable:
@@ -122,7 +137,7 @@ async def _lock_targets(
         await queries.insert_services_if_absent(
             session, [new_service_row(k, at) for k, at in sorted(first_seen.items())]
         )
-        rows = await queries.lock_heartbeat_rows(session, keys=sorted(creatable), ids=[])
+        rows = await queries.lock_heartbeat_rows(tx, keys=sorted(creatable), ids=[])
         fresh = [_target(r) for r in rows]
         locked += fresh
         by_key.update((t.key, t) for t in fresh)
@@ -132,8 +147,8 @@ async def _lock_targets(
 class _Runs:
     """Finds the start a success or failure closes, to record how long the run took."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, tx: queries.IngestTx) -> None:
+        self._tx = tx
         # Events of this batch, not yet in the table: (service, run id) -> (kind, at).
         self._latest: dict[tuple[uuid.UUID, str | None], tuple[Signal, datetime]] = {}
 
@@ -145,7 +160,7 @@ class _Runs:
         if ping.signal not in (Signal.SUCCESS, Signal.FAIL) or target.last_start_at is None:
             return None  # most services never send a start: no lookup for them
         if previous is None:
-            previous = await queries.last_run_event(self._session, target.id, ping.run_id)
+            previous = await queries.last_run_event(self._tx, target.id, ping.run_id)
         if previous is None or previous[0] is not Signal.START:
             return None
         return max(0.0, (ping.received_at - previous[1]).total_seconds() * 1000)
@@ -160,8 +175,8 @@ def _apply(target: _Target, ping: Ping, rules: HeartbeatRules) -> list[Transitio
     transitions: list[Transition] = []
     if ping.period is not None and ping.period != target.state.declared_period:
         target.state, transitions = redeclare_period(target.state, ping.period, at, rules)
-    target.state, more = apply_signal(target.state, ping.signal, at, rules)
-    return transitions + more
+    target.state, more, target.steps = receive(target.state, ping.signal, at, rules)
+    return transitions + more if transitions else more
 
 
 async def record_pings(
@@ -174,8 +189,23 @@ async def record_pings(
 ) -> list[PingOutcome | UnknownService]:
     """Store a batch of pings in the caller's transaction; one outcome per ping, in order.
     Each service is read once and written once per batch, however many pings it got."""
-    by_key, by_id, registered_now = await _lock_targets(session, pings, auto_register)
-    runs = _Runs(session)
+    tx = await queries.IngestTx.joining(session)
+    return await _record(tx, session, pings, rules=rules, auto_register=auto_register, now=now)
+
+
+async def _record(
+    tx: queries.IngestTx,
+    session: AsyncSession | None,
+    pings: Sequence[Ping],
+    *,
+    rules: HeartbeatRules,
+    auto_register: bool,
+    now: datetime,
+) -> list[PingOutcome | UnknownService]:
+    """`record_pings` in `tx`. Without a session (`ingest_transaction`) it raises
+    `_NeedsSession`, before writing anything, for a batch that needs one."""
+    by_key, by_id, registered_now = await _lock_targets(tx, session, pings, auto_register)
+    runs = _Runs(tx)
     outcomes: list[PingOutcome | UnknownService] = []
     heartbeats: list[dict[str, Any]] = []
     transitions: list[dict[str, Any]] = []
@@ -188,7 +218,11 @@ async def record_pings(
             continue
         at = ping.received_at
         duration = await runs.duration_ms(target, ping)
-        transitions += transition_values(target.id, _apply(target, ping, rules), now)
+        changes = _apply(target, ping, rules)
+        if changes:
+            if session is None:
+                raise _NeedsSession
+            transitions += transition_values(target.id, changes, now)
         if target.probe:
             target.state = replace(target.state, heartbeat_count=target.state.heartbeat_count + 1)
         if ping.signal is Signal.START:
@@ -212,22 +246,46 @@ async def record_pings(
         outcomes.append(
             PingOutcome(target.id, target.key, target.state.status, at, registered, duration)
         )
-    await queries.update_heartbeat_rows(
-        session,
-        [
-            {
-                "sid": t.id,
-                **state_columns(t.state, rules, now),
-                "last_start_at": t.last_start_at,
-                "updated_at": now,
-            }
-            for t in by_id.values()
-            if t.touched
-        ],
-    )
-    await queries.insert_heartbeats(session, heartbeats)
-    await record_transitions(session, transitions)
+    rows = [_columns(t, rules, now) for t in by_id.values() if t.touched]
+    await queries.update_heartbeat_rows(tx, [r for r in rows if "status" in r])
+    await queries.extend_heartbeat_rows(tx, [r for r in rows if "status" not in r])
+    await queries.insert_heartbeats(tx, heartbeats)
+    if session is not None:
+        await record_transitions(session, transitions)
     return outcomes
+
+
+def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
+    """What to write of a service: `lifecycle.state_columns` with its last start (for
+    `update_heartbeat_rows`), with the next deadline taken from the schedule the rules just
+    walked if they did; or only HEARTBEAT_EXTEND (for `extend_heartbeat_rows`) when the
+    other columns keep the values read."""
+    state, row = target.state, target.row
+    steps = target.steps if target.steps is not None else schedule(state, rules)
+    extend = {
+        "sid": target.id,
+        "last_heartbeat_at": state.last_heartbeat_at,
+        "recent_gaps": list(state.recent_gaps),
+        "heartbeat_count": state.heartbeat_count,
+        "next_deadline_at": deadline_in(steps, now),
+        "updated_at": now,
+    }
+    if (
+        state.status == row.status
+        and state.status_since == row.status_since
+        and state.failed_at == row.failed_at
+        and state.declared_period == row.expected_period_sec
+        and target.last_start_at == row.last_start_at
+    ):
+        return extend
+    return {
+        **extend,
+        "status": state.status,
+        "status_since": state.status_since,
+        "failed_at": state.failed_at,
+        "expected_period_sec": state.declared_period,
+        "last_start_at": target.last_start_at,
+    }
 
 
 class HeartbeatIngest:
@@ -246,11 +304,16 @@ class HeartbeatIngest:
         return await self._batcher.submit(ping)
 
     async def _flush(self, pings: Sequence[Ping]) -> list[PingOutcome | UnknownService]:
+        now = self._clock.now()
+        rules, auto_register = self._rules, self._auto_register
+        try:
+            async with queries.ingest_transaction(self._db) as tx:
+                return await _record(
+                    tx, None, pings, rules=rules, auto_register=auto_register, now=now
+                )
+        except _NeedsSession:
+            pass  # rolled back before anything was written: again, with a session
         async with self._db.writing() as session:
             return await record_pings(
-                session,
-                pings,
-                rules=self._rules,
-                auto_register=self._auto_register,
-                now=self._clock.now(),
+                session, pings, rules=rules, auto_register=auto_register, now=now
             )

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from heartwatch.store.dialects import postgresql, sqlite
 
@@ -36,11 +36,16 @@ class Database:
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
-        write_engine = self.engine.execution_options(**{sqlite.WRITE_OPTION: True}, **options)
+        # (Public for writers that skip the ORM session: heartbeat ingest.)
+        self.write_engine = write_engine = self.engine.execution_options(
+            **{sqlite.WRITE_OPTION: True}, **options
+        )
         # `info`: process-wide policy the use cases read from their session (e.g. how
         # alerts are worded), so writers deep in a transaction need no extra parameters.
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
+        self._kept: AsyncConnection | None = None
+        self._kept_in_use = False
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -58,5 +63,32 @@ class Database:
         async with self.reading() as session:
             await session.execute(select(1))
 
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of the write engine, for a writer that runs its transaction on it
+        itself (heartbeat ingest). Whoever asks when nobody else is using it gets one
+        connection kept out of the pool between uses: a connection going back to the pool
+        is rolled back on the way, which on aiosqlite is one more hand-off to its thread per
+        transaction. Others at the same time get one from the pool. A kept connection that
+        was invalidated or closed is replaced; `dispose` closes it."""
+        if self._kept_in_use:
+            async with self.write_engine.connect() as conn:
+                yield conn
+            return
+        self._kept_in_use = True
+        try:
+            kept = self._kept
+            if kept is None or kept.closed or kept.invalidated:
+                self._kept = None
+                if kept is not None:
+                    await kept.close()
+                kept = self._kept = await self.write_engine.connect()
+            yield kept
+        finally:
+            self._kept_in_use = False
+
     async def dispose(self) -> None:
+        if self._kept is not None:
+            kept, self._kept = self._kept, None
+            await kept.close()
         await self.engine.dispose()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
 from weakref import WeakKeyDictionary
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     insert,
+    literal_column,
     null,
     or_,
     select,
@@ -41,7 +43,8 @@ from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
-from heartwatch.store.database import SQLITE_INLINE
+from heartwatch.store.database import SQLITE_INLINE, Database
+from heartwatch.store.dialects.sqlite import BUSY_TIMEOUT_S
 from heartwatch.store.models import (
     AppState,
     Base,
@@ -129,6 +132,15 @@ HEARTBEAT_WRITE = (
     "last_start_at",
     "updated_at",
 )
+# What a ping changes when it leaves its service's status, period, failure and run start
+# as they were (nearly always): `extend_heartbeat_rows` writes only these.
+HEARTBEAT_EXTEND = (
+    "last_heartbeat_at",
+    "recent_gaps",
+    "heartbeat_count",
+    "next_deadline_at",
+    "updated_at",
+)
 # The heartbeats columns ingest writes: `insert_heartbeats` takes dicts of these.
 HEARTBEAT_INSERT = (
     "id",
@@ -162,9 +174,7 @@ class _Prepared:
         self._binds: list[tuple[str, _Processor, type | None]] = []
         for name in compiled.positiontup:
             impl = compiled.binds[name].type.dialect_impl(dialect)
-            processor = impl.bind_processor(dialect)
-            if isinstance(impl, UTCDateTime) and dialect.name == "sqlite":
-                processor = sqlite_utc_text  # the same text, a fraction of the cost
+            processor = _bind_processor(impl, dialect)
             memo = type(impl) if processor and _is_time(impl) else None
             self._binds.append((name.removeprefix(_V), processor, memo))
         self._dialect = dialect
@@ -204,6 +214,16 @@ class _Prepared:
             ]
         processors = self._results
         return [[v if p is None else p(v) for p, v in zip(processors, r, strict=True)] for r in raw]
+
+
+def _bind_processor(impl: TypeEngine[Any], dialect: Dialect) -> _Processor:
+    processor = impl.bind_processor(dialect)
+    if dialect.name == "sqlite" and isinstance(impl, UTCDateTime) and processor is not None:
+        # Only while it writes exactly what SQLAlchemy's own processors write.
+        samples = [datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC), datetime(999, 1, 1, tzinfo=UTC)]
+        if all(processor(v) == sqlite_utc_text(v) for v in samples):
+            return sqlite_utc_text  # the same text, a fraction of the cost
+    return processor
 
 
 def _is_time(impl: TypeEngine[Any]) -> bool:
@@ -251,34 +271,126 @@ def _wrapped(stmt: _Prepared, params: Any, exc: sqlite3.Error) -> StatementError
     return DBAPIError.instance(stmt.sql, params, exc, sqlite3.Error)
 
 
-async def _fetch(session: AsyncSession, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
-    conn = await session.connection()
-    here = await _sqlite_here(conn)
-    if here is not None:
-        try:
-            cursor = here.execute(stmt.sql, params)
+class IngestTx:
+    """Where heartbeat ingest runs its statements: one write transaction's connection, and
+    on SQLite its `sqlite3` connection to use right here (see `_sqlite_here`). Resolved once
+    per transaction, not once per statement."""
+
+    def __init__(self, conn: AsyncConnection, here: sqlite3.Connection | None) -> None:
+        self.conn = conn
+        self.here = here
+        self.dialect = conn.dialect
+
+    @classmethod
+    async def joining(cls, session: AsyncSession) -> IngestTx:
+        """The statements of `session`'s transaction."""
+        conn = await session.connection()
+        return cls(conn, await _sqlite_here(conn))
+
+    async def fetch(self, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
+        here = self.here
+        if here is not None:
             try:
-                return stmt.rows(cursor.description, cursor.fetchall())
-            finally:
-                cursor.close()
-        except sqlite3.Error as exc:
-            raise _wrapped(stmt, params, exc) from exc
-    result = await conn.exec_driver_sql(stmt.sql, params)
-    return stmt.rows(result.cursor.description, result.all())
+                cursor = here.execute(stmt.sql, params)
+                try:
+                    return stmt.rows(cursor.description, cursor.fetchall())
+                finally:
+                    cursor.close()
+            except sqlite3.Error as exc:
+                raise _wrapped(stmt, params, exc) from exc
+        result = await self.conn.exec_driver_sql(stmt.sql, params)
+        return stmt.rows(result.cursor.description, result.all())
+
+    async def execute_many(self, stmt: _Prepared, params: list[tuple[Any, ...]]) -> None:
+        here = self.here
+        if here is not None:
+            try:
+                here.executemany(stmt.sql, params).close()
+            except sqlite3.Error as exc:
+                raise _wrapped(stmt, params, exc) from exc
+        else:
+            await self.conn.exec_driver_sql(stmt.sql, params)
+
+
+@asynccontextmanager
+async def ingest_transaction(db: Database) -> AsyncIterator[IngestTx]:
+    """A write transaction for heartbeat ingest without an ORM session, committed when the
+    block ends (rolled back if it raises). One at a time per database: group commit runs
+    one flush at a time.
+
+    An ORM session costs several times a heartbeat batch's own statements to begin and
+    end, and on SQLite each step of it is a hand-off to aiosqlite's thread (BEGIN alone is
+    three: cursor, execute, close; then COMMIT, and the rollback of a connection going
+    back to the pool). Here, on SQLite, the transaction begins on the event loop's thread
+    when the write lock is free (`_begin_here`), on a connection kept between batches, and
+    only the COMMIT, with its fsync, goes to aiosqlite's thread: one hand-off per batch.
+    On PostgreSQL this is a plain Core transaction on a pooled connection. A batch that
+    needs more than these statements (registering a key, recording a transition) runs in a
+    session instead (`services.heartbeats`)."""
+    if db.dialect != "sqlite":
+        async with db.write_engine.connect() as conn, conn.begin():
+            yield IngestTx(conn, None)
+        return
+    async with db.write_connection() as conn:
+        here, driver = await _sqlite_of(conn)
+        await _begin_here(here, driver)
+        try:
+            yield IngestTx(conn, here)
+        except BaseException:
+            here.rollback()  # nothing is written to disk by a rollback: no waiting
+            raise
+        try:
+            await driver.commit()  # in aiosqlite's thread: the fsync does not stall the loop
+        except BaseException:
+            # Cancelled while the commit ran, or it failed: the transaction may still be
+            # open on this connection, which must not be used again.
+            await conn.invalidate()
+            raise
+
+
+async def _fetch(session: AsyncSession, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
+    return await (await IngestTx.joining(session)).fetch(stmt, params)
 
 
 async def _execute_many(
     session: AsyncSession, stmt: _Prepared, params: list[tuple[Any, ...]]
 ) -> None:
-    conn = await session.connection()
-    here = await _sqlite_here(conn)
-    if here is not None:
-        try:
-            here.executemany(stmt.sql, params).close()
-        except sqlite3.Error as exc:
-            raise _wrapped(stmt, params, exc) from exc
-    else:
-        await conn.exec_driver_sql(stmt.sql, params)
+    await (await IngestTx.joining(session)).execute_many(stmt, params)
+
+
+# The connections under an AsyncConnection held between transactions (`write_connection`):
+# asking SQLAlchemy for them costs two greenlet switches per batch.
+_sqlite_conns: WeakKeyDictionary[AsyncConnection, tuple[sqlite3.Connection, Any]] = (
+    WeakKeyDictionary()
+)
+
+
+async def _sqlite_of(conn: AsyncConnection) -> tuple[sqlite3.Connection, Any]:
+    """(the sqlite3 connection to use here, the aiosqlite connection) under `conn`."""
+    found = _sqlite_conns.get(conn)
+    if found is None:
+        here = await _sqlite_here(conn)
+        if here is None:  # pragma: no cover - every SQLite write engine allows it (database.py)
+            raise RuntimeError("the SQLite write engine must allow inline statements")
+        raw = await conn.get_raw_connection()
+        found = _sqlite_conns[conn] = (here, raw.driver_connection)
+    return found
+
+
+async def _begin_here(here: sqlite3.Connection, driver: Any) -> None:
+    """BEGIN IMMEDIATE on this thread if the write lock can be had at once; else wait for
+    it in aiosqlite's thread (with the busy timeout), never on the event loop: the writer
+    holding it may be a task of this very loop."""
+    here.execute("PRAGMA busy_timeout=0").close()
+    try:
+        here.execute("BEGIN IMMEDIATE").close()
+        return
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # (or an extended BUSY code)
+            raise
+    finally:
+        here.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}").close()
+    await (await driver.execute("BEGIN IMMEDIATE")).close()
 
 
 def _padded(n: int) -> int:
@@ -287,7 +399,7 @@ def _padded(n: int) -> int:
 
 
 async def lock_heartbeat_rows(
-    session: AsyncSession, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
+    tx: IngestTx, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
 ) -> list[HeartbeatRow]:
     """`lock_services`, as plain rows (the same rows, in the same order, locked alike)."""
     if not keys and not ids:
@@ -306,29 +418,36 @@ async def lock_heartbeat_rows(
         where = conditions[0] if len(conditions) == 1 else or_(*conditions)
         return select(*HEARTBEAT_ROW).where(where).order_by(Service.id).with_for_update()
 
-    conn = await session.connection()
-    stmt = _prepare(conn.dialect, ("lock", n_keys, n_ids), build)
+    stmt = _prepare(tx.dialect, ("lock", n_keys, n_ids), build)
     # Padding repeats the last key: IN (a, b, b, b) is IN (a, b).
     values: dict[str, Any] = {f"k{i}": keys[min(i, len(keys) - 1)] for i in range(n_keys)}
     values.update({f"i{i}": ids[min(i, len(ids) - 1)] for i in range(n_ids)})
-    rows = await _fetch(session, stmt, stmt.params([values])[0])
+    rows = await tx.fetch(stmt, stmt.params([values])[0])
     return [HeartbeatRow(*row) for row in rows]
 
 
-def _heartbeat_update() -> _Statement:
+def _heartbeat_update(columns: Sequence[str]) -> _Statement:
     table = core_table(Service)
     return (
         update(table)
         .where(table.c.id == bindparam("sid"))
-        .values({c: bindparam(_V + c) for c in HEARTBEAT_WRITE})
+        .values({c: bindparam(_V + c) for c in columns})
     )
 
 
-async def update_heartbeat_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def update_heartbeat_rows(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
     """One executemany UPDATE for a batch; each dict has `sid` and HEARTBEAT_WRITE."""
     if rows:
-        stmt = _prepare(session.get_bind().dialect, "update", _heartbeat_update)
-        await _execute_many(session, stmt, stmt.params(rows))
+        stmt = _prepare(tx.dialect, "update", lambda: _heartbeat_update(HEARTBEAT_WRITE))
+        await tx.execute_many(stmt, stmt.params(rows))
+
+
+async def extend_heartbeat_rows(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
+    """`update_heartbeat_rows` of HEARTBEAT_EXTEND only (each dict has `sid` and those):
+    for services whose other HEARTBEAT_WRITE columns keep their values."""
+    if rows:
+        stmt = _prepare(tx.dialect, "extend", lambda: _heartbeat_update(HEARTBEAT_EXTEND))
+        await tx.execute_many(stmt, stmt.params(rows))
 
 
 def _heartbeat_insert() -> _Statement:
@@ -336,11 +455,11 @@ def _heartbeat_insert() -> _Statement:
     return insert(table).values({c: bindparam(_V + c) for c in HEARTBEAT_INSERT})
 
 
-async def insert_heartbeats(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_heartbeats(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
     """One executemany INSERT of heartbeats rows (dicts of HEARTBEAT_INSERT)."""
     if rows:
-        stmt = _prepare(session.get_bind().dialect, "insert", _heartbeat_insert)
-        await _execute_many(session, stmt, stmt.params(rows))
+        stmt = _prepare(tx.dialect, "insert", _heartbeat_insert)
+        await tx.execute_many(stmt, stmt.params(rows))
 
 
 async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -460,23 +579,37 @@ async def transitions(
     return [(t, key) for t, key in (await session.execute(stmt)).all()]
 
 
-async def last_run_event(
-    session: AsyncSession, service_id: uuid.UUID, run_id: str | None
-) -> tuple[Signal, datetime] | None:
-    """The latest start, success or failure of this run (run id, or none), if any."""
-    same_run = Heartbeat.run_id.is_(None) if run_id is None else Heartbeat.run_id == run_id
-    stmt = (
-        select(Heartbeat.kind, Heartbeat.received_at)
+_RUN_EVENTS = (Signal.START, Signal.SUCCESS, Signal.FAIL)
+_RUN_EVENT_ROW: tuple[Any, ...] = (Heartbeat.kind, Heartbeat.received_at)
+
+
+def _last_run_event(by_run_id: bool) -> _Statement:
+    # (Every value a bind of its own, as `_Prepared` wants them.)
+    run_id = bindparam("rid", type_=Heartbeat.run_id.type)
+    kinds = [bindparam(f"kind{i}", type_=Heartbeat.kind.type) for i in range(len(_RUN_EVENTS))]
+    return (
+        select(*_RUN_EVENT_ROW)
         .where(
-            Heartbeat.service_id == service_id,
-            Heartbeat.kind.in_([Signal.START, Signal.SUCCESS, Signal.FAIL]),
-            same_run,
+            Heartbeat.service_id == bindparam("sid", type_=Heartbeat.service_id.type),
+            Heartbeat.kind.in_(kinds),
+            Heartbeat.run_id == run_id if by_run_id else Heartbeat.run_id.is_(None),
         )
         .order_by(Heartbeat.received_at.desc())
-        .limit(1)
+        .limit(literal_column("1"))
+        .offset(literal_column("0"))
     )
-    row = (await session.execute(stmt)).first()
-    return (Signal(row[0]), row[1]) if row is not None else None
+
+
+async def last_run_event(
+    tx: IngestTx, service_id: uuid.UUID, run_id: str | None
+) -> tuple[Signal, datetime] | None:
+    """The latest start, success or failure of this run (run id, or none), if any."""
+    by_run_id = run_id is not None
+    stmt = _prepare(tx.dialect, ("last run event", by_run_id), lambda: _last_run_event(by_run_id))
+    values: dict[str, Any] = {"sid": service_id, "rid": run_id}
+    values.update((f"kind{i}", kind) for i, kind in enumerate(_RUN_EVENTS))
+    rows = await tx.fetch(stmt, stmt.params([values])[0])
+    return (Signal(rows[0][0]), rows[0][1]) if rows else None
 
 
 async def get_app_state(session: AsyncSession, key: str) -> str | None:

@@ -39,10 +39,10 @@ async def test_locked_rows_are_the_services_named_by_key_or_id(database: Databas
         # 11 keys are padded to an IN list of 16; ids and keys may be mixed.
         ids = [by_orm["svc-03"].id, by_orm["svc-04"].id]
         rows = await queries.lock_heartbeat_rows(
-            await queries.IngestTx.joining(session), keys=keys[5:], ids=ids
+            await queries.StatementTx.joining(session), keys=keys[5:], ids=ids
         )
         none = await queries.lock_heartbeat_rows(
-            await queries.IngestTx.joining(session), keys=["nobody"], ids=[]
+            await queries.StatementTx.joining(session), keys=["nobody"], ids=[]
         )
     assert none == []
     assert [r.key for r in rows] == sorted(
@@ -66,10 +66,10 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
     at = (T0 + timedelta(seconds=90)).astimezone(moscow)  # any zone in, UTC stored
     async with database.writing() as session:
         rows = await queries.lock_heartbeat_rows(
-            await queries.IngestTx.joining(session), keys=["a", "b"], ids=[]
+            await queries.StatementTx.joining(session), keys=["a", "b"], ids=[]
         )
         await queries.update_heartbeat_rows(
-            await queries.IngestTx.joining(session),
+            await queries.StatementTx.joining(session),
             [
                 {
                     "sid": r.id,
@@ -88,7 +88,7 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
             ],
         )
         await queries.insert_heartbeats(
-            await queries.IngestTx.joining(session),
+            await queries.StatementTx.joining(session),
             [
                 {
                     "id": new_id(),
@@ -138,7 +138,7 @@ async def test_a_failing_statement_raises_what_sqlalchemy_would(database: Databa
     }
     with pytest.raises(IntegrityError):
         async with database.writing() as session:
-            await queries.insert_heartbeats(await queries.IngestTx.joining(session), [row])
+            await queries.insert_heartbeats(await queries.StatementTx.joining(session), [row])
 
 
 async def test_extended_rows_change_only_the_columns_a_plain_ping_moves(
@@ -148,7 +148,7 @@ async def test_extended_rows_change_only_the_columns_a_plain_ping_moves(
     at = T0 + timedelta(seconds=5)
     async with database.writing() as session:
         (row,) = await queries.lock_heartbeat_rows(
-            await queries.IngestTx.joining(session), keys=["a"], ids=[]
+            await queries.StatementTx.joining(session), keys=["a"], ids=[]
         )
         values = {
             "sid": row.id,
@@ -161,7 +161,7 @@ async def test_extended_rows_change_only_the_columns_a_plain_ping_moves(
             "status": Status.DOWN,
             "failed_at": at,
         }
-        await queries.extend_heartbeat_rows(await queries.IngestTx.joining(session), [values])
+        await queries.extend_heartbeat_rows(await queries.StatementTx.joining(session), [values])
     async with database.reading() as session:
         (s,) = await session.scalars(select(Service))
     assert (s.last_heartbeat_at, s.recent_gaps, s.heartbeat_count) == (at, [5.0], 2)

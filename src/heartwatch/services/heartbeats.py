@@ -110,7 +110,7 @@ class _NeedsSession(Exception):
 
 
 async def _lock_targets(
-    tx: queries.IngestTx,
+    tx: queries.StatementTx,
     session: AsyncSession | None,
     pings: Sequence[Ping],
     auto_register: bool,
@@ -147,7 +147,7 @@ async def _lock_targets(
 class _Runs:
     """Finds the start a success or failure closes, to record how long the run took."""
 
-    def __init__(self, tx: queries.IngestTx) -> None:
+    def __init__(self, tx: queries.StatementTx) -> None:
         self._tx = tx
         # Events of this batch, not yet in the table: (service, run id) -> (kind, at).
         self._latest: dict[tuple[uuid.UUID, str | None], tuple[Signal, datetime]] = {}
@@ -189,12 +189,12 @@ async def record_pings(
 ) -> list[PingOutcome | UnknownService]:
     """Store a batch of pings in the caller's transaction; one outcome per ping, in order.
     Each service is read once and written once per batch, however many pings it got."""
-    tx = await queries.IngestTx.joining(session)
+    tx = await queries.StatementTx.joining(session)
     return await _record(tx, session, pings, rules=rules, auto_register=auto_register, now=now)
 
 
 async def _record(
-    tx: queries.IngestTx,
+    tx: queries.StatementTx,
     session: AsyncSession | None,
     pings: Sequence[Ping],
     *,

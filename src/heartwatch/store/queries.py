@@ -271,10 +271,10 @@ def _wrapped(stmt: _Prepared, params: Any, exc: sqlite3.Error) -> StatementError
     return DBAPIError.instance(stmt.sql, params, exc, sqlite3.Error)
 
 
-class IngestTx:
-    """Where heartbeat ingest runs its statements: one write transaction's connection, and
-    on SQLite its `sqlite3` connection to use right here (see `_sqlite_here`). Resolved once
-    per transaction, not once per statement."""
+class StatementTx:
+    """Where the hot paths (heartbeat ingest, probe results and claims) run their compiled-
+    once statements: one transaction's connection, and on SQLite its `sqlite3` connection to
+    use right here (see `_sqlite_here`). Resolved once per transaction, not per statement."""
 
     def __init__(self, conn: AsyncConnection, here: sqlite3.Connection | None) -> None:
         self.conn = conn
@@ -282,7 +282,7 @@ class IngestTx:
         self.dialect = conn.dialect
 
     @classmethod
-    async def joining(cls, session: AsyncSession) -> IngestTx:
+    async def joining(cls, session: AsyncSession) -> StatementTx:
         """The statements of `session`'s transaction."""
         conn = await session.connection()
         return cls(conn, await _sqlite_here(conn))
@@ -313,7 +313,7 @@ class IngestTx:
 
 
 @asynccontextmanager
-async def ingest_transaction(db: Database) -> AsyncIterator[IngestTx]:
+async def ingest_transaction(db: Database) -> AsyncIterator[StatementTx]:
     """A write transaction for heartbeat ingest without an ORM session, committed when the
     block ends (rolled back if it raises). One at a time per database: group commit runs
     one flush at a time.
@@ -329,13 +329,13 @@ async def ingest_transaction(db: Database) -> AsyncIterator[IngestTx]:
     session instead (`services.heartbeats`)."""
     if db.dialect != "sqlite":
         async with db.write_engine.connect() as conn, conn.begin():
-            yield IngestTx(conn, None)
+            yield StatementTx(conn, None)
         return
     async with db.write_connection() as conn:
         here, driver = await _sqlite_of(conn)
         await _begin_here(here, driver)
         try:
-            yield IngestTx(conn, here)
+            yield StatementTx(conn, here)
         except BaseException:
             here.rollback()  # nothing is written to disk by a rollback: no waiting
             raise
@@ -349,13 +349,13 @@ async def ingest_transaction(db: Database) -> AsyncIterator[IngestTx]:
 
 
 async def _fetch(session: AsyncSession, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
-    return await (await IngestTx.joining(session)).fetch(stmt, params)
+    return await (await StatementTx.joining(session)).fetch(stmt, params)
 
 
 async def _execute_many(
     session: AsyncSession, stmt: _Prepared, params: list[tuple[Any, ...]]
 ) -> None:
-    await (await IngestTx.joining(session)).execute_many(stmt, params)
+    await (await StatementTx.joining(session)).execute_many(stmt, params)
 
 
 # The connections under an AsyncConnection held between transactions (`write_connection`):
@@ -399,7 +399,7 @@ def _padded(n: int) -> int:
 
 
 async def lock_heartbeat_rows(
-    tx: IngestTx, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
+    tx: StatementTx, *, keys: Sequence[str], ids: Sequence[uuid.UUID]
 ) -> list[HeartbeatRow]:
     """`lock_services`, as plain rows (the same rows, in the same order, locked alike)."""
     if not keys and not ids:
@@ -435,14 +435,14 @@ def _heartbeat_update(columns: Sequence[str]) -> _Statement:
     )
 
 
-async def update_heartbeat_rows(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
+async def update_heartbeat_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """One executemany UPDATE for a batch; each dict has `sid` and HEARTBEAT_WRITE."""
     if rows:
         stmt = _prepare(tx.dialect, "update", lambda: _heartbeat_update(HEARTBEAT_WRITE))
         await tx.execute_many(stmt, stmt.params(rows))
 
 
-async def extend_heartbeat_rows(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
+async def extend_heartbeat_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """`update_heartbeat_rows` of HEARTBEAT_EXTEND only (each dict has `sid` and those):
     for services whose other HEARTBEAT_WRITE columns keep their values."""
     if rows:
@@ -455,7 +455,7 @@ def _heartbeat_insert() -> _Statement:
     return insert(table).values({c: bindparam(_V + c) for c in HEARTBEAT_INSERT})
 
 
-async def insert_heartbeats(tx: IngestTx, rows: list[dict[str, Any]]) -> None:
+async def insert_heartbeats(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """One executemany INSERT of heartbeats rows (dicts of HEARTBEAT_INSERT)."""
     if rows:
         stmt = _prepare(tx.dialect, "insert", _heartbeat_insert)
@@ -601,7 +601,7 @@ def _last_run_event(by_run_id: bool) -> _Statement:
 
 
 async def last_run_event(
-    tx: IngestTx, service_id: uuid.UUID, run_id: str | None
+    tx: StatementTx, service_id: uuid.UUID, run_id: str | None
 ) -> tuple[Signal, datetime] | None:
     """The latest start, success or failure of this run (run id, or none), if any."""
     by_run_id = run_id is not None

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Generator
 import structlog
 import uvicorn
 
+from heartwatch import gc_tuning
 from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
 from heartwatch.runtime import Runtime
@@ -44,6 +45,7 @@ async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event
         server_header=False,
     )
     server = _Server(config)
+    gc_tuning.settle_after_startup()  # (the app and everything it imported: built)
     serving = asyncio.ensure_future(server.serve())
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)

@@ -22,7 +22,6 @@ or a deleted service takes effect at its next run at the latest.
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
 import itertools
 import math
@@ -33,6 +32,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from heartwatch import gc_tuning
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.runtime import Runtime
 from heartwatch.services.probes import (
@@ -88,7 +88,7 @@ class CheckScheduler:
     # --- the loops ------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         log.info("scheduler started", owner=self.owner)
-        _freeze_startup_objects()
+        gc_tuning.settle_after_startup()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._claim_loop(stop))
@@ -292,30 +292,3 @@ class CheckScheduler:
 def _set_done(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-_frozen = False
-# The cyclic collector's young-generation threshold (CPython's default: 700). Nearly all
-# of a check's objects are freed by reference counting; what counts towards a collection
-# is what outlives its check for a while (results waiting for their write round, claimed
-# specs), and at hundreds of checks a second the default meant several young collections
-# a second, each walking everything still waiting, then walking it again in the middle
-# generation: ~3% of the worker's CPU (bench/scheduler.py). Cyclic garbage waits longer
-# for its collection: a few MB at most.
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def _freeze_startup_objects() -> None:
-    """Leave what the process holds before its first check (modules, SQLAlchemy and
-    pydantic metadata: ~150,000 objects that never become garbage) out of the cyclic
-    garbage collector's full collections. Those otherwise come every few seconds at
-    hundreds of checks a second, and each walked all of it again (~0.1 s of CPU). Once
-    per process; what is collectable now is collected first. And collect the young
-    generation less often (GC_YOUNG_THRESHOLD)."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
-        _, middle, old = gc.get_threshold()
-        gc.set_threshold(max(GC_YOUNG_THRESHOLD, gc.get_threshold()[0]), middle, old)

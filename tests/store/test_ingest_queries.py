@@ -125,17 +125,7 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
 
 async def test_a_failing_statement_raises_what_sqlalchemy_would(database: Database) -> None:
     await _services(database, ["a"])
-    row = {
-        "id": new_id(),
-        "service_id": new_id(),  # no such service: the foreign key refuses it
-        "received_at": T0,
-        "kind": Signal.SUCCESS,
-        "body": None,
-        "source": None,
-        "run_id": None,
-        "duration_ms": None,
-        "latency_ms": None,
-    }
+    row = _beat(new_id())  # no such service: the foreign key refuses it
     with pytest.raises(IntegrityError):
         async with database.writing() as session:
             await queries.insert_heartbeats(await queries.StatementTx.joining(session), [row])

@@ -25,7 +25,7 @@ from heartwatch.domain.heartbeat import (
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.group_commit import GroupCommit
-from heartwatch.services.lifecycle import state_of, transition_values
+from heartwatch.services.lifecycle import state_columns, state_of, transition_values
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.database import Database
@@ -262,29 +262,26 @@ def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str,
     other columns keep the values read."""
     state, row = target.state, target.row
     steps = target.steps if target.steps is not None else schedule(state, rules)
-    extend = {
+    if (
+        state.status != row.status
+        or state.status_since != row.status_since
+        or state.failed_at != row.failed_at
+        or state.declared_period != row.expected_period_sec
+        or target.last_start_at != row.last_start_at
+    ):
+        return {
+            "sid": target.id,
+            **state_columns(state, rules, now, steps),
+            "last_start_at": target.last_start_at,
+            "updated_at": now,
+        }
+    return {
         "sid": target.id,
         "last_heartbeat_at": state.last_heartbeat_at,
         "recent_gaps": list(state.recent_gaps),
         "heartbeat_count": state.heartbeat_count,
         "next_deadline_at": deadline_in(steps, now),
         "updated_at": now,
-    }
-    if (
-        state.status == row.status
-        and state.status_since == row.status_since
-        and state.failed_at == row.failed_at
-        and state.declared_period == row.expected_period_sec
-        and target.last_start_at == row.last_start_at
-    ):
-        return extend
-    return {
-        **extend,
-        "status": state.status,
-        "status_since": state.status_since,
-        "failed_at": state.failed_at,
-        "expected_period_sec": state.declared_period,
-        "last_start_at": target.last_start_at,
     }
 
 

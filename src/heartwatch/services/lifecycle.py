@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
     HeartbeatState,
+    Step,
     Transition,
     advance,
+    deadline_in,
     next_deadline,
 )
 from heartwatch.domain.status import Status
@@ -47,8 +49,11 @@ def state_of(row: HeartbeatColumns) -> HeartbeatState:
     )
 
 
-def state_columns(state: HeartbeatState, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
-    """The `services` columns that hold a heartbeat state (and its next deadline)."""
+def state_columns(
+    state: HeartbeatState, rules: HeartbeatRules, now: datetime, steps: list[Step] | None = None
+) -> dict[str, Any]:
+    """The `services` columns that hold a heartbeat state (and its next deadline; from
+    `steps`, the state's schedule, when the caller has it already)."""
     return {
         "status": state.status,
         "status_since": state.status_since,
@@ -57,7 +62,9 @@ def state_columns(state: HeartbeatState, rules: HeartbeatRules, now: datetime) -
         "expected_period_sec": state.declared_period,
         "recent_gaps": list(state.recent_gaps),
         "heartbeat_count": state.heartbeat_count,
-        "next_deadline_at": next_deadline(state, rules, now),
+        "next_deadline_at": (
+            next_deadline(state, rules, now) if steps is None else deadline_in(steps, now)
+        ),
     }
 
 

@@ -7,6 +7,8 @@ import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import closing
+from types import TracebackType
+from typing import Self
 
 import aiohttp
 import pytest
@@ -38,6 +40,37 @@ async def start_app(
     await web.SockSite(runner, sock, ssl_context=ssl_context).start()
     scheme = "https" if ssl_context is not None else "http"
     return runner, f"{scheme}://127.0.0.1:{port_of(sock)}"
+
+
+class LocalServer:
+    """A fake server's lifecycle: `start()` (or `async with`) serves its app on a free port
+    of 127.0.0.1 (`_serve`), `close()` stops it."""
+
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> Self:
+        raise NotImplementedError
+
+    async def _serve(self, app: web.Application) -> str:
+        """Serve `app`; returns its base URL."""
+        self._runner, url = await start_app(app)
+        return url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 def server_ssl(ca: trustme.CA, host: str = "127.0.0.1") -> ssl.SSLContext:

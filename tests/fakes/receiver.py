@@ -19,14 +19,13 @@ import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from tests.fakes.net import start_app
+from tests.fakes.net import LocalServer
 
 
 @dataclass(frozen=True)
@@ -61,36 +60,19 @@ class Received:
         return self.body.decode()
 
 
-class Receiver:
+class Receiver(LocalServer):
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or Reply()
         self.received: list[Received] = []
         self.base_url = ""
         self._queued: list[tuple[Reply, int]] = []
         self._arrived = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner, self.base_url = await start_app(app)
+        self.base_url = await self._serve(app)
         return self
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Receiver:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def url(self, path: str = "/") -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)

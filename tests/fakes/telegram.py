@@ -37,13 +37,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Final
 
 import pytest
 from aiohttp import web
 
-from tests.fakes.net import start_app
+from tests.fakes.net import LocalServer
 
 DEFAULT_TOKEN: Final = "123456789:AAHfakeTokenForHeartwatchTests_abcdefg"
 MAX_TEXT_UNITS: Final = 4096
@@ -150,7 +149,7 @@ class _Poll:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     def __init__(
         self,
         *,
@@ -179,33 +178,19 @@ class FakeTelegram:
         self._poll_generation = 0
         self._closing = False
         self._sent_times: dict[str, deque[float]] = defaultdict(deque)
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> FakeTelegram:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner, self.api_url = await start_app(app)
+        self.api_url = await self._serve(app)
         return self
 
     async def close(self) -> None:
         self._closing = True
         self._wake_pollers()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await super().close()
 
     # ---- what tests inject -----------------------------------------------------------
 

@@ -67,14 +67,18 @@ class Nested(NotifierSettings):
     maybe: SecretStr | None = None
 
 
-def test_masked_is_json_and_hides_every_secret() -> None:
-    settings = Nested(
+def _nested() -> Nested:
+    return Nested(
         name="ops",
         when=AT,
         token=SecretStr("token-0123456789-abcd"),
         tokens=[SecretStr("short"), SecretStr("another-long-secret-wxyz")],
         headers={"Authorization": SecretStr("Bearer 0123456789abcdef")},
     )
+
+
+def test_masked_is_json_and_hides_every_secret() -> None:
+    settings = _nested()
     shown = masked(settings)
     assert shown == {
         "name": "ops",
@@ -198,13 +202,7 @@ async def test_deliver_is_cancellable(ctx: NotifyContext) -> None:
 
 
 def test_keep_secrets_puts_back_what_masked_showed() -> None:
-    stored = Nested(
-        name="ops",
-        when=AT,
-        token=SecretStr("token-0123456789-abcd"),
-        tokens=[SecretStr("short"), SecretStr("another-long-secret-wxyz")],
-        headers={"Authorization": SecretStr("Bearer 0123456789abcdef")},
-    )
+    stored = _nested()
     # The client got masked(stored), changed the name and one token, sent it back.
     edited = {**masked(stored), "name": "payments-ops", "tokens": ["••••", "new-secret"]}
     merged = Nested.model_validate(keep_secrets(stored, edited))
@@ -226,12 +224,6 @@ def test_keep_secrets_puts_back_what_masked_showed() -> None:
 def test_keep_secrets_refuses_a_mask_it_cannot_match(
     change: dict[str, object], problem: str
 ) -> None:
-    stored = Nested(
-        name="ops",
-        when=AT,
-        token=SecretStr("token-0123456789-abcd"),
-        tokens=[SecretStr("short"), SecretStr("another-long-secret-wxyz")],
-        headers={"Authorization": SecretStr("Bearer 0123456789abcdef")},
-    )
+    stored = _nested()
     with pytest.raises(ValueError, match=re.escape(problem)):
         keep_secrets(stored, {**masked(stored), **change})

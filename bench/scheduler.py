@@ -20,6 +20,14 @@ body read). Both processes are measured the same way: CPU time (all threads, fro
     python bench/scheduler.py                      # 1k and 10k services, 30 s interval
     python bench/scheduler.py --services 1000 --interval 5 --seconds 40
     python bench/scheduler.py --services 10000 --py-spy /tmp/worker.txt   # + a profile
+    python bench/scheduler.py --services 10000 --rounds 5 --seconds 40    # medians of 5
+
+With `--rounds R` every run is repeated R times, the worker and the bare loop in turn, and
+the figures are medians; the ratio to the bare loop is taken within each round (the two
+ran minutes apart, not hours) and its median reported with each round's. With
+`--baseline DIR` (a heartwatch source tree, e.g. `git archive REV | tar -x -C DIR`) the
+worker also runs from DIR/src in every round, first or second in turn: an A/B in one run.
+(The database is filled by this tree's models and migrations: the baseline's must match.)
 
 Only 127.0.0.1 is contacted. Everything it starts, it stops.
 """
@@ -31,11 +39,13 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,6 +200,12 @@ class Figures:
     def cpu_ms_per_check(self) -> float:
         return 1000 * self.cpu_s / max(1, self.checks)
 
+    def line(self) -> str:
+        return (
+            f"{self.label}: {self.rate:.1f} checks/s, drift p99 {pct(self.drift_ms, 0.99):.1f} ms, "
+            f"CPU {self.cpu_ms_per_check:.3f} ms/check, peak RSS {self.rss_mb:.0f} MB"
+        )
+
 
 @dataclass
 class Window:
@@ -245,8 +261,12 @@ def run_worker(
     warmup: float,
     concurrency: int,
     py_spy: str | None,
+    src: Path | None = None,
 ) -> Figures:
+    """`heartwatch worker` (from `src`, if given: the baseline of an A/B) on `url`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTWATCH_")}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     env.update(
         HEARTWATCH_DATABASE_URL=url,
         HEARTWATCH_SELF_MONITOR="false",
@@ -396,32 +416,56 @@ def run_bare_loop(
     )
 
 
-def table(rows: list[Figures], ceiling: Figures | None) -> None:
-    head = (
-        f"{'run':<34}{'checks':>8}{'checks/s':>10}{'drift p50':>11}{'p99':>9}{'max':>9}"
-        f"{'CPU %':>8}{'CPU ms/check':>14}{'peak RSS':>10}"
-    )
-    print(head)
-    print("-" * len(head))
-    for f in rows:
+HEAD = (
+    f"{'run':<43}{'checks':>8}{'checks/s':>10}{'drift p50':>11}{'p99':>9}{'max':>9}"
+    f"{'CPU %':>8}{'CPU ms/check':>14}{'peak RSS':>10}"
+)
+
+
+def table(rounds: list[list[Figures]], *, bare: bool) -> None:
+    """Medians over the rounds (one round: its own figures), then the ratios to the bare
+    loop of the same round (and to the baseline, if any) round by round."""
+    labels = [f.label for f in rounds[0]]
+    runs = {label: [f for rows in rounds for f in rows if f.label == label] for label in labels}
+    print(HEAD)
+    print("-" * len(HEAD))
+    for label, figures in runs.items():
         print(
-            f"{f.label:<34}{f.checks:>8}{f.rate:>10.1f}{pct(f.drift_ms, 0.5):>9.1f}ms"
-            f"{pct(f.drift_ms, 0.99):>7.1f}ms{max(f.drift_ms, default=float('nan')):>7.1f}ms"
-            f"{f.cpu_pct:>7.1f}%{f.cpu_ms_per_check:>14.3f}{f.rss_mb:>8.0f}MB"
+            f"{label:<43}{median(f.checks for f in figures):>8.0f}"
+            f"{median(f.rate for f in figures):>10.1f}"
+            f"{median(pct(f.drift_ms, 0.5) for f in figures):>9.1f}ms"
+            f"{median(pct(f.drift_ms, 0.99) for f in figures):>7.1f}ms"
+            f"{max(max(f.drift_ms, default=float('nan')) for f in figures):>7.1f}ms"
+            f"{median(f.cpu_pct for f in figures):>7.1f}%"
+            f"{median(f.cpu_ms_per_check for f in figures):>14.3f}"
+            f"{max(f.rss_mb for f in figures):>8.0f}MB"
         )
-    for f in rows:
-        if f.main_cpu_s is not None and f.checks:
-            main = 1000 * f.main_cpu_s / f.checks
-            other = f.cpu_ms_per_check - main
-            print(f"  {f.label}: CPU ms/check {main:.3f} main thread + {other:.3f} others")
-    if ceiling is not None:
-        for f in rows:
-            if f is not ceiling:
-                ratio = f.cpu_ms_per_check / ceiling.cpu_ms_per_check
-                print(
-                    f"  {f.label}: CPU per check {ratio:.2f}x the bare loop's "
-                    f"({100 * (ratio - 1):+.0f}%)"
-                )
+    print("(medians over the rounds; drift max and peak RSS: the highest of any round)")
+    for label, figures in runs.items():
+        if all(f.main_cpu_s is not None and f.checks for f in figures):
+            main = median(1000 * (f.main_cpu_s or 0.0) / f.checks for f in figures)
+            other = median(f.cpu_ms_per_check for f in figures) - main
+            print(f"  {label}: CPU ms/check {main:.3f} main thread + {other:.3f} others")
+    if bare:
+        ceiling = labels[-1]
+        for label in labels[:-1]:
+            _ratios(label, "the bare loop's", runs[label], runs[ceiling])
+    for label in labels:
+        if label.endswith(" baseline"):
+            ours = label.removesuffix(" baseline")
+            _ratios(ours, "the baseline's", runs[ours], runs[label])
+
+
+def _ratios(label: str, what: str, ours: list[Figures], theirs: list[Figures]) -> None:
+    ratios = [a.cpu_ms_per_check / b.cpu_ms_per_check for a, b in zip(ours, theirs, strict=True)]
+    rounds = ""
+    if len(ratios) > 1:
+        rounds = f"; by round {' '.join(f'{r:.2f}' for r in ratios)}"
+    print(f"  {label}: CPU per check {median(ratios):.2f}x {what} (median{rounds})")
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(values)
 
 
 def main() -> None:
@@ -436,64 +480,97 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=500, help="worker and bare loop")
     parser.add_argument("--no-bare-loop", action="store_true", help="only the worker")
     parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every run; report medians and each round"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also run the worker from this source tree's src/ in every round (A/B)",
+    )
+    parser.add_argument(
         "--py-spy", metavar="FILE", help="profile the worker in the window (raw stacks, GIL holder)"
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("need --rounds >= 1")
+    if args.baseline is not None and not (args.baseline / "src" / "heartwatch").is_dir():
+        parser.error(f"--baseline {args.baseline}: no src/heartwatch in it")
 
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, interval {args.interval:g} s, "
-        f"window {args.seconds:g} s after {args.warmup:g} s warm-up"
+        f"window {args.seconds:g} s after {args.warmup:g} s warm-up, {args.rounds} round(s)"
     )
+    if args.baseline is not None:
+        print(f"baseline: the worker also runs from {args.baseline / 'src'} ('baseline' rows)")
     port = free_port()
     target = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, str(HERE / "target_app.py"), str(port)])
-    rows: list[Figures] = []
+    rounds: list[list[Figures]] = []
+    sources: list[Path | None] = [None] if args.baseline is None else [None, args.baseline]
     try:
         wait_port(port)
-        for n in args.services:
-            with tempfile.TemporaryDirectory() as tmp:
-                url, drop = _database(args.postgres, Path(tmp))
-                try:
-                    asyncio.run(fill(url, n, args.interval, target))
-                    figures = run_worker(
-                        url,
-                        n,
-                        args.interval,
-                        args.seconds,
-                        args.warmup,
-                        args.concurrency,
-                        args.py_spy,
-                    )
-                    figures.label += " (pg)" if args.postgres else " (sqlite)"
+        for round_no in range(1, args.rounds + 1):
+            rows: list[Figures] = []
+            # Alternate which side goes first, so neither always runs on a warmer machine.
+            order = sources if round_no % 2 else sources[::-1]
+            for n in args.services:
+                for source in order:
+                    figures = worker_round(args, n, target, source)
                     rows.append(figures)
-                    if figures.failed:
-                        print(f"  note: {figures.failed} checks failed", file=sys.stderr)
-                finally:
-                    drop()
-        ceiling = None
-        if not args.no_bare_loop:
-            n = max(args.services)
-            demanded = n / args.interval
-            ceiling = run_bare_loop(
-                target,
-                n,
-                demanded,
-                args.seconds,
-                args.warmup,
-                args.concurrency,
-                timeout_ms_for(args.interval) / 1000,
-            )
-            ceiling.label = f"bare loop @ {demanded:.0f}/s"
-            rows.append(ceiling)
-            if ceiling.failed:
-                print(f"  note: {ceiling.failed} bare requests failed", file=sys.stderr)
+                    print(f"[{round_no}/{args.rounds}] {figures.line()}", flush=True)
+            if not args.no_bare_loop:
+                n = max(args.services)
+                demanded = n / args.interval
+                ceiling = run_bare_loop(
+                    target,
+                    n,
+                    demanded,
+                    args.seconds,
+                    args.warmup,
+                    args.concurrency,
+                    timeout_ms_for(args.interval) / 1000,
+                )
+                ceiling.label = f"bare loop @ {demanded:.0f}/s"
+                rows.append(ceiling)
+                print(f"[{round_no}/{args.rounds}] {ceiling.line()}", flush=True)
+                if ceiling.failed:
+                    print(f"  note: {ceiling.failed} bare requests failed", file=sys.stderr)
+            rounds.append(rows)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    table(rows, ceiling)
+    print()
+    table(rounds, bare=not args.no_bare_loop)
 
 
-def _database(pg_admin: str | None, tmp: Path) -> tuple[str, object]:
+def worker_round(args: argparse.Namespace, n: int, target: str, source: Path | None) -> Figures:
+    """One measured run of the worker on a fresh database of `n` services."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = _database(args.postgres, Path(tmp))
+        try:
+            asyncio.run(fill(url, n, args.interval, target))
+            figures = run_worker(
+                url,
+                n,
+                args.interval,
+                args.seconds,
+                args.warmup,
+                args.concurrency,
+                args.py_spy,
+                None if source is None else source / "src",
+            )
+        finally:
+            drop()
+    figures.label += " (pg)" if args.postgres else " (sqlite)"
+    if source is not None:
+        figures.label += " baseline"
+    if figures.failed:
+        print(f"  note: {figures.failed} checks failed", file=sys.stderr)
+    return figures
+
+
+def _database(pg_admin: str | None, tmp: Path) -> tuple[str, Callable[[], None]]:
     if not pg_admin:
         return f"sqlite+aiosqlite:///{tmp / 'bench.db'}", lambda: None
     import asyncpg

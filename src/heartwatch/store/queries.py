@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, cast
 from weakref import WeakKeyDictionary
 
@@ -39,7 +40,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine, Uuid
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
@@ -169,14 +170,22 @@ class _Prepared:
         if compiled.positiontup is None:  # pragma: no cover - SQLite, asyncpg are positional
             raise TypeError(f"{dialect.name}: positional parameters expected")
         self.sql = str(compiled)
-        # (value name, processor, memo kind): a batch converts each distinct time once (a
-        # batch shares its `now`, and a heartbeat's time is written twice).
-        self._binds: list[tuple[str, _Processor, type | None]] = []
-        for name in compiled.positiontup:
+        names: list[str] = []
+        # (position, processor, memo kind) of each parameter that needs converting: a
+        # batch converts each distinct time once (a batch shares its `now`, and most
+        # times are written twice: a check's end is its result's and its service's).
+        self._converts: list[tuple[int, Callable[[Any], Any], type | None]] = []
+        for position, name in enumerate(compiled.positiontup):
             impl = compiled.binds[name].type.dialect_impl(dialect)
             processor = _bind_processor(impl, dialect)
-            memo = type(impl) if processor and _is_time(impl) else None
-            self._binds.append((name.removeprefix(_V), processor, memo))
+            names.append(name.removeprefix(_V))
+            if processor is not None:
+                memo = type(impl) if _is_time(impl) else None
+                self._converts.append((position, processor, memo))
+        # All of a row's values in DBAPI order at once (one C call, not a loop per value).
+        self._values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else _one_value(names[0])
+        )
         self._dialect = dialect
         # What a SELECT (or an INSERT/UPDATE ... RETURNING) gives back.
         self._columns = list(
@@ -186,22 +195,26 @@ class _Prepared:
 
     def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """DBAPI parameters for each row of values (by parameter name, less `_V`)."""
-        memo: dict[tuple[type, Any], Any] = {}
+        values = self._values
+        if not self._converts:
+            return [values(row) for row in rows]
+        memos: dict[type, dict[Any, Any]] = {}
+        converts = [
+            (position, processor, None if kind is None else memos.setdefault(kind, {}))
+            for position, processor, kind in self._converts
+        ]
         out = []
-        for values in rows:
-            params = []
-            for name, processor, kind in self._binds:
-                value = values[name]
-                if processor is None:
-                    pass
-                elif kind is None:
-                    value = processor(value)
+        for row in rows:
+            params = list(values(row))
+            for position, processor, memo in converts:
+                value = params[position]
+                if memo is None:
+                    params[position] = processor(value)
                 elif value is not None:
                     try:
-                        value = memo[(kind, value)]
+                        params[position] = memo[value]
                     except KeyError:
-                        value = memo[(kind, value)] = processor(value)
-                params.append(value)
+                        params[position] = memo[value] = processor(value)
             out.append(tuple(params))
         return out
 
@@ -209,11 +222,44 @@ class _Prepared:
         if self._results is None:
             # Some drivers' result processors depend on the type code the driver reports.
             self._results = [
-                c.type.dialect_impl(self._dialect).result_processor(self._dialect, d[1])
+                _result_processor(c.type.dialect_impl(self._dialect), self._dialect, d[1])
                 for c, d in zip(self._columns, description, strict=True)
             ]
         processors = self._results
         return [[v if p is None else p(v) for p, v in zip(processors, r, strict=True)] for r in raw]
+
+
+def _one_value(name: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    return lambda row: (row[name],)  # (itemgetter of one name gives the value bare)
+
+
+def _result_processor(impl: TypeEngine[Any], dialect: Dialect, coltype: Any) -> _Processor:
+    processor = impl.result_processor(dialect, coltype)
+    if processor is not None and isinstance(impl, Uuid):
+        return _uuids_kept(processor)
+    return processor
+
+
+# Ids read back as they were last parsed (service ids recur in every claim and write round:
+# a dict lookup instead of a UUID parse each); cleared when it outgrows this.
+_MAX_KEPT_IDS = 100_000
+
+
+def _uuids_kept(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    kept: dict[Any, Any] = {}
+
+    def parse(value: Any) -> Any:
+        try:
+            return kept[value]
+        except KeyError:
+            if len(kept) >= _MAX_KEPT_IDS:
+                kept.clear()
+            parsed = kept[value] = processor(value)
+            return parsed
+        except TypeError:  # an unhashable raw value: a driver's own object
+            return processor(value)
+
+    return parse
 
 
 def _bind_processor(impl: TypeEngine[Any], dialect: Dialect) -> _Processor:

@@ -16,18 +16,16 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import Field, JsonValue, field_validator, model_validator
+from yarl import URL
 
 from heartwatch import __version__
 from heartwatch.checkers import certs, http_errors, jsonpath
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
-
-if TYPE_CHECKING:
-    from yarl import URL  # the type of aiohttp's response.url
 
 # A health page is small; reading more would only cost memory on a thousand checks.
 MAX_BODY_BYTES = 1024 * 1024
@@ -120,6 +118,13 @@ def _ranges(items: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     return tuple(status_range(item) for item in items)
 
 
+@functools.lru_cache(maxsize=20_000)
+def _url(endpoint: str) -> URL:
+    """An endpoint as aiohttp would parse it, parsed once: the same endpoints are checked
+    over and over, and parsing one costs about a tenth of the rest of a check's CPU."""
+    return URL(endpoint)
+
+
 def _normalise_range(item: str) -> str:
     low, high = status_range(item)
     return str(low) if low == high else f"{low}-{high}"
@@ -158,7 +163,7 @@ class HttpChecker(Checker):
         try:
             async with ctx.http.request(
                 settings.method,
-                probe.endpoint,
+                _url(probe.endpoint),
                 headers=headers,
                 data=settings.body.encode() if settings.body is not None else None,
                 allow_redirects=settings.follow_redirects,

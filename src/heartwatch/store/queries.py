@@ -7,6 +7,7 @@ service's change.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
@@ -235,31 +236,30 @@ def _one_value(name: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
 
 def _result_processor(impl: TypeEngine[Any], dialect: Dialect, coltype: Any) -> _Processor:
     processor = impl.result_processor(dialect, coltype)
-    if processor is not None and isinstance(impl, Uuid):
-        return _uuids_kept(processor)
+    if processor is not None and isinstance(impl, Uuid) and impl.as_uuid:
+        return functools.partial(_kept_id, processor)
     return processor
 
 
-# Ids read back as they were last parsed (service ids recur in every claim and write round:
-# a dict lookup instead of a UUID parse each); cleared when it outgrows this.
+# Ids read back, by their raw value, as last parsed: service ids recur in every claim and
+# write round, and a dict lookup costs a tenth of parsing one. One table for every
+# statement (each id once), emptied when it outgrows this.
 _MAX_KEPT_IDS = 100_000
+_kept_ids: dict[Any, uuid.UUID] = {}
 
 
-def _uuids_kept(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    kept: dict[Any, Any] = {}
-
-    def parse(value: Any) -> Any:
-        try:
-            return kept[value]
-        except KeyError:
-            if len(kept) >= _MAX_KEPT_IDS:
-                kept.clear()
-            parsed = kept[value] = processor(value)
-            return parsed
-        except TypeError:  # an unhashable raw value: a driver's own object
-            return processor(value)
-
-    return parse
+def _kept_id(processor: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return _kept_ids[value]
+    except KeyError:
+        if value is None:
+            return None
+        if len(_kept_ids) >= _MAX_KEPT_IDS:
+            _kept_ids.clear()
+        parsed = _kept_ids[value] = processor(value)
+        return parsed
+    except TypeError:  # a raw value that is not hashable: parsed each time
+        return processor(value)
 
 
 def _bind_processor(impl: TypeEngine[Any], dialect: Dialect) -> _Processor:

@@ -154,9 +154,9 @@ async def test_two_workers_never_claim_the_same_service(database: Database) -> N
     async def claim(owner: str) -> list[object]:
         got: list[object] = []
         for _ in range(4):
-            async with database.writing() as session:
+            async with queries.statement_transaction(database) as tx:
                 rows = await queries.claim_due_checks(
-                    session,
+                    tx,
                     owner=owner,
                     now=now,
                     horizon=now,
@@ -177,9 +177,9 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
 ) -> None:
     row = await create_http(database, "handover", interval=10)
     now = T0 + timedelta(seconds=10)
-    async with database.writing() as session:
+    async with queries.statement_transaction(database) as tx:
         first = await queries.claim_due_checks(
-            session,
+            tx,
             owner="dead-worker",
             now=now,
             horizon=now,
@@ -188,9 +188,9 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
         )
     assert [sid for sid, _ in first] == [row.id]
     later = now + timedelta(seconds=31)
-    async with database.writing() as session:
+    async with queries.statement_transaction(database) as tx:
         taken = await queries.claim_due_checks(
-            session,
+            tx,
             owner="alive-worker",
             now=later,
             horizon=later,
@@ -239,9 +239,9 @@ async def test_paused_services_are_not_claimed(database: Database) -> None:
             now=T0,
         )
     now = T0 + timedelta(seconds=20)
-    async with database.writing() as session:
+    async with queries.statement_transaction(database) as tx:
         claimed = await queries.claim_due_checks(
-            session, owner="w", now=now, horizon=now, lease_until=now, limit=10
+            tx, owner="w", now=now, horizon=now, lease_until=now, limit=10
         )
     assert claimed == []
 

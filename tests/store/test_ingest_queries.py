@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.sqlite import aiosqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
@@ -192,17 +193,17 @@ def _beat(service_id: uuid.UUID) -> dict[str, object]:
     }
 
 
-async def test_an_ingest_transaction_commits_at_the_end_and_rolls_back_on_error(
+async def test_a_statement_transaction_commits_at_the_end_and_rolls_back_on_error(
     database: Database,
 ) -> None:
     await _services(database, ["a"])
-    async with queries.ingest_transaction(database) as tx:
+    async with queries.statement_transaction(database) as tx:
         (row,) = await queries.lock_heartbeat_rows(tx, keys=["a"], ids=[])
         await queries.insert_heartbeats(tx, [_beat(row.id)])
     assert await _beats(database) == 1
 
     async def change_mind() -> None:
-        async with queries.ingest_transaction(database) as tx:
+        async with queries.statement_transaction(database) as tx:
             await queries.insert_heartbeats(tx, [_beat(row.id)])
             raise RuntimeError("changed my mind")
 
@@ -211,14 +212,39 @@ async def test_an_ingest_transaction_commits_at_the_end_and_rolls_back_on_error(
     assert await _beats(database) == 1
     # A statement the database refuses: rolled back, and the next transaction works.
     with pytest.raises(IntegrityError):
-        async with queries.ingest_transaction(database) as tx:
+        async with queries.statement_transaction(database) as tx:
             await queries.insert_heartbeats(tx, [_beat(row.id), _beat(new_id())])
-    async with queries.ingest_transaction(database) as tx:
+    async with queries.statement_transaction(database) as tx:
         await queries.insert_heartbeats(tx, [_beat(row.id)])
     assert await _beats(database) == 2
 
 
-async def test_an_ingest_transaction_waits_for_the_write_lock_off_the_event_loop(
+async def test_write_lean_runs_work_that_needs_a_session_again_in_one(
+    database: Database,
+) -> None:
+    await _services(database, ["a"])
+    tries: list[bool] = []
+
+    async def work(tx: queries.StatementTx, session: AsyncSession | None) -> uuid.UUID:
+        tries.append(session is not None)
+        (row,) = await queries.lock_heartbeat_rows(tx, keys=["a"], ids=[])
+        await queries.insert_heartbeats(tx, [_beat(row.id)])
+        if session is None:
+            raise queries.NeedsSession  # (even after a write: the try is rolled back)
+        return row.id
+
+    assert isinstance(await queries.write_lean(database, work), uuid.UUID)
+    assert tries == [False, True]
+    assert await _beats(database) == 1
+
+    async def lean(tx: queries.StatementTx, session: AsyncSession | None) -> None:
+        tries.append(session is not None)
+
+    await queries.write_lean(database, lean)
+    assert tries == [False, True, False]
+
+
+async def test_a_statement_transaction_waits_for_the_write_lock_off_the_event_loop(
     sqlite_database: Database,
 ) -> None:
     """Another writer holds SQLite's write lock: ingest waits for it in aiosqlite's thread
@@ -235,7 +261,7 @@ async def test_an_ingest_transaction_waits_for_the_write_lock_off_the_event_loop
 
     async def ingest() -> None:
         await holding.wait()
-        async with queries.ingest_transaction(db) as tx:
+        async with queries.statement_transaction(db) as tx:
             (row,) = await queries.lock_heartbeat_rows(tx, keys=["a"], ids=[])
             await queries.insert_heartbeats(tx, [_beat(row.id)])
 

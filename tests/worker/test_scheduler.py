@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
 import itertools
 import uuid
 from collections import defaultdict
@@ -11,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.checkers.base import Outcome
 from heartwatch.config import Settings
@@ -20,7 +23,7 @@ from heartwatch.runtime import Runtime
 from heartwatch.services import registry
 from heartwatch.services.probes import FinishedCheck, ProbedService
 from heartwatch.store.database import Database
-from heartwatch.store.models import CheckResult, Service
+from heartwatch.store.models import CheckResult, Incident, Service
 from heartwatch.worker.scheduler import CheckScheduler
 
 
@@ -156,3 +159,54 @@ async def test_a_write_round_records_what_had_finished_when_it_began(runtime: Ru
     assert len(scheduler._finished) == 1  # the late one waits for the next round
     await scheduler.write()
     assert [len(batch) for batch in written] == [2, 1]
+
+
+async def test_a_write_round_needs_a_session_only_when_a_status_changes(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rounds that change no status (nearly all) run in a session-less transaction; one
+    with a transition is rolled back before it writes and runs in a session, so the
+    transition, its incident and alerts go through `record_transitions` as always. Failure
+    counts of an open incident are written either way."""
+    await add(runtime, "lean", "http://127.0.0.1:9/never-probed")
+    scheduler = CheckScheduler(runtime)
+    writing, sessions = runtime.db.writing, 0
+
+    @contextlib.asynccontextmanager
+    async def counted() -> AsyncIterator[AsyncSession]:
+        nonlocal sessions
+        sessions += 1
+        async with writing() as session:
+            yield session
+
+    monkeypatch.setattr(runtime.db, "writing", counted)
+
+    async def one_round(up: bool) -> list[tuple[ProbedService, Transition]]:
+        assert await scheduler.claim() == 1  # its next slot, within the claim's horizon
+        _, _, slot, spec = heapq.heappop(scheduler._heap)
+        now = runtime.clock.now()
+        check = FinishedCheck(spec.service_id, Outcome(up=up, latency_ms=1.0), 1, now, now, slot)
+        changes = await scheduler._record([check])
+        scheduler._queued.discard(spec.service_id)  # written (as `write` does)
+        return changes
+
+    async def row() -> tuple[Service, list[CheckResult], list[Incident]]:
+        async with runtime.db.reading() as session:
+            service = (await session.scalars(select(Service))).one()
+            checks = list(await session.scalars(select(CheckResult)))
+            incidents = list(await session.scalars(select(Incident)))
+            return service, checks, incidents
+
+    changes = await one_round(up=True)  # unknown -> alive
+    assert [t.to_status for _, t in changes] == [Status.ALIVE] and sessions == 1
+    changes = await one_round(up=True)  # alive, up again: the streak grows
+    service, checks, _ = await row()
+    assert changes == [] and sessions == 1
+    assert (service.status, service.streak_count, len(checks)) == (Status.ALIVE, 2, 2)
+    changes = await one_round(up=False)  # down (failure threshold 1): an incident opens
+    assert [t.to_status for _, t in changes] == [Status.DOWN] and sessions == 2
+    changes = await one_round(up=False)  # still down: counted into the open incident
+    service, checks, (incident,) = await row()
+    assert changes == [] and sessions == 2
+    assert (service.status, len(checks)) == (Status.DOWN, 4)
+    assert (incident.resolved, incident.checks_failed_count) == (False, 2)

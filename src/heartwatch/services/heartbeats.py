@@ -105,10 +105,6 @@ def _target(row: queries.HeartbeatRow) -> _Target:
     return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
 
 
-class _NeedsSession(Exception):
-    """The batch registers a service or records a transition: it runs in an ORM session."""
-
-
 async def _lock_targets(
     tx: queries.StatementTx,
     session: AsyncSession | None,
@@ -129,7 +125,7 @@ async def _lock_targets(
     }
     if creatable:
         if session is None:
-            raise _NeedsSession
+            raise queries.NeedsSession
         first_seen: dict[str, datetime] = {}
         for p in pings:
             if p.key in creatable:
@@ -202,8 +198,9 @@ async def _record(
     auto_register: bool,
     now: datetime,
 ) -> list[PingOutcome | UnknownService]:
-    """`record_pings` in `tx`. Without a session (`ingest_transaction`) it raises
-    `_NeedsSession`, before writing anything, for a batch that needs one."""
+    """`record_pings` in `tx`. Without a session (`queries.write_lean`) it raises
+    `queries.NeedsSession`, before writing anything, for a batch that registers a service
+    or records a transition."""
     by_key, by_id, registered_now = await _lock_targets(tx, session, pings, auto_register)
     runs = _Runs(tx)
     outcomes: list[PingOutcome | UnknownService] = []
@@ -221,7 +218,7 @@ async def _record(
         changes = _apply(target, ping, rules)
         if changes:
             if session is None:
-                raise _NeedsSession
+                raise queries.NeedsSession
             transitions += transition_values(target.id, changes, now)
         if target.probe:
             target.state = replace(target.state, heartbeat_count=target.state.heartbeat_count + 1)
@@ -303,14 +300,12 @@ class HeartbeatIngest:
     async def _flush(self, pings: Sequence[Ping]) -> list[PingOutcome | UnknownService]:
         now = self._clock.now()
         rules, auto_register = self._rules, self._auto_register
-        try:
-            async with queries.ingest_transaction(self._db) as tx:
-                return await _record(
-                    tx, None, pings, rules=rules, auto_register=auto_register, now=now
-                )
-        except _NeedsSession:
-            pass  # rolled back before anything was written: again, with a session
-        async with self._db.writing() as session:
-            return await record_pings(
-                session, pings, rules=rules, auto_register=auto_register, now=now
+
+        async def record(
+            tx: queries.StatementTx, session: AsyncSession | None
+        ) -> list[PingOutcome | UnknownService]:
+            return await _record(
+                tx, session, pings, rules=rules, auto_register=auto_register, now=now
             )
+
+        return await queries.write_lean(self._db, record)

@@ -295,9 +295,23 @@ async def record_checks(
 ) -> list[tuple[ProbedService, Transition]]:
     """Store finished checks in the caller's transaction: result rows, new statuses and
     their transitions, and (for scheduled checks run by `owner`) the next slot with the
-    lease released. Checks of services deleted meanwhile are dropped.
+    lease released. Checks of services deleted meanwhile are dropped."""
+    tx = await queries.StatementTx.joining(session)
+    return await record_checks_in(tx, session, checks, now=now, dead_after=dead_after, owner=owner)
 
-    Plain rows and one executemany per table (no ORM objects): this runs for every check."""
+
+async def record_checks_in(
+    tx: queries.StatementTx,
+    session: AsyncSession | None,
+    checks: Sequence[FinishedCheck],
+    *,
+    now: datetime,
+    dead_after: timedelta,
+    owner: str | None = None,
+) -> list[tuple[ProbedService, Transition]]:
+    """`record_checks` in `tx`: plain rows and one executemany per table (no ORM objects),
+    because this runs for every check. Without a session (`queries.write_lean`) it raises
+    `queries.NeedsSession`, before writing anything, for a batch with a status change."""
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
@@ -305,16 +319,16 @@ async def record_checks(
         # lease is read and locked with the service's row.)
         scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
         manual = [c.service_id for c in checks if c.scheduled_at is None]
-        locked = await queries.lock_probe_rows(session, scheduled, lease_owner=owner)
+        locked = await queries.lock_probe_rows(tx, scheduled, lease_owner=owner)
         held = {r.id for r in locked}
         late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
         if late:
-            log.warning("dropping results of slots whose lease was taken over", count=len(late))
             checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
         if manual:
-            locked += await queries.lock_probe_rows(session, manual)
+            locked += await queries.lock_probe_rows(tx, manual)
     else:
-        locked = await queries.lock_probe_rows(session, [c.service_id for c in checks])
+        late = []
+        locked = await queries.lock_probe_rows(tx, [c.service_id for c in checks])
     # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
     rows: dict[uuid.UUID, queries.ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
@@ -404,14 +418,19 @@ async def record_checks(
             assert row.check_interval_sec is not None
             slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
             slots.append({"sid": sid, "next_run_at": slot})
-    await queries.update_probe_rows(session, list(moved.values()))
-    await queries.extend_probe_streaks(session, list(extended.values()))
-    await queries.insert_check_results(session, results)
-    # After the services rows: what hangs off a transition may read the new status.
-    await record_transitions(session, transition_log)
-    await incident_store.count_failures(session, failures)
+    if transition_log and session is None:
+        raise queries.NeedsSession  # nothing written yet: `write_lean` runs it again
+    await queries.update_probe_rows(tx, list(moved.values()))
+    await queries.extend_probe_streaks(tx, list(extended.values()))
+    await queries.insert_check_results(tx, results)
+    if session is not None:
+        # After the services rows: what hangs off a transition may read the new status.
+        await record_transitions(session, transition_log)
+    await incident_store.count_failures(tx, failures)
     if owner is not None:
-        await queries.reschedule(session, owner, slots)
+        await queries.reschedule(tx, owner, slots)
+    if late:
+        log.warning("dropping results of slots whose lease was taken over", count=len(late))
     return changes
 
 

@@ -36,7 +36,7 @@ class Database:
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
-        # (Public for writers that skip the ORM session: heartbeat ingest.)
+        # (Public for writers that skip the ORM session: `queries.statement_transaction`.)
         self.write_engine = write_engine = self.engine.execution_options(
             **{sqlite.WRITE_OPTION: True}, **options
         )

@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.store.models import Incident, Service
-from heartwatch.store.queries import core_table, insert_rows
+from heartwatch.store.queries import Executemany, StatementTx, core_table, insert_rows
 
 
 async def open_incidents(
@@ -49,23 +49,26 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     await session.execute(stmt, rows)
 
 
-async def count_failures(
-    session: AsyncSession, failures: dict[uuid.UUID, tuple[int, str | None]]
-) -> None:
-    """Add failed checks (and the latest error) to the services' open incidents."""
-    if not failures:
-        return
-    table = core_table(Incident)
-    stmt = (
-        update(table)
-        .where(table.c.service_id == bindparam("sid"), table.c.resolved.is_(False))
-        .values(
-            checks_failed_count=table.c.checks_failed_count + bindparam("n"),
-            last_error=bindparam("error"),
-        )
+_COUNT_FAILURES = Executemany(
+    update(core_table(Incident))
+    .where(
+        core_table(Incident).c.service_id == bindparam("sid"),
+        core_table(Incident).c.resolved.is_(False),
     )
-    await session.execute(
-        stmt, [{"sid": sid, "n": n, "error": error} for sid, (n, error) in failures.items()]
+    .values(
+        checks_failed_count=core_table(Incident).c.checks_failed_count + bindparam("n"),
+        last_error=bindparam("error"),
+    )
+)
+
+
+async def count_failures(
+    tx: StatementTx, failures: dict[uuid.UUID, tuple[int, str | None]]
+) -> None:
+    """Add failed checks (and the latest error) to the services' open incidents (a
+    compiled-once statement: the scheduler's write round runs it for every failure)."""
+    await _COUNT_FAILURES.run(
+        tx, [{"sid": sid, "n": n, "error": error} for sid, (n, error) in failures.items()]
     )
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import functools
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -359,20 +367,21 @@ class StatementTx:
 
 
 @asynccontextmanager
-async def ingest_transaction(db: Database) -> AsyncIterator[StatementTx]:
-    """A write transaction for heartbeat ingest without an ORM session, committed when the
-    block ends (rolled back if it raises). One at a time per database: group commit runs
-    one flush at a time.
+async def statement_transaction(db: Database) -> AsyncIterator[StatementTx]:
+    """A write transaction without an ORM session, for the hot paths' compiled-once
+    statements (a heartbeat batch; the scheduler's claim and write rounds), committed when
+    the block ends (rolled back if it raises).
 
-    An ORM session costs several times a heartbeat batch's own statements to begin and
-    end, and on SQLite each step of it is a hand-off to aiosqlite's thread (BEGIN alone is
-    three: cursor, execute, close; then COMMIT, and the rollback of a connection going
-    back to the pool). Here, on SQLite, the transaction begins on the event loop's thread
-    when the write lock is free (`_begin_here`), on a connection kept between batches, and
-    only the COMMIT, with its fsync, goes to aiosqlite's thread: one hand-off per batch.
-    On PostgreSQL this is a plain Core transaction on a pooled connection. A batch that
-    needs more than these statements (registering a key, recording a transition) runs in a
-    session instead (`services.heartbeats`)."""
+    An ORM session costs several times a batch's own statements to begin and end, and on
+    SQLite each step of it is a hand-off to aiosqlite's thread (BEGIN alone is three:
+    cursor, execute, close; then COMMIT, and the rollback of a connection going back to
+    the pool). Here, on SQLite, the transaction begins on the event loop's thread when the
+    write lock is free (`_begin_here`), on a connection kept between transactions
+    (`Database.write_connection`; a second transaction at the same time gets a pooled
+    one), and only the COMMIT, with its fsync, goes to aiosqlite's thread: one hand-off per
+    transaction. On PostgreSQL this is a plain Core transaction on a pooled connection.
+    Work that needs more than these statements (registering a key, recording a
+    transition) runs in a session instead: `write_lean`."""
     if db.dialect != "sqlite":
         async with db.write_engine.connect() as conn, conn.begin():
             yield StatementTx(conn, None)
@@ -394,14 +403,29 @@ async def ingest_transaction(db: Database) -> AsyncIterator[StatementTx]:
             raise
 
 
-async def _fetch(session: AsyncSession, stmt: _Prepared, params: tuple[Any, ...]) -> list[Any]:
-    return await (await StatementTx.joining(session)).fetch(stmt, params)
+class NeedsSession(Exception):
+    """Raised by work running in a `statement_transaction`, before it has written anything,
+    when it turns out to need an ORM session (registering a service, recording a
+    transition: `services.transitions` works on the session)."""
 
 
-async def _execute_many(
-    session: AsyncSession, stmt: _Prepared, params: list[tuple[Any, ...]]
-) -> None:
-    await (await StatementTx.joining(session)).execute_many(stmt, params)
+Work = TypeVar("Work")
+
+
+async def write_lean(
+    db: Database, work: Callable[[StatementTx, AsyncSession | None], Awaitable[Work]]
+) -> Work:
+    """`work(tx, None)` in a `statement_transaction`; if it raises NeedsSession, that
+    transaction is rolled back and `work(tx, session)` runs again in a session's
+    transaction, where it can do everything. Most batches (a heartbeat that changes no
+    status, a check that changes none) never need the session."""
+    try:
+        async with statement_transaction(db) as tx:
+            return await work(tx, None)
+    except NeedsSession:
+        pass
+    async with db.writing() as session:
+        return await work(await StatementTx.joining(session), session)
 
 
 # The connections under an AsyncConnection held between transactions (`write_connection`):
@@ -687,7 +711,7 @@ class Executemany:
     """A Core INSERT or UPDATE that a hot path runs with a batch of rows, at about the
     driver's own cost, through the same compiled-once statements as heartbeat ingest
     (`_prepare`): each row converted by its columns' own bind processors, handed to the
-    DBAPI's executemany in the session's transaction. SQLAlchemy's own executemany
+    DBAPI's executemany in the caller's transaction (`StatementTx`). SQLAlchemy's own executemany
     rebuilds every row's parameters through its general machinery: ~20 µs a row and
     ~0.5 ms a statement here, several times the database's own work (bench/scheduler.py).
 
@@ -698,11 +722,11 @@ class Executemany:
     def __init__(self, statement: UpdateBase) -> None:
         self.statement = statement
 
-    async def run(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def run(self, tx: StatementTx, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        stmt = _prepare(session.get_bind().dialect, self, lambda: self.statement)
-        await _execute_many(session, stmt, stmt.params(rows))
+        stmt = _prepare(tx.dialect, self, lambda: self.statement)
+        await tx.execute_many(stmt, stmt.params(rows))
 
 
 def _claim_statement() -> _Statement:
@@ -734,7 +758,7 @@ def _claim_statement() -> _Statement:
 
 
 async def claim_due_checks(
-    session: AsyncSession,
+    tx: StatementTx,
     *,
     owner: str,
     now: datetime,
@@ -749,8 +773,7 @@ async def claim_due_checks(
     claiming at this very moment, so two workers never claim the same service. (Compiled
     once, like the other statements the scheduler runs every second: `_prepare`.)
     """
-    conn = await session.connection()
-    stmt = _prepare(conn.dialect, "probe-claim", _claim_statement)
+    stmt = _prepare(tx.dialect, "probe-claim", _claim_statement)
     values = {
         "now": now,
         "horizon": horizon,
@@ -760,11 +783,11 @@ async def claim_due_checks(
         "until": lease_until,
         "paused": Status.PAUSED,
     }
-    return [(sid, at) for sid, at in await _fetch(session, stmt, stmt.params([values])[0])]
+    return [(sid, at) for sid, at in await tx.fetch(stmt, stmt.params([values])[0])]
 
 
 async def _select_by_ids(
-    session: AsyncSession,
+    tx: StatementTx,
     key: str,
     build: Callable[[ColumnElement[bool]], _Statement],
     column: Any,
@@ -776,7 +799,6 @@ async def _select_by_ids(
     locked in id order overall."""
     if not ids:
         return []
-    conn = await session.connection()
     ordered = sorted(ids)
     rows: list[Any] = []
     for start in range(0, len(ordered), _MAX_IN):
@@ -786,11 +808,11 @@ async def _select_by_ids(
         def statement(n: int = n) -> _Statement:
             return build(column.in_([bindparam(f"i{i}", type_=column.type) for i in range(n)]))
 
-        stmt = _prepare(conn.dialect, (key, n), statement)
+        stmt = _prepare(tx.dialect, (key, n), statement)
         # Padding repeats the last id: IN (a, b, b, b) is IN (a, b).
         params = {f"i{i}": chunk[min(i, len(chunk) - 1)] for i in range(n)}
         params.update(values)
-        rows += await _fetch(session, stmt, stmt.params([params])[0])
+        rows += await tx.fetch(stmt, stmt.params([params])[0])
     return rows
 
 
@@ -867,10 +889,10 @@ class ProbeStateRow(NamedTuple):
     check_interval_sec: float | None
 
 
-async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[ProbeSpecRow]:
+async def probe_spec_rows(tx: StatementTx, ids: Sequence[uuid.UUID]) -> list[ProbeSpecRow]:
     """PROBE_SPEC_ROW of these services (those that still exist)."""
     rows = await _select_by_ids(
-        session,
+        tx,
         "probe-spec",
         lambda where: select(*PROBE_SPEC_ROW).where(where),
         _services.c.id,
@@ -880,7 +902,7 @@ async def probe_spec_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> li
 
 
 async def lock_probe_rows(
-    session: AsyncSession, ids: Sequence[uuid.UUID], *, lease_owner: str | None = None
+    tx: StatementTx, ids: Sequence[uuid.UUID], *, lease_owner: str | None = None
 ) -> list[ProbeStateRow]:
     """Lock services by id (in id order, as `lock_services`), as plain PROBE_STATE_ROW.
 
@@ -888,7 +910,7 @@ async def lock_probe_rows(
     `scheduler_state` rows locked too (until commit), in the same statement."""
     if lease_owner is None:
         rows = await _select_by_ids(
-            session,
+            tx,
             "probe-lock",
             lambda where: (
                 select(*PROBE_STATE_ROW).where(where).order_by(_services.c.id).with_for_update()
@@ -899,7 +921,7 @@ async def lock_probe_rows(
     else:
         owner = bindparam("owner", type_=_slots.c.lease_owner.type)
         rows = await _select_by_ids(
-            session,
+            tx,
             "probe-lock-held",
             lambda where: (
                 select(*PROBE_STATE_ROW)
@@ -922,9 +944,9 @@ _UPDATE_PROBE_ROW = Executemany(
 )
 
 
-async def update_probe_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def update_probe_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """One executemany UPDATE for a batch; each dict has `sid` and PROBE_WRITE."""
-    await _UPDATE_PROBE_ROW.run(session, rows)
+    await _UPDATE_PROBE_ROW.run(tx, rows)
 
 
 _EXTEND_PROBE_STREAK = Executemany(
@@ -934,10 +956,10 @@ _EXTEND_PROBE_STREAK = Executemany(
 )
 
 
-async def extend_probe_streaks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def extend_probe_streaks(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """`update_probe_rows` for rows whose status and streak start did not change: only
     PROBE_EXTEND is written (each dict has `sid` and at least PROBE_EXTEND)."""
-    await _EXTEND_PROBE_STREAK.run(session, rows)
+    await _EXTEND_PROBE_STREAK.run(tx, rows)
 
 
 RESULT_COLUMNS = (
@@ -957,9 +979,9 @@ RESULT_COLUMNS = (
 _INSERT_RESULT = Executemany(insert(_results).values({c: bindparam(c) for c in RESULT_COLUMNS}))
 
 
-async def insert_check_results(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_check_results(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
     """One executemany INSERT of check results; each dict has RESULT_COLUMNS."""
-    await _INSERT_RESULT.run(session, rows)
+    await _INSERT_RESULT.run(tx, rows)
 
 
 _RESCHEDULE = Executemany(
@@ -969,11 +991,11 @@ _RESCHEDULE = Executemany(
 )
 
 
-async def reschedule(session: AsyncSession, owner: str, slots: list[dict[str, Any]]) -> None:
+async def reschedule(tx: StatementTx, owner: str, slots: list[dict[str, Any]]) -> None:
     """Set each service's next run and release the lease — only where `owner` still holds
     it (compare-and-set: a lease that expired and was taken over is left to its new
     holder). `slots`: dicts of sid (the service's id), next_run_at."""
-    await _RESCHEDULE.run(session, [{**s, "owner": owner} for s in slots])
+    await _RESCHEDULE.run(tx, [{**s, "owner": owner} for s in slots])
 
 
 async def renew_leases(

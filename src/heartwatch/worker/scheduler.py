@@ -15,6 +15,10 @@
   costs about as much as writing a hundred results in it, so a second's worth of results
   shares one where the intervals allow.
 
+Claims and write rounds run their compiled-once statements without an ORM session
+(`queries.statement_transaction`); a round with a status change runs in a session, so
+that its transitions go through `record_transitions` (`queries.write_lean`).
+
 Configuration is read at claim time, a few seconds before the run, so an edited interval
 or a deleted service takes effect at its next run at the latest.
 """
@@ -31,6 +35,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch import gc_tuning
 from heartwatch.domain.heartbeat import Transition
@@ -41,7 +46,7 @@ from heartwatch.services.probes import (
     ProbeSpec,
     SpecReader,
     execute,
-    record_checks,
+    record_checks_in,
 )
 from heartwatch.store import queries
 from heartwatch.worker.waiting import wait_any
@@ -180,9 +185,9 @@ class CheckScheduler:
     async def claim(self) -> int:
         now = self.rt.clock.now()
         limit = max(100, self.rt.settings.max_concurrent_checks * 10)
-        async with self.rt.db.writing() as session:
+        async with queries.statement_transaction(self.rt.db) as tx:
             claimed = await queries.claim_due_checks(
-                session,
+                tx,
                 owner=self.owner,
                 now=now,
                 horizon=now + timedelta(seconds=self.HORIZON_S),
@@ -190,7 +195,7 @@ class CheckScheduler:
                 limit=limit,
             )
             due = {sid: at for sid, at in claimed if sid not in self._queued}
-            rows = await queries.probe_spec_rows(session, list(due))
+            rows = await queries.probe_spec_rows(tx, list(due))
         for row in rows:
             spec = self._specs.spec(row)
             self._queued.add(spec.service_id)
@@ -249,14 +254,17 @@ class CheckScheduler:
                 )
 
     async def _record(self, batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
-        async with self.rt.db.writing() as session:
-            return await record_checks(
-                session,
-                batch,
-                now=self.rt.clock.now(),
-                dead_after=self.rt.rules.dead_after,
-                owner=self.owner,
+        now, dead_after = self.rt.clock.now(), self.rt.rules.dead_after
+
+        async def record(
+            tx: queries.StatementTx, session: AsyncSession | None
+        ) -> list[tuple[ProbedService, Transition]]:
+            return await record_checks_in(
+                tx, session, batch, now=now, dead_after=dead_after, owner=self.owner
             )
+
+        # A round that changes no status (nearly all) runs without an ORM session.
+        return await queries.write_lean(self.rt.db, record)
 
     # --- internals --------------------------------------------------------------------
     async def _run(self, spec: ProbeSpec, scheduled_at: datetime) -> None:

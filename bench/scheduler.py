@@ -422,9 +422,10 @@ HEAD = (
 )
 
 
-def table(rounds: list[list[Figures]], *, bare: bool) -> None:
+def table(rounds: list[list[Figures]], *, bare_n: int | None) -> None:
     """Medians over the rounds (one round: its own figures), then the ratios to the bare
-    loop of the same round (and to the baseline, if any) round by round."""
+    loop of the same round (for the runs at its rate: `bare_n` services) and to the
+    baseline, if any, round by round."""
     labels = [f.label for f in rounds[0]]
     runs = {label: [f for rows in rounds for f in rows if f.label == label] for label in labels}
     print(HEAD)
@@ -446,10 +447,11 @@ def table(rounds: list[list[Figures]], *, bare: bool) -> None:
             main = median(1000 * (f.main_cpu_s or 0.0) / f.checks for f in figures)
             other = median(f.cpu_ms_per_check for f in figures) - main
             print(f"  {label}: CPU ms/check {main:.3f} main thread + {other:.3f} others")
-    if bare:
+    if bare_n is not None:
         ceiling = labels[-1]
         for label in labels[:-1]:
-            _ratios(label, "the bare loop's", runs[label], runs[ceiling])
+            if label.startswith(f"worker, {bare_n:,} services"):
+                _ratios(label, "the bare loop's", runs[label], runs[ceiling])
     for label in labels:
         if label.endswith(" baseline"):
             ours = label.removesuffix(" baseline")
@@ -541,7 +543,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
     print()
-    table(rounds, bare=not args.no_bare_loop)
+    table(rounds, bare_n=None if args.no_bare_loop else max(args.services))
 
 
 def worker_round(args: argparse.Namespace, n: int, target: str, source: Path | None) -> Figures:

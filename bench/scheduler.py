@@ -491,7 +491,10 @@ def main() -> None:
         help="also run the worker from this source tree's src/ in every round (A/B)",
     )
     parser.add_argument(
-        "--py-spy", metavar="FILE", help="profile the worker in the window (raw stacks, GIL holder)"
+        "--py-spy",
+        metavar="FILE",
+        help="profile the worker in the window (raw stacks, GIL holder); with several worker "
+        "runs, FILE.<round>.<services>[.baseline] each",
     )
     args = parser.parse_args()
     if args.rounds < 1:
@@ -518,7 +521,11 @@ def main() -> None:
             order = sources if round_no % 2 else sources[::-1]
             for n in args.services:
                 for source in order:
-                    figures = worker_round(args, n, target, source)
+                    spy = args.py_spy
+                    if spy and args.rounds * len(args.services) * len(sources) > 1:
+                        side = "" if source is None else ".baseline"
+                        spy = f"{spy}.{round_no}.{n}{side}"  # one profile per worker run
+                    figures = worker_round(args, n, target, source, spy)
                     rows.append(figures)
                     print(f"[{round_no}/{args.rounds}] {figures.line()}", flush=True)
             if not args.no_bare_loop:
@@ -546,7 +553,9 @@ def main() -> None:
     table(rounds, bare_n=None if args.no_bare_loop else max(args.services))
 
 
-def worker_round(args: argparse.Namespace, n: int, target: str, source: Path | None) -> Figures:
+def worker_round(
+    args: argparse.Namespace, n: int, target: str, source: Path | None, py_spy: str | None
+) -> Figures:
     """One measured run of the worker on a fresh database of `n` services."""
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = _database(args.postgres, Path(tmp))
@@ -559,7 +568,7 @@ def worker_round(args: argparse.Namespace, n: int, target: str, source: Path | N
                 args.seconds,
                 args.warmup,
                 args.concurrency,
-                args.py_spy,
+                py_spy,
                 None if source is None else source / "src",
             )
         finally:

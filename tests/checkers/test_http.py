@@ -323,3 +323,15 @@ async def test_dns_failure(ctx: CheckContext) -> None:
     assert (outcome.up, outcome.failed_assertion) == (False, "dns")
     assert outcome.error is not None
     assert outcome.error.startswith("DNS: cannot resolve 'heartwatch-test.invalid'")
+
+
+async def test_a_url_that_cannot_be_encoded_is_down_as_a_connection_problem(
+    ctx: CheckContext,
+) -> None:
+    """It parses as a URL, but its host cannot be IDNA-encoded: aiohttp refuses it before
+    any lookup (nothing leaves the machine), and that is reported, not a checker crash
+    (the parsed endpoints are cached; one that does not parse stays text for aiohttp)."""
+    for _ in range(2):  # the second time from the cache
+        outcome = await check(ctx, "http://\u2603..com/")
+        assert (outcome.up, outcome.failed_assertion) == (False, "connection")
+        assert outcome.error is not None and "InvalidUrlClientError" in outcome.error

@@ -219,6 +219,43 @@ async def test_a_statement_transaction_commits_at_the_end_and_rolls_back_on_erro
     assert await _beats(database) == 2
 
 
+async def test_a_statement_transaction_cancelled_while_waiting_for_the_lock_leaves_none_open(
+    sqlite_database: Database,
+) -> None:
+    """Cancelled while its BEGIN waits for the write lock in aiosqlite's thread (that BEGIN
+    may still go through there): the connection is dropped, so no transaction is left
+    open on it to block every other writer, and the next statement transaction works."""
+    db = sqlite_database
+    await _services(db, ["a"])
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def other_writer() -> None:
+        async with db.writing() as session:
+            await session.execute(update(Service).values(description="busy"))
+            holding.set()
+            await release.wait()
+
+    async def ingest() -> None:
+        async with queries.statement_transaction(db):
+            raise AssertionError("cancelled while waiting for the lock: never here")
+
+    writer = asyncio.create_task(other_writer())
+    await holding.wait()
+    waiting = asyncio.create_task(ingest())
+    await asyncio.sleep(0.05)  # waiting in aiosqlite's thread
+    waiting.cancel()
+    release.set()
+    await writer
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with queries.statement_transaction(db) as tx:
+        (row,) = await queries.lock_heartbeat_rows(tx, keys=["a"], ids=[])
+        await queries.insert_heartbeats(tx, [_beat(row.id)])
+    async with db.writing() as session:  # the lock is free for everybody else too
+        await session.execute(update(Service).values(description="free"))
+    assert await _beats(db) == 1
+
+
 async def test_write_lean_runs_work_that_needs_a_session_again_in_one(
     database: Database,
 ) -> None:

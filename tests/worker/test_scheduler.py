@@ -22,6 +22,7 @@ from heartwatch.domain.status import Status
 from heartwatch.runtime import Runtime
 from heartwatch.services import registry
 from heartwatch.services.probes import FinishedCheck, ProbedService
+from heartwatch.store import queries
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Incident, Service
 from heartwatch.worker.scheduler import CheckScheduler
@@ -180,15 +181,24 @@ async def test_a_write_round_needs_a_session_only_when_a_status_changes(
             yield session
 
     monkeypatch.setattr(runtime.db, "writing", counted)
+    lean_tries = 0
+    statement_transaction = queries.statement_transaction
+
+    @contextlib.asynccontextmanager
+    async def counted_lean(db: Database) -> AsyncIterator[queries.StatementTx]:
+        nonlocal lean_tries
+        lean_tries += 1
+        async with statement_transaction(db) as tx:
+            yield tx
+
+    monkeypatch.setattr(queries, "statement_transaction", counted_lean)
 
     async def one_round(up: bool) -> list[tuple[ProbedService, Transition]]:
         assert await scheduler.claim() == 1  # its next slot, within the claim's horizon
         _, _, slot, spec = heapq.heappop(scheduler._heap)
         now = runtime.clock.now()
         check = FinishedCheck(spec.service_id, Outcome(up=up, latency_ms=1.0), 1, now, now, slot)
-        changes = await scheduler._record([check])
-        scheduler._queued.discard(spec.service_id)  # written (as `write` does)
-        return changes
+        return await scheduler._record([check])
 
     async def row() -> tuple[Service, list[CheckResult], list[Incident]]:
         async with runtime.db.reading() as session:
@@ -199,6 +209,7 @@ async def test_a_write_round_needs_a_session_only_when_a_status_changes(
 
     changes = await one_round(up=True)  # unknown -> alive
     assert [t.to_status for _, t in changes] == [Status.ALIVE] and sessions == 1
+    assert lean_tries == 2  # the claim, and the round's try before it needed the session
     changes = await one_round(up=True)  # alive, up again: the streak grows
     service, checks, _ = await row()
     assert changes == [] and sessions == 1
@@ -207,6 +218,32 @@ async def test_a_write_round_needs_a_session_only_when_a_status_changes(
     assert [t.to_status for _, t in changes] == [Status.DOWN] and sessions == 2
     changes = await one_round(up=False)  # still down: counted into the open incident
     service, checks, (incident,) = await row()
-    assert changes == [] and sessions == 2
+    assert changes == [] and sessions == 2 and lean_tries == 8
     assert (service.status, len(checks)) == (Status.DOWN, 4)
     assert (incident.resolved, incident.checks_failed_count) == (False, 2)
+
+
+async def test_a_claim_between_a_write_round_and_its_end_queues_the_next_slot(
+    runtime: Runtime,
+) -> None:
+    """The write round has released a slot's lease (committed) but not yet let go of the
+    slot in memory when the claim runs: the claim leases the next slot, and it is queued,
+    not dropped (which left the service unchecked until its lease ran out)."""
+    await add(runtime, "busy", "http://127.0.0.1:9/never-probed")
+    scheduler = CheckScheduler(runtime)
+    assert await scheduler.claim() == 1
+    _, _, slot, spec = heapq.heappop(scheduler._heap)
+    now = runtime.clock.now()
+    done = FinishedCheck(spec.service_id, Outcome(up=True), 1, now, now, slot)
+    await scheduler._record([done])  # committed: the lease is free, the next slot set
+    assert await scheduler.claim() == 1  # before the round forgets `slot`
+    (_, _, next_slot, _) = scheduler._heap[0]
+    assert next_slot > slot and scheduler._queued == {spec.service_id: next_slot}
+    scheduler._finished.append(done)
+    scheduler._record = _written  # type: ignore[method-assign]
+    await scheduler.write()  # the round ends: it forgets its own slot only
+    assert scheduler._queued == {spec.service_id: next_slot}
+
+
+async def _written(batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
+    return []  # (already recorded above)

@@ -119,10 +119,15 @@ def _ranges(items: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
 
 
 @functools.lru_cache(maxsize=20_000)
-def _url(endpoint: str) -> URL:
+def _url(endpoint: str) -> URL | str:
     """An endpoint as aiohttp would parse it, parsed once: the same endpoints are checked
-    over and over, and parsing one costs about a tenth of the rest of a check's CPU."""
-    return URL(endpoint)
+    over and over, and parsing one costs about a tenth of the rest of a check's CPU. One
+    that yarl refuses stays text, for aiohttp to refuse as it always has (an
+    InvalidUrlClientError, reported as a connection problem, not a checker crash)."""
+    try:
+        return URL(endpoint)
+    except ValueError:  # (UnicodeError too: a host IDNA cannot encode)
+        return endpoint
 
 
 def _normalise_range(item: str) -> str:

@@ -66,11 +66,12 @@ class Database:
     @asynccontextmanager
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the write engine, for a writer that runs its transaction on it
-        itself (heartbeat ingest). Whoever asks when nobody else is using it gets one
-        connection kept out of the pool between uses: a connection going back to the pool
-        is rolled back on the way, which on aiosqlite is one more hand-off to its thread per
-        transaction. Others at the same time get one from the pool. A kept connection that
-        was invalidated or closed is replaced; `dispose` closes it."""
+        itself (`queries.statement_transaction`: heartbeat ingest, the probe scheduler).
+        Whoever asks when nobody else is using it gets one connection kept out of the pool
+        between uses: a connection going back to the pool is rolled back on the way, which
+        on aiosqlite is one more hand-off to its thread per transaction. Others at the same
+        time get one from the pool. A kept connection that was invalidated or closed is
+        replaced; `dispose` closes it."""
         if self._kept_in_use:
             async with self.write_engine.connect() as conn:
                 yield conn

@@ -388,7 +388,14 @@ async def statement_transaction(db: Database) -> AsyncIterator[StatementTx]:
         return
     async with db.write_connection() as conn:
         here, driver = await _sqlite_of(conn)
-        await _begin_here(here, driver)
+        try:
+            await _begin_here(here, driver)
+        except BaseException:
+            # Cancelled while the BEGIN waited for the lock in aiosqlite's thread: it may
+            # still go through there, leaving this connection in a transaction that
+            # nobody would end. It must not be used again.
+            await conn.invalidate()
+            raise
         try:
             yield StatementTx(conn, here)
         except BaseException:

@@ -79,7 +79,10 @@ class CheckScheduler:
         # microseconds stay distinct floats).
         self._heap: list[tuple[float, int, datetime, ProbeSpec]] = []
         self._tiebreak = itertools.count()
-        self._queued: set[uuid.UUID] = set()
+        # The slot of each service queued or running here, until its result is written.
+        # By slot, not only by service: the claim right after a write round may lease
+        # the next slot before the round has let go of this one.
+        self._queued: dict[uuid.UUID, datetime] = {}
         self._finished: list[FinishedCheck] = []
         self._write_by = math.inf  # (loop time) when the oldest pending result is due
         # What the writer sleeps on until then: set when `_write_by` comes sooner, or stop.
@@ -194,12 +197,11 @@ class CheckScheduler:
                 lease_until=now + timedelta(seconds=self.LEASE_S),
                 limit=limit,
             )
-            due = {sid: at for sid, at in claimed if sid not in self._queued}
+            due = {sid: at for sid, at in claimed if self._queued.get(sid) != at}
             rows = await queries.probe_spec_rows(tx, list(due))
         for row in rows:
             spec = self._specs.spec(row)
-            self._queued.add(spec.service_id)
-            at = due[spec.service_id]
+            at = self._queued[spec.service_id] = due[spec.service_id]
             heapq.heappush(self._heap, (at.timestamp(), next(self._tiebreak), at, spec))
         if rows:
             self._wake()
@@ -242,7 +244,8 @@ class CheckScheduler:
             del self._finished[: len(batch)]
             pending -= len(batch)
             for check in batch:
-                self._queued.discard(check.service_id)
+                if self._queued.get(check.service_id) == check.scheduled_at:
+                    del self._queued[check.service_id]
             for row, t in changes:
                 log.info(
                     "status changed",

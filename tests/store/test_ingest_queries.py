@@ -219,6 +219,17 @@ async def test_a_statement_transaction_commits_at_the_end_and_rolls_back_on_erro
     assert await _beats(database) == 2
 
 
+async def _hold_the_write_lock(
+    db: Database, holding: asyncio.Event, release: asyncio.Event
+) -> None:
+    """Another writer: holds SQLite's write lock from `holding` until `release` (the
+    event loop must keep running for it to let go)."""
+    async with db.writing() as session:
+        await session.execute(update(Service).values(description="busy"))
+        holding.set()
+        await release.wait()
+
+
 async def test_a_statement_transaction_cancelled_while_waiting_for_the_lock_leaves_none_open(
     sqlite_database: Database,
 ) -> None:
@@ -229,17 +240,11 @@ async def test_a_statement_transaction_cancelled_while_waiting_for_the_lock_leav
     await _services(db, ["a"])
     holding, release = asyncio.Event(), asyncio.Event()
 
-    async def other_writer() -> None:
-        async with db.writing() as session:
-            await session.execute(update(Service).values(description="busy"))
-            holding.set()
-            await release.wait()
-
     async def ingest() -> None:
         async with queries.statement_transaction(db):
             raise AssertionError("cancelled while waiting for the lock: never here")
 
-    writer = asyncio.create_task(other_writer())
+    writer = asyncio.create_task(_hold_the_write_lock(db, holding, release))
     await holding.wait()
     waiting = asyncio.create_task(ingest())
     await asyncio.sleep(0.05)  # waiting in aiosqlite's thread
@@ -290,19 +295,14 @@ async def test_a_statement_transaction_waits_for_the_write_lock_off_the_event_lo
     await _services(db, ["a"])
     holding, release = asyncio.Event(), asyncio.Event()
 
-    async def other_writer() -> None:
-        async with db.writing() as session:
-            await session.execute(update(Service).values(description="busy"))
-            holding.set()
-            await release.wait()  # the loop must run for this to return
-
     async def ingest() -> None:
         await holding.wait()
         async with queries.statement_transaction(db) as tx:
             (row,) = await queries.lock_heartbeat_rows(tx, keys=["a"], ids=[])
             await queries.insert_heartbeats(tx, [_beat(row.id)])
 
-    writer, ingesting = asyncio.create_task(other_writer()), asyncio.create_task(ingest())
+    writer = asyncio.create_task(_hold_the_write_lock(db, holding, release))
+    ingesting = asyncio.create_task(ingest())
     await holding.wait()
     for _ in range(20):
         await asyncio.sleep(0.01)

@@ -81,7 +81,7 @@ def test_prepared_params_are_each_value_through_its_own_bind_processor() -> None
     assert prepared.params(rows) == expected
 
 
-def test_prepared_params_of_a_statement_with_one_parameter() -> None:
+def test_prepared_params_of_a_statement_with_one_parameter_or_none() -> None:
     dialect = aiosqlite.dialect()
     services = core_table(Service)
     prepared = queries._Prepared(
@@ -90,6 +90,7 @@ def test_prepared_params_of_a_statement_with_one_parameter() -> None:
     )
     sid = new_id()
     assert prepared.params([{"sid": sid}]) == [(sid.hex,)]
+    assert queries._Prepared(select(services.c.key), dialect).params([{}]) == [()]
 
 
 def test_ids_read_back_are_parsed_once_and_equal_to_the_parsed_text(

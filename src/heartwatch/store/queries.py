@@ -193,7 +193,7 @@ class _Prepared:
                 self._converts.append((position, processor, memo))
         # All of a row's values in DBAPI order at once (one C call, not a loop per value).
         self._values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
-            itemgetter(*names) if len(names) > 1 else _one_value(names[0])
+            itemgetter(*names) if len(names) > 1 else _one_value(names[0] if names else None)
         )
         self._dialect = dialect
         # What a SELECT (or an INSERT/UPDATE ... RETURNING) gives back.
@@ -238,8 +238,10 @@ class _Prepared:
         return [[v if p is None else p(v) for p, v in zip(processors, r, strict=True)] for r in raw]
 
 
-def _one_value(name: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    return lambda row: (row[name],)  # (itemgetter of one name gives the value bare)
+def _one_value(name: str | None) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of a statement with one parameter (itemgetter of one name gives the
+    value bare), or none."""
+    return (lambda row: ()) if name is None else (lambda row: (row[name],))
 
 
 def _result_processor(impl: TypeEngine[Any], dialect: Dialect, coltype: Any) -> _Processor:

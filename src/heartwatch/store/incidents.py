@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heartwatch.store.models import Incident, Service
 from heartwatch.store.queries import Executemany, StatementTx, core_table, insert_rows
 
+# The table, for the Core statements over plain rows below.
+_incidents = core_table(Incident)
+
 
 async def open_incidents(
     session: AsyncSession, service_ids: Sequence[uuid.UUID]
@@ -35,10 +38,9 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     `checks_failed_count`. Only an incident still open is touched."""
     if not rows:
         return
-    table = core_table(Incident)
     stmt = (
-        update(table)
-        .where(table.c.id == bindparam("iid"), table.c.resolved.is_(False))
+        update(_incidents)
+        .where(_incidents.c.id == bindparam("iid"), _incidents.c.resolved.is_(False))
         .values(
             resolved=True,
             recovered_at=bindparam("recovered_at"),
@@ -50,13 +52,10 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
 
 
 _COUNT_FAILURES = Executemany(
-    update(core_table(Incident))
-    .where(
-        core_table(Incident).c.service_id == bindparam("sid"),
-        core_table(Incident).c.resolved.is_(False),
-    )
+    update(_incidents)
+    .where(_incidents.c.service_id == bindparam("sid"), _incidents.c.resolved.is_(False))
     .values(
-        checks_failed_count=core_table(Incident).c.checks_failed_count + bindparam("n"),
+        checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
         last_error=bindparam("error"),
     )
 )

@@ -10,7 +10,7 @@ round and concurrency level, sends `--requests` GETs to each endpoint:
 - `GET /services` (all 1,000, as of now)
 - `GET /services/{id}` (rotating over every service, by UUID and by key alternately)
 - `GET /metrics/uptime/{id}?period=90d`, heartbeat services and probe services apart
-  (probes also answer latency percentiles, read from 90 days of hourly histograms)
+  (probes also answer latency percentiles, summed from daily and hourly histograms)
 - `GET /incidents/active`
 - `GET /services` again, each request after a change to every service's row (one at a
   time, a fifth as many requests): the listing keeps each service's view while its row

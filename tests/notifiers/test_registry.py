@@ -3,8 +3,6 @@ distribution written to disk as pip would install it), and config validation."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from heartwatch.notifiers.registry import (
 from heartwatch.notifiers.telegram import TelegramNotifier
 from tests.fakes.receiver import Receiver
 from tests.notifiers.conftest import down_message
+from tests.plugin_packages import installed
 
 PLUGIN = """
 import json
@@ -83,27 +82,20 @@ missing = hw_notify_no_such_module:Notifier
 quitter = hw_notify_quitting:Notifier
 """
 
-MODULES = ("hw_notify_plugin", "hw_notify_broken", "hw_notify_quitting")
 API_KEY = "sig-0123456789-abcdef"
 
 
 @pytest.fixture
 def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A distribution `hw-notify-plugins` installed into a directory on sys.path: what
-    `pip install` leaves behind (modules plus a .dist-info with entry_points.txt)."""
-    (tmp_path / "hw_notify_plugin.py").write_text(PLUGIN)
-    (tmp_path / "hw_notify_broken.py").write_text("import hw_dependency_not_installed\n")
-    (tmp_path / "hw_notify_quitting.py").write_text("import sys\nsys.exit(3)\n")
-    dist_info = tmp_path / "hw_notify_plugins-1.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: hw-notify-plugins\nVersion: 1.0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(textwrap.dedent(ENTRY_POINTS))
-    monkeypatch.syspath_prepend(str(tmp_path))  # also invalidates the import caches
-    yield
-    for name in MODULES:
-        sys.modules.pop(name, None)
+    modules = {
+        "hw_notify_plugin": PLUGIN,
+        "hw_notify_broken": "import hw_dependency_not_installed\n",
+        "hw_notify_quitting": "import sys\nsys.exit(3)\n",
+    }
+    with installed(
+        tmp_path, monkeypatch, name="hw-notify-plugins", modules=modules, entry_points=ENTRY_POINTS
+    ):
+        yield
 
 
 def test_builtins_and_their_rates() -> None:

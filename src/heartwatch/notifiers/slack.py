@@ -14,7 +14,6 @@ from pydantic import SecretStr, field_validator
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import check_web_url
 from heartwatch.notifiers.base import (
-    DeliveryError,
     Message,
     Notifier,
     NotifierSettings,
@@ -36,17 +35,12 @@ class SlackSettings(NotifierSettings):
         return SecretStr(check_web_url(value.get_secret_value(), quote=False))
 
 
-class SlackNotifier(Notifier):
+class SlackNotifier(Notifier[SlackSettings]):
     type = "slack"
-    Settings = SlackSettings
     # An incoming webhook takes about one message a second.
     rate_per_minute = 60.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, SlackSettings):
-            raise DeliveryError(
-                f"slack needs SlackSettings, got {type(settings).__name__}", retryable=False
-            )
+    async def send(self, message: Message, settings: SlackSettings, ctx: NotifyContext) -> None:
         url = settings.webhook_url.get_secret_value()
         answer = await _http.request(
             ctx,

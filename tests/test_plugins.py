@@ -5,15 +5,13 @@ validation) and the hooks a kind uses for what is its own."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from heartwatch.plugins import PluginKind, PluginRegistry, UnknownPluginType
-from tests.plugin_packages import installed
+from tests.plugin_packages import InstallPackage, install_package  # noqa: F401 - a fixture
 
 GROUP = "heartwatch.tests.widgets"
 
@@ -121,17 +119,18 @@ quitter = hw_widgets_quitting:Widget
 """
 
 
+MODULES = {
+    "hw_widgets": PLUGIN,
+    "hw_widgets_broken": "import hw_widget_dependency_not_installed\n",
+    "hw_widgets_quitting": "import sys\nsys.exit(3)\n",
+}
+
+
 @pytest.fixture
-def installed_widgets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    modules = {
-        "hw_widgets": PLUGIN,
-        "hw_widgets_broken": "import hw_widget_dependency_not_installed\n",
-        "hw_widgets_quitting": "import sys\nsys.exit(3)\n",
-    }
-    with installed(
-        tmp_path, monkeypatch, name="hw-widgets", modules=modules, entry_points=ENTRY_POINTS
-    ):
-        yield
+def installed_widgets(
+    install_package: InstallPackage,  # noqa: F811 - the fixture imported above
+) -> None:
+    install_package("hw-widgets", MODULES, ENTRY_POINTS)
 
 
 def test_the_builtins_of_the_kind_by_type() -> None:

@@ -4,8 +4,6 @@ distribution written to disk as pip would install it), and settings validation."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from heartwatch.checkers.base import CheckContext
 from heartwatch.checkers.http import HttpChecker, HttpSettings
 from heartwatch.checkers.registry import CheckerRegistry, UnknownCheckerType
 from heartwatch.checkers.runner import run_check
-from tests.plugin_packages import installed
+from tests.plugin_packages import InstallPackage, install_package  # noqa: F401 - a fixture
 
 PLUGIN = """
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
@@ -67,17 +65,18 @@ quitter = hw_quitting_plugin:Checker
 """
 
 
+MODULES = {
+    "hw_demo_plugin": PLUGIN,
+    "hw_broken_plugin": "import hw_dependency_that_is_not_installed\n",
+    "hw_quitting_plugin": "import sys\nsys.exit(3)\n",
+}
+
+
 @pytest.fixture
-def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    modules = {
-        "hw_demo_plugin": PLUGIN,
-        "hw_broken_plugin": "import hw_dependency_that_is_not_installed\n",
-        "hw_quitting_plugin": "import sys\nsys.exit(3)\n",
-    }
-    with installed(
-        tmp_path, monkeypatch, name="hw-demo-plugins", modules=modules, entry_points=ENTRY_POINTS
-    ):
-        yield
+def installed_plugins(
+    install_package: InstallPackage,  # noqa: F811 - the fixture imported above
+) -> None:
+    install_package("hw-demo-plugins", MODULES, ENTRY_POINTS)
 
 
 def test_builtins() -> None:

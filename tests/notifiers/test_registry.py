@@ -4,8 +4,6 @@ distribution written to disk as pip would install it), and config validation."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +16,7 @@ from heartwatch.notifiers.registry import (
 from heartwatch.notifiers.telegram import TelegramNotifier
 from tests.fakes.receiver import Receiver
 from tests.notifiers.conftest import down_message
-from tests.plugin_packages import installed
+from tests.plugin_packages import InstallPackage, install_package  # noqa: F401 - a fixture
 
 PLUGIN = """
 import json
@@ -85,17 +83,18 @@ quitter = hw_notify_quitting:Notifier
 API_KEY = "sig-0123456789-abcdef"
 
 
+MODULES = {
+    "hw_notify_plugin": PLUGIN,
+    "hw_notify_broken": "import hw_dependency_not_installed\n",
+    "hw_notify_quitting": "import sys\nsys.exit(3)\n",
+}
+
+
 @pytest.fixture
-def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    modules = {
-        "hw_notify_plugin": PLUGIN,
-        "hw_notify_broken": "import hw_dependency_not_installed\n",
-        "hw_notify_quitting": "import sys\nsys.exit(3)\n",
-    }
-    with installed(
-        tmp_path, monkeypatch, name="hw-notify-plugins", modules=modules, entry_points=ENTRY_POINTS
-    ):
-        yield
+def installed_plugins(
+    install_package: InstallPackage,  # noqa: F811 - the fixture imported above
+) -> None:
+    install_package("hw-notify-plugins", MODULES, ENTRY_POINTS)
 
 
 def test_builtins_and_their_rates() -> None:

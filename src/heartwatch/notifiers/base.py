@@ -8,8 +8,9 @@ channel asked us to wait (`retry_after`).
 
 A notifier declares its settings as a pydantic model, its type argument
 (`Notifier[TelegramSettings]`): the API validates a channel's config against it, so a
-typo gets a clear 422, and the notifier's `send` receives that model, typed. Credentials are `SecretStr` fields, so that `masked()`
-can echo a channel's config back without them and they never reach a log line or repr.
+typo gets a clear 422, and the notifier's `send` receives that model, typed. Credentials
+are `SecretStr` fields, so that `masked()` can echo a channel's config back without them
+and they never reach a log line or repr.
 """
 
 from __future__ import annotations

@@ -149,12 +149,10 @@ class PagerDutyNotifier(Notifier[PagerDutySettings]):
         self, ctx: NotifyContext, settings: PagerDutySettings, body: dict[str, Any]
     ) -> None:
         base = settings.api_url or self.api_url
-        answer = await _http.request(
+        answer = await _http.post_json(
             ctx,
-            "POST",
             f"{base.rstrip('/')}/v2/enqueue",
-            body=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            body,
             what="PagerDuty",
             secrets=(settings.routing_key,),
         )

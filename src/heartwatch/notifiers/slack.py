@@ -6,7 +6,6 @@ secret like a token.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from pydantic import SecretStr, field_validator
@@ -42,15 +41,7 @@ class SlackNotifier(Notifier[SlackSettings]):
 
     async def send(self, message: Message, settings: SlackSettings, ctx: NotifyContext) -> None:
         url = settings.webhook_url.get_secret_value()
-        answer = await _http.request(
-            ctx,
-            "POST",
-            url,
-            body=json.dumps(payload(message)).encode(),
-            headers={"Content-Type": "application/json"},
-            what="Slack",
-            secrets=(url,),
-        )
+        answer = await _http.post_json(ctx, url, payload(message), what="Slack", secrets=(url,))
         if answer.status >= 300:
             # Slack says why in the body: "invalid_token", "channel_not_found", ...
             raise _http.status_error("Slack", answer.status, answer.excerpt(), answer.headers)

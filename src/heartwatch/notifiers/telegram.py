@@ -88,12 +88,10 @@ class TelegramNotifier(Notifier[TelegramSettings]):
         if settings.message_thread_id is not None:
             payload["message_thread_id"] = settings.message_thread_id
         token = settings.bot_token.get_secret_value()
-        answer = await _http.request(
+        answer = await _http.post_json(
             ctx,
-            "POST",
             f"{self.api_url}/bot{token}/sendMessage",
-            body=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
+            payload,
             what="Telegram",
             secrets=(token,),
         )

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
         None, validation_alias=_env("TELEGRAM_CHAT_ID", "TELEGRAM_CHAT_ID")
     )
 
-    # Where the Telegram Bot API is (tests point it at a local fake server).
+    # Where the Telegram Bot API and PagerDuty's Events API are: each goes to its own
+    # notifier (`notifiers.registry.builtin_notifiers`); tests point them at local fakes.
     telegram_api_url: str = Field(
         "https://api.telegram.org", validation_alias=_env("TELEGRAM_API_URL", "TELEGRAM_API_URL")
     )

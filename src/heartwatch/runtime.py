@@ -16,7 +16,7 @@ from heartwatch.clock import Clock, DevClock, SystemClock
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.notifiers.base import NotifyContext
-from heartwatch.notifiers.registry import NotifierRegistry
+from heartwatch.notifiers.registry import NotifierRegistry, builtin_notifiers
 from heartwatch.services import channels, dev_clock
 from heartwatch.services.heartbeats import HeartbeatIngest
 from heartwatch.services.notifications import POLICY_KEY, NotifyPolicy
@@ -59,12 +59,12 @@ class Runtime:
         )
         self.checkers = CheckerRegistry()
         self.check_context = check_context
-        self.notifiers = NotifierRegistry()
-        self.notify_context = NotifyContext(
-            http=check_context.http,
-            telegram_api_url=settings.telegram_api_url,
-            pagerduty_url=settings.pagerduty_url,
+        self.notifiers = NotifierRegistry(
+            builtin_notifiers(
+                telegram_api_url=settings.telegram_api_url, pagerduty_url=settings.pagerduty_url
+            )
         )
+        self.notify_context = NotifyContext(http=check_context.http)
 
     @classmethod
     @asynccontextmanager

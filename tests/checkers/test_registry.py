@@ -4,10 +4,6 @@ distribution written to disk as pip would install it), and settings validation."
 from __future__ import annotations
 
 import re
-import sys
-import textwrap
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +12,7 @@ from heartwatch.checkers.base import CheckContext
 from heartwatch.checkers.http import HttpChecker, HttpSettings
 from heartwatch.checkers.registry import CheckerRegistry, UnknownCheckerType
 from heartwatch.checkers.runner import run_check
+from tests.plugin_packages import InstallPackage, install_package  # noqa: F401 - a fixture
 
 PLUGIN = """
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
@@ -67,26 +64,19 @@ missing = hw_no_such_module:Checker
 quitter = hw_quitting_plugin:Checker
 """
 
-MODULES = ("hw_demo_plugin", "hw_broken_plugin", "hw_quitting_plugin")
+
+MODULES = {
+    "hw_demo_plugin": PLUGIN,
+    "hw_broken_plugin": "import hw_dependency_that_is_not_installed\n",
+    "hw_quitting_plugin": "import sys\nsys.exit(3)\n",
+}
 
 
 @pytest.fixture
-def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A distribution `hw-demo-plugins` installed into a directory on sys.path: what
-    `pip install` leaves behind (modules plus a .dist-info with entry_points.txt)."""
-    (tmp_path / "hw_demo_plugin.py").write_text(PLUGIN)
-    (tmp_path / "hw_broken_plugin.py").write_text("import hw_dependency_that_is_not_installed\n")
-    (tmp_path / "hw_quitting_plugin.py").write_text("import sys\nsys.exit(3)\n")
-    dist_info = tmp_path / "hw_demo_plugins-1.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: hw-demo-plugins\nVersion: 1.0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(textwrap.dedent(ENTRY_POINTS))
-    monkeypatch.syspath_prepend(str(tmp_path))  # also invalidates the import caches
-    yield
-    for name in MODULES:
-        sys.modules.pop(name, None)
+def installed_plugins(
+    install_package: InstallPackage,  # noqa: F811 - the fixture imported above
+) -> None:
+    install_package("hw-demo-plugins", MODULES, ENTRY_POINTS)
 
 
 def test_builtins() -> None:

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API on 127.0.0.1 that speaks the real wire format.
 
     async with FakeTelegram() as telegram:          # or the `fake_telegram` fixture
-        ctx = NotifyContext(http, telegram_api_url=telegram.api_url)
+        notifier = TelegramNotifier(telegram.api_url)
         ... send with bot_token=telegram.token ...
         assert telegram.sent[0].plain_text == "payments is DOWN\\n..."
 

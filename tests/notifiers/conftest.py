@@ -14,7 +14,7 @@ from heartwatch.notifiers.base import Message, NotifyContext
 from tests.fakes.net import closed_port, http_session  # noqa: F401 - fixtures
 from tests.fakes.receiver import receiver  # noqa: F401 - a fixture
 from tests.fakes.smtp import smtp_server  # noqa: F401 - a fixture
-from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a fixture
+from tests.fakes.telegram import fake_telegram  # noqa: F401 - a fixture
 
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 SERVICE_URL = "https://status.example.com/services/payments"
@@ -47,14 +47,6 @@ def down_message(**overrides: Any) -> Message:
 @pytest.fixture
 def ctx(http_session: aiohttp.ClientSession) -> NotifyContext:  # noqa: F811 - imported fixture
     return NotifyContext(http=http_session, timeout_s=2.0)
-
-
-@pytest.fixture
-def telegram_ctx(
-    http_session: aiohttp.ClientSession,  # noqa: F811 - imported fixture
-    fake_telegram: FakeTelegram,  # noqa: F811 - the fixture imported above
-) -> NotifyContext:
-    return NotifyContext(http=http_session, timeout_s=2.0, telegram_api_url=fake_telegram.api_url)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import aiohttp
 import pytest
@@ -140,7 +141,7 @@ def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, now=AT) == seconds
 
 
-class Scripted(Notifier):
+class Scripted(Notifier[NotifierSettings]):
     """Does what the test says: hang, crash, or fail as told."""
 
     type = "scripted"
@@ -155,6 +156,42 @@ class Scripted(Notifier):
             raise KeyError("missing")
         if self.behaviour == "refused":
             raise DeliveryError("nope", retryable=False, retry_after=None)
+
+
+class NestedNotifier(Notifier[Nested]):
+    type = "nested"
+
+    async def send(self, message: Message, settings: Nested, ctx: NotifyContext) -> None:
+        raise DeliveryError(f"sent as {settings.name}", retryable=False)
+
+
+def test_the_settings_model_is_the_type_argument() -> None:
+    assert NestedNotifier.Settings is Nested
+    assert Scripted.Settings is NotifierSettings
+
+    class Inherited(NestedNotifier):
+        type = "inherited"
+
+    assert Inherited.Settings is Nested
+
+    class Explicit(Notifier):  # type: ignore[type-arg] # a plugin without a type argument
+        type = "explicit"
+        Settings = TelegramSettings
+
+        async def send(self, message: Message, settings: Any, ctx: NotifyContext) -> None:
+            pass
+
+    assert Explicit.Settings is TelegramSettings
+
+
+async def test_deliver_hands_a_notifier_its_own_settings(ctx: NotifyContext) -> None:
+    settings = Nested.model_validate(
+        {"name": "ops", "when": AT, "token": "t" * 16, "tokens": [], "headers": {}}
+    )
+    with pytest.raises(DeliveryError, match=r"^sent as ops$"):
+        await deliver(NestedNotifier(), down_message(), settings, ctx)
+    with pytest.raises(DeliveryError, match=r"^nested notifier needs Nested, got "):
+        await deliver(NestedNotifier(), down_message(), NotifierSettings(), ctx)
 
 
 async def test_deliver_passes_a_delivery_error_through(ctx: NotifyContext) -> None:

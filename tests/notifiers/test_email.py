@@ -33,9 +33,14 @@ def settings(server: SmtpServer, **fields: object) -> EmailSettings:
     return EmailSettings.model_validate({**config, **fields})
 
 
-async def send_failing(server: SmtpServer, ctx: NotifyContext, **fields: object) -> DeliveryError:
+async def send_failing(
+    server: SmtpServer,
+    ctx: NotifyContext,
+    notifier: EmailNotifier | None = None,
+    **fields: object,
+) -> DeliveryError:
     with pytest.raises(DeliveryError) as raised:
-        await EmailNotifier().send(down_message(), settings(server, **fields), ctx)
+        await (notifier or EmailNotifier()).send(down_message(), settings(server, **fields), ctx)
     return raised.value
 
 
@@ -48,9 +53,14 @@ def starttls_server(ca: trustme.CA) -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def trusting_ctx(http_session: aiohttp.ClientSession, ca: trustme.CA) -> NotifyContext:
+def trusting(ca: trustme.CA) -> EmailNotifier:
     """Trusts the test CA for SMTP, as a system trusts the public ones."""
-    return NotifyContext(http_session, timeout_s=5.0, smtp_tls_context=client_ssl(ca))
+    return EmailNotifier(client_ssl(ca))
+
+
+@pytest.fixture
+def trusting_ctx(http_session: aiohttp.ClientSession) -> NotifyContext:
+    return NotifyContext(http_session, timeout_s=5.0)
 
 
 async def test_the_mail_arrives_with_the_title_as_subject(
@@ -99,9 +109,9 @@ async def test_line_breaks_never_reach_a_header(
 
 
 async def test_starttls_with_a_login_on_a_verified_certificate(
-    starttls_server: SmtpServer, trusting_ctx: NotifyContext
+    starttls_server: SmtpServer, trusting: EmailNotifier, trusting_ctx: NotifyContext
 ) -> None:
-    await EmailNotifier().send(
+    await trusting.send(
         down_message(),
         settings(starttls_server, security="starttls", username="alerts", password="s3cret-pass"),
         trusting_ctx,
@@ -142,10 +152,15 @@ async def test_validate_certs_off_accepts_a_self_signed_server(
 
 
 async def test_a_wrong_password_is_not_retryable(
-    starttls_server: SmtpServer, trusting_ctx: NotifyContext
+    starttls_server: SmtpServer, trusting: EmailNotifier, trusting_ctx: NotifyContext
 ) -> None:
     error = await send_failing(
-        starttls_server, trusting_ctx, security="starttls", username="alerts", password="wrong"
+        starttls_server,
+        trusting_ctx,
+        trusting,
+        security="starttls",
+        username="alerts",
+        password="wrong",
     )
     assert not error.retryable
     assert error.message == (
@@ -155,9 +170,11 @@ async def test_a_wrong_password_is_not_retryable(
     assert "wrong" not in error.message
 
 
-async def test_implicit_tls(ca: trustme.CA, trusting_ctx: NotifyContext) -> None:
+async def test_implicit_tls(
+    ca: trustme.CA, trusting: EmailNotifier, trusting_ctx: NotifyContext
+) -> None:
     with SmtpServer(tls="implicit", ssl_context=server_ssl(ca)) as server:
-        await EmailNotifier().send(down_message(), settings(server, security="tls"), trusting_ctx)
+        await trusting.send(down_message(), settings(server, security="tls"), trusting_ctx)
     assert [mail.tls for mail in server.received] == [True]
 
 

@@ -28,8 +28,8 @@ def pagerduty(receiver: Receiver) -> Receiver:
 
 
 @pytest.fixture
-def pd_ctx(http_session: aiohttp.ClientSession, pagerduty: Receiver) -> NotifyContext:
-    return NotifyContext(http_session, timeout_s=2.0, pagerduty_url=pagerduty.url("/"))
+def notifier(pagerduty: Receiver) -> PagerDutyNotifier:
+    return PagerDutyNotifier(pagerduty.url("/"))
 
 
 def settings(**fields: object) -> PagerDutySettings:
@@ -42,12 +42,11 @@ def events(receiver: Receiver) -> list[dict[str, Any]]:
 
 
 async def test_down_triggers_and_recovered_resolves_the_same_alert(
-    pagerduty: Receiver, pd_ctx: NotifyContext
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext
 ) -> None:
-    notifier = PagerDutyNotifier()
-    await notifier.send(down_message(), settings(), pd_ctx)
+    await notifier.send(down_message(), settings(), ctx)
     recovered = down_message(event="recovered", title="payments RECOVERED after 12 min")
-    await notifier.send(recovered, settings(), pd_ctx)
+    await notifier.send(recovered, settings(), ctx)
 
     trigger, resolve = events(pagerduty)
     assert trigger == {
@@ -89,18 +88,21 @@ async def test_down_triggers_and_recovered_resolves_the_same_alert(
     ],
 )
 async def test_criticality_sets_the_severity(
-    pagerduty: Receiver, pd_ctx: NotifyContext, criticality: str | None, severity: str
+    pagerduty: Receiver,
+    notifier: PagerDutyNotifier,
+    ctx: NotifyContext,
+    criticality: str | None,
+    severity: str,
 ) -> None:
-    await PagerDutyNotifier().send(down_message(criticality=criticality), settings(), pd_ctx)
+    await notifier.send(down_message(criticality=criticality), settings(), ctx)
     assert events(pagerduty)[0]["payload"]["severity"] == severity
 
 
 async def test_without_an_incident_the_service_key_ties_trigger_and_resolve(
-    pagerduty: Receiver, pd_ctx: NotifyContext
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext
 ) -> None:
-    notifier = PagerDutyNotifier()
-    await notifier.send(down_message(event="dead", incident_id=None), settings(), pd_ctx)
-    await notifier.send(down_message(event="recovered", incident_id=None), settings(), pd_ctx)
+    await notifier.send(down_message(event="dead", incident_id=None), settings(), ctx)
+    await notifier.send(down_message(event="recovered", incident_id=None), settings(), ctx)
     assert [(e["event_action"], e["dedup_key"]) for e in events(pagerduty)] == [
         ("trigger", "payments"),
         ("resolve", "payments"),
@@ -109,26 +111,26 @@ async def test_without_an_incident_the_service_key_ties_trigger_and_resolve(
 
 @pytest.mark.parametrize("event", ["reminder", "flapping", "summary"])
 async def test_events_it_does_not_page_for_send_nothing(
-    pagerduty: Receiver, pd_ctx: NotifyContext, event: str
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext, event: str
 ) -> None:
-    await PagerDutyNotifier().send(down_message(event=event), settings(), pd_ctx)
+    await notifier.send(down_message(event=event), settings(), ctx)
     assert pagerduty.received == []
 
 
 async def test_which_events_trigger_is_configurable(
-    pagerduty: Receiver, pd_ctx: NotifyContext
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext
 ) -> None:
     only_dead = settings(trigger_on=["dead", "reminder"])
     for event in ("silent", "down", "reminder", "dead"):
-        await PagerDutyNotifier().send(down_message(event=event), only_dead, pd_ctx)
+        await notifier.send(down_message(event=event), only_dead, ctx)
     assert [e["payload"]["class"] for e in events(pagerduty)] == ["reminder", "dead"]
 
 
 async def test_a_test_message_triggers_and_resolves_at_once(
-    pagerduty: Receiver, pd_ctx: NotifyContext
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext
 ) -> None:
     test = down_message(event="test", title="heartwatch test message", incident_id=None)
-    await PagerDutyNotifier().send(test, settings(), pd_ctx)
+    await notifier.send(test, settings(), ctx)
     trigger, resolve = events(pagerduty)
     assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
     assert trigger["dedup_key"] == resolve["dedup_key"]
@@ -137,7 +139,7 @@ async def test_a_test_message_triggers_and_resolves_at_once(
 
 
 async def test_an_invalid_event_is_not_retryable_and_says_why(
-    pagerduty: Receiver, pd_ctx: NotifyContext
+    pagerduty: Receiver, notifier: PagerDutyNotifier, ctx: NotifyContext
 ) -> None:
     pagerduty.reply_next(
         1,
@@ -151,7 +153,7 @@ async def test_an_invalid_event_is_not_retryable_and_says_why(
         ),
     )
     with pytest.raises(DeliveryError) as raised:
-        await PagerDutyNotifier().send(down_message(), settings(), pd_ctx)
+        await notifier.send(down_message(), settings(), ctx)
     assert not raised.value.retryable
     assert raised.value.message == (
         "PagerDuty answered 400: Event object is invalid: Length of 'routing_key' is "
@@ -167,11 +169,15 @@ async def test_an_invalid_event_is_not_retryable_and_says_why(
     ],
 )
 async def test_throttling_and_server_errors_are_retryable(
-    pagerduty: Receiver, pd_ctx: NotifyContext, reply: Reply, retry_after: float | None
+    pagerduty: Receiver,
+    notifier: PagerDutyNotifier,
+    ctx: NotifyContext,
+    reply: Reply,
+    retry_after: float | None,
 ) -> None:
     pagerduty.reply_next(1, reply)
     with pytest.raises(DeliveryError) as raised:
-        await PagerDutyNotifier().send(down_message(), settings(), pd_ctx)
+        await notifier.send(down_message(), settings(), ctx)
     assert (raised.value.retryable, raised.value.retry_after) == (True, retry_after)
     assert ROUTING_KEY not in raised.value.message
 
@@ -179,9 +185,9 @@ async def test_throttling_and_server_errors_are_retryable(
 async def test_a_channel_can_use_another_region(
     pagerduty: Receiver, http_session: aiohttp.ClientSession
 ) -> None:
-    ctx = NotifyContext(http_session, pagerduty_url="http://127.0.0.1:9/unused")
+    ctx = NotifyContext(http_session)
     eu = settings(api_url=pagerduty.url("/"))
-    await PagerDutyNotifier().send(down_message(), eu, ctx)
+    await PagerDutyNotifier("http://127.0.0.1:9/unused").send(down_message(), eu, ctx)
     assert len(events(pagerduty)) == 1
 
 

@@ -3,11 +3,7 @@ distribution written to disk as pip would install it), and config validation."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
 import traceback
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +16,7 @@ from heartwatch.notifiers.registry import (
 from heartwatch.notifiers.telegram import TelegramNotifier
 from tests.fakes.receiver import Receiver
 from tests.notifiers.conftest import down_message
+from tests.plugin_packages import InstallPackage, install_package  # noqa: F401 - a fixture
 
 PLUGIN = """
 import json
@@ -83,27 +80,21 @@ missing = hw_notify_no_such_module:Notifier
 quitter = hw_notify_quitting:Notifier
 """
 
-MODULES = ("hw_notify_plugin", "hw_notify_broken", "hw_notify_quitting")
 API_KEY = "sig-0123456789-abcdef"
 
 
+MODULES = {
+    "hw_notify_plugin": PLUGIN,
+    "hw_notify_broken": "import hw_dependency_not_installed\n",
+    "hw_notify_quitting": "import sys\nsys.exit(3)\n",
+}
+
+
 @pytest.fixture
-def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A distribution `hw-notify-plugins` installed into a directory on sys.path: what
-    `pip install` leaves behind (modules plus a .dist-info with entry_points.txt)."""
-    (tmp_path / "hw_notify_plugin.py").write_text(PLUGIN)
-    (tmp_path / "hw_notify_broken.py").write_text("import hw_dependency_not_installed\n")
-    (tmp_path / "hw_notify_quitting.py").write_text("import sys\nsys.exit(3)\n")
-    dist_info = tmp_path / "hw_notify_plugins-1.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: hw-notify-plugins\nVersion: 1.0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(textwrap.dedent(ENTRY_POINTS))
-    monkeypatch.syspath_prepend(str(tmp_path))  # also invalidates the import caches
-    yield
-    for name in MODULES:
-        sys.modules.pop(name, None)
+def installed_plugins(
+    install_package: InstallPackage,  # noqa: F811 - the fixture imported above
+) -> None:
+    install_package("hw-notify-plugins", MODULES, ENTRY_POINTS)
 
 
 def test_builtins_and_their_rates() -> None:

@@ -32,10 +32,11 @@ def settings(telegram: FakeTelegram, **fields: object) -> TelegramSettings:
 
 
 async def send_failing(
-    telegram: FakeTelegram, ctx: NotifyContext, **fields: object
+    telegram: FakeTelegram, ctx: NotifyContext, *, api_url: str | None = None, **fields: object
 ) -> DeliveryError:
+    notifier = TelegramNotifier(api_url or telegram.api_url)
     with pytest.raises(DeliveryError) as raised:
-        await TelegramNotifier().send(down_message(), settings(telegram, **fields), ctx)
+        await notifier.send(down_message(), settings(telegram, **fields), ctx)
     return raised.value
 
 
@@ -44,10 +45,10 @@ def units(text: str) -> int:
 
 
 async def test_the_message_arrives_as_a_user_sees_it(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     message = down_message()
-    await TelegramNotifier().send(message, settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(message, settings(fake_telegram), ctx)
 
     [sent] = fake_telegram.sent
     assert sent.chat_id == int(CHAT)
@@ -64,22 +65,22 @@ async def test_the_message_arrives_as_a_user_sees_it(
 
 
 async def test_a_channel_name_and_a_forum_topic(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
-    await TelegramNotifier().send(
+    await TelegramNotifier(fake_telegram.api_url).send(
         down_message(),
         settings(fake_telegram, chat_id="@heartwatch_ops", message_thread_id=42),
-        telegram_ctx,
+        ctx,
     )
     [sent] = fake_telegram.messages_to("@heartwatch_ops")
     assert sent.message_thread_id == 42
 
 
 async def test_a_link_missing_from_the_body_is_added_at_the_end(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     message = down_message(body="Status: down")
-    await TelegramNotifier().send(message, settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(message, settings(fake_telegram), ctx)
     [sent] = fake_telegram.sent
     assert sent.plain_text == f"payments is DOWN\nStatus: down\n{LINK_TEXT}"
     [link] = [e for e in sent.entities if e["type"] == "text_link"]
@@ -95,21 +96,21 @@ async def test_a_link_missing_from_the_body_is_added_at_the_end(
     ],
 )
 async def test_any_text_survives_the_markup(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext, title: str, body: str
+    fake_telegram: FakeTelegram, ctx: NotifyContext, title: str, body: str
 ) -> None:
     # The fake parses HTML as strictly as Telegram: badly escaped text is a 400.
     message = down_message(title=title, body=body, url=None)
-    await TelegramNotifier().send(message, settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(message, settings(fake_telegram), ctx)
     [sent] = fake_telegram.sent
     assert sent.plain_text == f"{title}\n{body}"
     assert sent.entities_of("bold") == [title]
 
 
 async def test_a_link_telegram_would_refuse_is_left_as_text(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     message = down_message(body="see javascript:alert(1)", url="javascript:alert(1)")
-    await TelegramNotifier().send(message, settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(message, settings(fake_telegram), ctx)
     [sent] = fake_telegram.sent
     assert sent.plain_text == "payments is DOWN\nsee javascript:alert(1)"
     assert sent.entities_of("text_link") == []
@@ -117,11 +118,11 @@ async def test_a_link_telegram_would_refuse_is_left_as_text(
 
 @pytest.mark.parametrize("filler", ["x", "é", "🔥", "<&>"])
 async def test_a_long_message_is_cut_to_fit_and_keeps_its_link(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext, filler: str
+    fake_telegram: FakeTelegram, ctx: NotifyContext, filler: str
 ) -> None:
     body = f"Last error: {filler * 5000}\n{SERVICE_URL}"
     message = down_message(body=body)
-    await TelegramNotifier().send(message, settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(message, settings(fake_telegram), ctx)
     [sent] = fake_telegram.sent
     assert MAX_TEXT_UNITS - 2 <= units(sent.plain_text) <= MAX_TEXT_UNITS
     head, _, tail = sent.plain_text.rpartition("\n")
@@ -145,26 +146,24 @@ def test_a_message_that_fits_is_not_cut() -> None:
 
 
 async def test_rate_limit_answer_is_retryable_after_what_telegram_says(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     fake_telegram.rate_limit_next(1, retry_after=7)
-    error = await send_failing(fake_telegram, telegram_ctx)
+    error = await send_failing(fake_telegram, ctx)
     assert (error.retryable, error.retry_after) == (True, 7.0)
     assert error.message == "Telegram refused the message (429): Too Many Requests: retry after 7"
     assert fake_telegram.sent == []
     # The next attempt goes through: one message, not two.
-    await TelegramNotifier().send(down_message(), settings(fake_telegram), telegram_ctx)
+    await TelegramNotifier(fake_telegram.api_url).send(down_message(), settings(fake_telegram), ctx)
     assert len(fake_telegram.sent) == 1
 
 
-async def test_flood_control_of_one_chat(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
-) -> None:
+async def test_flood_control_of_one_chat(fake_telegram: FakeTelegram, ctx: NotifyContext) -> None:
     fake_telegram.per_chat_limit = (2, 60.0)
-    notifier = TelegramNotifier()
+    notifier = TelegramNotifier(fake_telegram.api_url)
     for _ in range(2):
-        await notifier.send(down_message(), settings(fake_telegram), telegram_ctx)
-    error = await send_failing(fake_telegram, telegram_ctx)
+        await notifier.send(down_message(), settings(fake_telegram), ctx)
+    error = await send_failing(fake_telegram, ctx)
     assert error.retryable
     assert error.retry_after is not None and 59 <= error.retry_after <= 60
 
@@ -178,10 +177,10 @@ async def test_flood_control_of_one_chat(
     ],
 )
 async def test_server_errors_are_retryable(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext, status: int, text: str
+    fake_telegram: FakeTelegram, ctx: NotifyContext, status: int, text: str
 ) -> None:
     fake_telegram.fail_next(1, status=status)
-    error = await send_failing(fake_telegram, telegram_ctx)
+    error = await send_failing(fake_telegram, ctx)
     assert (error.retryable, error.retry_after) == (True, None)
     assert error.message.startswith(text)
 
@@ -195,33 +194,33 @@ async def test_server_errors_are_retryable(
     ],
 )
 async def test_refusals_are_not_retryable(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext, status: int, description: str
+    fake_telegram: FakeTelegram, ctx: NotifyContext, status: int, description: str
 ) -> None:
     fake_telegram.fail_next(1, status=status, description=description)
-    error = await send_failing(fake_telegram, telegram_ctx)
+    error = await send_failing(fake_telegram, ctx)
     assert not error.retryable
     assert error.message == f"Telegram refused the message ({status}): {description}"
 
 
-async def test_an_unknown_chat(fake_telegram: FakeTelegram, telegram_ctx: NotifyContext) -> None:
+async def test_an_unknown_chat(fake_telegram: FakeTelegram, ctx: NotifyContext) -> None:
     fake_telegram.chats = {int(CHAT)}
-    error = await send_failing(fake_telegram, telegram_ctx, chat_id="-1009999")
+    error = await send_failing(fake_telegram, ctx, chat_id="-1009999")
     assert not error.retryable
     assert error.message == "Telegram refused the message (400): Bad Request: chat not found"
 
 
 async def test_a_revoked_token_is_not_retryable_and_never_quoted(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     fake_telegram.tokens = {"987654321:AAAnotherTokenThatIsStillValid_xyz"}
-    error = await send_failing(fake_telegram, telegram_ctx)
+    error = await send_failing(fake_telegram, ctx)
     assert not error.retryable
     assert error.message == "Telegram refused the message (401): Unauthorized"
     assert fake_telegram.token not in str(error) + repr(error)
 
 
 async def test_a_group_that_became_a_supergroup_says_what_to_set(
-    fake_telegram: FakeTelegram, telegram_ctx: NotifyContext
+    fake_telegram: FakeTelegram, ctx: NotifyContext
 ) -> None:
     fake_telegram.fail_next(
         1,
@@ -229,7 +228,7 @@ async def test_a_group_that_became_a_supergroup_says_what_to_set(
         description="Bad Request: group chat was upgraded to a supergroup chat",
         parameters={"migrate_to_chat_id": -1001987654321},
     )
-    error = await send_failing(fake_telegram, telegram_ctx, chat_id="-4012345")
+    error = await send_failing(fake_telegram, ctx, chat_id="-4012345")
     assert not error.retryable
     assert error.message == (
         "Telegram: the group -4012345 became a supergroup: set chat_id to -1001987654321"
@@ -240,7 +239,7 @@ async def test_a_slow_api_is_a_retryable_timeout(
     fake_telegram: FakeTelegram, http_session: aiohttp.ClientSession
 ) -> None:
     fake_telegram.delay_next(1, seconds=5)
-    ctx = NotifyContext(http_session, timeout_s=0.3, telegram_api_url=fake_telegram.api_url)
+    ctx = NotifyContext(http_session, timeout_s=0.3)
     error = await send_failing(fake_telegram, ctx)
     assert error.retryable
     assert error.message == "Telegram did not answer within 0.3 s"
@@ -249,8 +248,8 @@ async def test_a_slow_api_is_a_retryable_timeout(
 async def test_an_unreachable_api_is_retryable(
     fake_telegram: FakeTelegram, http_session: aiohttp.ClientSession, closed_port: int
 ) -> None:
-    ctx = NotifyContext(http_session, telegram_api_url=f"http://127.0.0.1:{closed_port}")
-    error = await send_failing(fake_telegram, ctx)
+    ctx = NotifyContext(http_session)
+    error = await send_failing(fake_telegram, ctx, api_url=f"http://127.0.0.1:{closed_port}")
     assert error.retryable
     assert error.message == f"Telegram: connection refused (127.0.0.1:{closed_port})"
 
@@ -258,8 +257,8 @@ async def test_an_unreachable_api_is_retryable(
 async def test_a_bad_api_url_never_quotes_the_token(
     fake_telegram: FakeTelegram, http_session: aiohttp.ClientSession
 ) -> None:
-    ctx = NotifyContext(http_session, telegram_api_url="http://exa mple:x")
-    error = await send_failing(fake_telegram, ctx)
+    ctx = NotifyContext(http_session)
+    error = await send_failing(fake_telegram, ctx, api_url="http://exa mple:x")
     assert not error.retryable
     assert fake_telegram.token not in error.message
     assert "/bot••••/sendMessage" in error.message
@@ -334,10 +333,10 @@ async def test_an_answer_that_arrives_in_pieces_is_read_whole(
     app.router.add_post("/{tail:.*}", slow)
     runner, url = await start_app(app)
     try:
-        ctx = NotifyContext(http_session, telegram_api_url=url)
+        ctx = NotifyContext(http_session)
         telegram = TelegramSettings(bot_token=SecretStr("1:abc"), chat_id="1")
         with pytest.raises(DeliveryError) as raised:
-            await TelegramNotifier().send(down_message(), telegram, ctx)
+            await TelegramNotifier(url).send(down_message(), telegram, ctx)
     finally:
         await runner.cleanup()
     assert (raised.value.retryable, raised.value.retry_after) == (True, 9.0)

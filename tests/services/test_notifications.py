@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal
 from heartwatch.notifiers.base import NotifyContext, deliver
-from heartwatch.notifiers.registry import NotifierRegistry
+from heartwatch.notifiers.registry import NotifierRegistry, builtin_notifiers
 from heartwatch.services import channels, notify_jobs
 from heartwatch.services.dispatch import LEASE, Dispatcher, message_of
 from heartwatch.services.evaluator import evaluate_due
@@ -28,7 +28,6 @@ from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a f
 from tests.helpers import ManualClock
 
 RULES = HeartbeatRules()
-REGISTRY = NotifierRegistry()
 
 
 class Stack:
@@ -36,8 +35,11 @@ class Stack:
         self.db = db
         self.telegram = telegram
         self.clock = ManualClock(T0)
-        self.ctx = NotifyContext(http=http, telegram_api_url=telegram.api_url, timeout_s=5)
-        self.dispatcher = Dispatcher(db, self.clock, REGISTRY, self.ctx, max_attempts=3)
+        self.notifiers = NotifierRegistry(
+            builtin_notifiers(telegram_api_url=telegram.api_url), discover=False
+        )
+        self.ctx = NotifyContext(http=http, timeout_s=5)
+        self.dispatcher = Dispatcher(db, self.clock, self.notifiers, self.ctx, max_attempts=3)
 
     async def channel(self, name: str = "ops", **extra: object) -> None:
         spec = channels.ChannelSpec(
@@ -48,7 +50,7 @@ class Stack:
             **extra,  # type: ignore[arg-type]
         )
         async with self.db.writing() as session:
-            await channels.create_channel(session, spec, REGISTRY, self.clock.now())
+            await channels.create_channel(session, spec, self.notifiers, self.clock.now())
 
     async def ping(self, key: str, signal: Signal = Signal.SUCCESS, after: float = 0) -> None:
         at = self.clock.advance(after)
@@ -136,7 +138,7 @@ async def test_a_wrong_token_fails_at_once_with_the_reason(stack: Stack) -> None
         name="bad", type="telegram", config={"bot_token": "123:WRONG", "chat_id": "42"}
     )
     async with stack.db.writing() as session:
-        await channels.create_channel(session, spec, REGISTRY, stack.clock.now())
+        await channels.create_channel(session, spec, stack.notifiers, stack.clock.now())
     await stack.ping("api")
     await stack.ping("api", Signal.FAIL, after=60)
     await stack.dispatcher.run_once()
@@ -154,8 +156,10 @@ async def test_a_worker_killed_between_send_and_mark_resends_at_most_once(stack:
     now = stack.clock.now()
     async with stack.db.writing() as session:
         [claimed] = await store.claim(session, queued.channel_id, now, now + LEASE, 10)
-    settings = REGISTRY.validate("telegram", {"bot_token": stack.telegram.token, "chat_id": "42"})
-    await deliver(REGISTRY.get("telegram"), message_of(claimed), settings, stack.ctx)
+    settings = stack.notifiers.validate(
+        "telegram", {"bot_token": stack.telegram.token, "chat_id": "42"}
+    )
+    await deliver(stack.notifiers.get("telegram"), message_of(claimed), settings, stack.ctx)
     assert await stack.dispatcher.run_once() == 0  # its lease still holds
     stack.clock.advance(LEASE.total_seconds())
     assert await stack.dispatcher.run_once() == 1  # the lapsed lease: sent again, once
@@ -286,7 +290,7 @@ async def test_a_slow_channel_does_not_hold_back_a_fast_one(stack: Stack) -> Non
         rate_per_minute=30,  # one every 2 s
     )
     async with stack.db.writing() as session:
-        await channels.create_channel(session, slow, REGISTRY, stack.clock.now())
+        await channels.create_channel(session, slow, stack.notifiers, stack.clock.now())
     for key in ("a", "b", "c"):
         await stack.ping(key)
         await stack.ping(key, Signal.FAIL, after=1)

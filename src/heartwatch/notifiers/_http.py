@@ -4,8 +4,10 @@ retrying, an answer is judged by its status."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -81,6 +83,26 @@ async def request(
     except DeliveryError as exc:
         text = redact(exc.message, *secrets)
         raise DeliveryError(text, retryable=exc.retryable, retry_after=exc.retry_after) from None
+
+
+async def post_json(
+    ctx: NotifyContext,
+    url: str,
+    payload: Any,
+    *,
+    what: str,
+    secrets: tuple[SecretStr | str | None, ...] = (),
+) -> Answer:
+    """`request` of a JSON body, as the chat and paging APIs take it."""
+    return await request(
+        ctx,
+        "POST",
+        url,
+        body=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        what=what,
+        secrets=secrets,
+    )
 
 
 async def _request(

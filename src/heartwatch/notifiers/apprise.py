@@ -68,9 +68,8 @@ class AppriseSettings(NotifierSettings):
         return cleaned
 
 
-class AppriseNotifier(Notifier):
+class AppriseNotifier(Notifier[AppriseSettings]):
     type = "apprise"
-    Settings = AppriseSettings
     # A cautious pace: behind one URL may be a service with a strict limit.
     rate_per_minute = 30.0
 
@@ -80,11 +79,7 @@ class AppriseNotifier(Notifier):
             return f"the apprise package is not installed ({INSTALL_HINT})"
         return None
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, AppriseSettings):
-            raise DeliveryError(
-                f"apprise needs AppriseSettings, got {type(settings).__name__}", retryable=False
-            )
+    async def send(self, message: Message, settings: AppriseSettings, ctx: NotifyContext) -> None:
         if apprise is None:
             raise DeliveryError(f"apprise is not installed ({INSTALL_HINT})", retryable=False)
         client = apprise.Apprise()

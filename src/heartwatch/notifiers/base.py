@@ -6,10 +6,11 @@ dispatcher, not in each notifier: a notifier only reports a failure as a
 `DeliveryError` that says whether trying again can help (`retryable`) and how long the
 channel asked us to wait (`retry_after`).
 
-A notifier declares its settings as a pydantic model (`Settings`), like the checkers: the
-API validates a channel's config against it, so a typo gets a clear 422, and the
-notifier receives a typed object. Credentials are `SecretStr` fields, so that `masked()`
-can echo a channel's config back without them and they never reach a log line or repr.
+A notifier declares its settings as a pydantic model, its type argument
+(`Notifier[TelegramSettings]`): the API validates a channel's config against it, so a
+typo gets a clear 422, and the notifier's `send` receives that model, typed. Credentials
+are `SecretStr` fields, so that `masked()` can echo a channel's config back without them
+and they never reach a log line or repr.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import asyncio
 import builtins
 import email.utils
 import math
-import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Generic, TypeVar, get_args, get_origin
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -46,6 +46,9 @@ class NotifierSettings(BaseModel):
     """Base for a channel's type-specific settings; unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SettingsT = TypeVar("SettingsT", bound=NotifierSettings)
 
 
 def mask_secret(secret: SecretStr) -> str:
@@ -230,26 +233,38 @@ def redact(text: str, *secrets: SecretStr | str | None) -> str:
 
 @dataclass(slots=True)
 class NotifyContext:
-    """Resources and endpoints shared by every delivery of one process."""
+    """Resources shared by every delivery of one process, whatever the channel type.
+    What only one type needs (where its API is) is that notifier's own: see
+    `notifiers.registry.builtin_notifiers`."""
 
     http: aiohttp.ClientSession
     # One delivery attempt, connection included.
     timeout_s: float = 10.0
-    telegram_api_url: str = "https://api.telegram.org"
-    pagerduty_url: str = "https://events.pagerduty.com"
-    # The CAs SMTP servers are verified against; None means the system's.
-    smtp_tls_context: ssl.SSLContext | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
 
-class Notifier(ABC):
-    """Subclass, set `type`, `Settings` and `rate_per_minute`, implement `send`."""
+class Notifier(ABC, Generic[SettingsT]):
+    """Subclass `Notifier[YourSettings]`, set `type` and `rate_per_minute`, implement
+    `send`: it receives `YourSettings`, checked once for all notifiers by `deliver`.
+
+    `Settings` is taken from the type argument, so the model the registry validates
+    against and the one `send` is typed for cannot differ. A subclass without a type
+    argument sets `Settings` itself."""
 
     # (The builtin is spelled out: inside this class body `type` is the attribute.)
     type: ClassVar[str]
     Settings: ClassVar[builtins.type[NotifierSettings]] = NotifierSettings
     # How many messages a minute one channel of this type takes by default.
     rate_per_minute: ClassVar[float] = 60.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Settings" not in cls.__dict__:
+            for base in cls.__dict__.get("__orig_bases__", ()):
+                if get_origin(base) is Notifier:
+                    (argument,) = get_args(base)
+                    if isinstance(argument, builtins.type):
+                        cls.Settings = argument
 
     @classmethod
     def missing_requirement(cls) -> str | None:
@@ -258,18 +273,19 @@ class Notifier(ABC):
         return None
 
     @abstractmethod
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
+    async def send(self, message: Message, settings: SettingsT, ctx: NotifyContext) -> None:
         """Deliver `message` once, within `ctx.timeout_s`; raise `DeliveryError` when it
         was not delivered (and nothing else)."""
 
 
 async def deliver(
-    notifier: Notifier, message: Message, settings: NotifierSettings, ctx: NotifyContext
+    notifier: Notifier[Any], message: Message, settings: NotifierSettings, ctx: NotifyContext
 ) -> None:
     """`notifier.send` with the guarantees the dispatcher relies on, whoever wrote the
     notifier: it returns within the timeout (plus a grace for the notifier's own
     cleanup), every failure is a `DeliveryError` (a crash or a hang is a retryable one
-    carrying the error text), and no error text holds one of the channel's secrets."""
+    carrying the error text), and no error text holds one of the channel's secrets.
+    It is also the one place that checks the settings are the notifier's own."""
     if not isinstance(settings, notifier.Settings):
         raise DeliveryError(
             f"{notifier.type} notifier needs {notifier.Settings.__name__}, "

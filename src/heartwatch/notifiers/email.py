@@ -119,16 +119,15 @@ def compose(message: Message, settings: EmailSettings) -> EmailMessage:
     return mail
 
 
-class EmailNotifier(Notifier):
+class EmailNotifier(Notifier[EmailSettings]):
     type = "email"
-    Settings = EmailSettings
     rate_per_minute = 60.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, EmailSettings):
-            raise DeliveryError(
-                f"email needs EmailSettings, got {type(settings).__name__}", retryable=False
-            )
+    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
+        # The CAs SMTP servers are verified against; None means the system's.
+        self.tls_context = tls_context
+
+    async def send(self, message: Message, settings: EmailSettings, ctx: NotifyContext) -> None:
         where = f"SMTP server {settings.host}:{settings.effective_port}"
         options: dict[str, Any] = {
             "hostname": settings.host,
@@ -140,8 +139,8 @@ class EmailNotifier(Notifier):
             "validate_certs": settings.validate_certs,
             "timeout": ctx.timeout_s,
         }
-        if settings.validate_certs and ctx.smtp_tls_context is not None:
-            options["tls_context"] = ctx.smtp_tls_context
+        if settings.validate_certs and self.tls_context is not None:
+            options["tls_context"] = self.tls_context
         if settings.username is not None and settings.password is not None:
             options["username"] = settings.username
             options["password"] = settings.password.get_secret_value()

@@ -24,13 +24,13 @@ from pydantic import Field, SecretStr, field_validator
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import check_web_url
 from heartwatch.notifiers.base import (
-    DeliveryError,
     Message,
     Notifier,
     NotifierSettings,
     NotifyContext,
 )
 
+EVENTS_API_URL: Final = "https://events.pagerduty.com"
 TRIGGERABLE: Final = frozenset({"silent", "down", "dead", "reminder", "flapping"})
 RESOLVING: Final = frozenset({"recovered"})
 SEVERITY: Final = {"critical": "critical", "high": "error", "medium": "warning", "low": "info"}
@@ -48,7 +48,7 @@ class PagerDutySettings(NotifierSettings):
     routing_key: SecretStr
     trigger_on: list[str] = Field(default_factory=lambda: ["dead", "down", "silent"])
     # Another Events API base (PagerDuty's EU service region, https://events.eu.pagerduty.com);
-    # left out, the process-wide one.
+    # left out, the notifier's own (`HEARTWATCH_PAGERDUTY_URL`).
     api_url: str | None = None
 
     @field_validator("routing_key")
@@ -123,18 +123,15 @@ def event(message: Message, routing_key: str, action: str, key: str) -> dict[str
     return body
 
 
-class PagerDutyNotifier(Notifier):
+class PagerDutyNotifier(Notifier[PagerDutySettings]):
     type = "pagerduty"
-    Settings = PagerDutySettings
     # The Events API takes 120 events a minute per integration key.
     rate_per_minute = 120.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, PagerDutySettings):
-            raise DeliveryError(
-                f"pagerduty needs PagerDutySettings, got {type(settings).__name__}",
-                retryable=False,
-            )
+    def __init__(self, api_url: str = EVENTS_API_URL) -> None:
+        self.api_url = api_url
+
+    async def send(self, message: Message, settings: PagerDutySettings, ctx: NotifyContext) -> None:
         if message.event == "test":
             test_key = f"heartwatch-test-{uuid.uuid4().hex}"
             for step in ("trigger", "resolve"):
@@ -151,13 +148,11 @@ class PagerDutyNotifier(Notifier):
     async def _enqueue(
         self, ctx: NotifyContext, settings: PagerDutySettings, body: dict[str, Any]
     ) -> None:
-        base = settings.api_url or ctx.pagerduty_url
-        answer = await _http.request(
+        base = settings.api_url or self.api_url
+        answer = await _http.post_json(
             ctx,
-            "POST",
             f"{base.rstrip('/')}/v2/enqueue",
-            body=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            body,
             what="PagerDuty",
             secrets=(settings.routing_key,),
         )

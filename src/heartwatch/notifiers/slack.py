@@ -6,7 +6,6 @@ secret like a token.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from pydantic import SecretStr, field_validator
@@ -14,7 +13,6 @@ from pydantic import SecretStr, field_validator
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import check_web_url
 from heartwatch.notifiers.base import (
-    DeliveryError,
     Message,
     Notifier,
     NotifierSettings,
@@ -36,27 +34,14 @@ class SlackSettings(NotifierSettings):
         return SecretStr(check_web_url(value.get_secret_value(), quote=False))
 
 
-class SlackNotifier(Notifier):
+class SlackNotifier(Notifier[SlackSettings]):
     type = "slack"
-    Settings = SlackSettings
     # An incoming webhook takes about one message a second.
     rate_per_minute = 60.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, SlackSettings):
-            raise DeliveryError(
-                f"slack needs SlackSettings, got {type(settings).__name__}", retryable=False
-            )
+    async def send(self, message: Message, settings: SlackSettings, ctx: NotifyContext) -> None:
         url = settings.webhook_url.get_secret_value()
-        answer = await _http.request(
-            ctx,
-            "POST",
-            url,
-            body=json.dumps(payload(message)).encode(),
-            headers={"Content-Type": "application/json"},
-            what="Slack",
-            secrets=(url,),
-        )
+        answer = await _http.post_json(ctx, url, payload(message), what="Slack", secrets=(url,))
         if answer.status >= 300:
             # Slack says why in the body: "invalid_token", "channel_not_found", ...
             raise _http.status_error("Slack", answer.status, answer.excerpt(), answer.headers)

@@ -3,8 +3,8 @@
 The message goes out as HTML (title in bold, the service link as a link), escaped so that
 a `<` in an error text cannot break the markup: Telegram refuses a whole message whose
 markup it cannot parse, and an alert lost to a stray character is the worst outcome.
-The Bot API base URL comes from the context, so tests talk to a local server that
-speaks the same wire format.
+The Bot API base URL is the notifier's own (`TELEGRAM_API_URL`), so a Bot API server of
+one's own can be used, and tests talk to a local server that speaks the same wire format.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from heartwatch.notifiers.base import (
 # Telegram counts a message's length in UTF-16 code units of its text once the markup
 # is parsed away.
 MAX_TEXT_UNITS: Final = 4096
+BOT_API_URL: Final = "https://api.telegram.org"
 LINK_TEXT: Final = "Open in heartwatch"
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 # A numeric id (users are positive, groups and channels negative) or a public username.
@@ -69,17 +70,15 @@ class TelegramSettings(NotifierSettings):
         return value
 
 
-class TelegramNotifier(Notifier):
+class TelegramNotifier(Notifier[TelegramSettings]):
     type = "telegram"
-    Settings = TelegramSettings
     # Telegram's documented limit for a group: 20 messages a minute.
     rate_per_minute = 20.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, TelegramSettings):
-            raise DeliveryError(
-                f"telegram needs TelegramSettings, got {type(settings).__name__}", retryable=False
-            )
+    def __init__(self, api_url: str = BOT_API_URL) -> None:
+        self.api_url = api_url.rstrip("/")
+
+    async def send(self, message: Message, settings: TelegramSettings, ctx: NotifyContext) -> None:
         payload: dict[str, Any] = {
             "chat_id": settings.chat_id,
             "text": render_html(message),
@@ -89,12 +88,10 @@ class TelegramNotifier(Notifier):
         if settings.message_thread_id is not None:
             payload["message_thread_id"] = settings.message_thread_id
         token = settings.bot_token.get_secret_value()
-        answer = await _http.request(
+        answer = await _http.post_json(
             ctx,
-            "POST",
-            f"{ctx.telegram_api_url.rstrip('/')}/bot{token}/sendMessage",
-            body=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
+            f"{self.api_url}/bot{token}/sendMessage",
+            payload,
             what="Telegram",
             secrets=(token,),
         )

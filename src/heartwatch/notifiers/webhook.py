@@ -23,7 +23,6 @@ from pydantic import Field, SecretStr, field_validator
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import HEADER_NAME, check_web_url
 from heartwatch.notifiers.base import (
-    DeliveryError,
     Message,
     Notifier,
     NotifierSettings,
@@ -101,16 +100,11 @@ def payload(message: Message, timestamp: int) -> dict[str, Any]:
     }
 
 
-class WebhookNotifier(Notifier):
+class WebhookNotifier(Notifier[WebhookSettings]):
     type = "webhook"
-    Settings = WebhookSettings
     rate_per_minute = 600.0
 
-    async def send(self, message: Message, settings: NotifierSettings, ctx: NotifyContext) -> None:
-        if not isinstance(settings, WebhookSettings):
-            raise DeliveryError(
-                f"webhook needs WebhookSettings, got {type(settings).__name__}", retryable=False
-            )
+    async def send(self, message: Message, settings: WebhookSettings, ctx: NotifyContext) -> None:
         # The real time, not the (dev) clock: the receiver compares it with its own.
         timestamp = int(time.time())
         body = json.dumps(payload(message, timestamp), ensure_ascii=False).encode()

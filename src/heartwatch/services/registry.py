@@ -267,6 +267,22 @@ async def delete_service(session: AsyncSession, ident: str) -> None:
     await session.delete(row)
 
 
+async def mute(session: AsyncSession, ident: str, *, until: datetime, now: datetime) -> Service:
+    """Mute a service until `until` (a maintenance window): its transitions are still
+    recorded, and count in its uptime, but nobody is told."""
+    if until <= now:
+        raise Invalid("`until` must be in the future")
+    row = await get_service(session, ident, for_update=True)
+    row.muted_until = until
+    return row
+
+
+async def unmute(session: AsyncSession, ident: str) -> Service:
+    row = await get_service(session, ident, for_update=True)
+    row.muted_until = None
+    return row
+
+
 async def heartbeats(
     session: AsyncSession,
     service: Service,

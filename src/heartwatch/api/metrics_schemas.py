@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
-from heartwatch.store.models import Service
+
+if TYPE_CHECKING:  # the rows rendered; the API runs no store code
+    from heartwatch.store.models import Service
 
 Period = Literal["24h", "7d", "30d", "90d", "365d"]
 

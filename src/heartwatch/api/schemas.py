@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
@@ -16,7 +16,9 @@ from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
 from heartwatch.services.registry import PROBE_FIELDS
-from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
+
+if TYPE_CHECKING:  # the rows rendered; the API runs no store code
+    from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
 
 MAX_PERIOD_S = 366 * 86400
 

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal
 from heartwatch.ids import new_id
+from heartwatch.services import incidents as incident_service
+from heartwatch.services import registry
 from heartwatch.services.evaluator import evaluate_due
 from heartwatch.services.heartbeats import HeartbeatIngest, Ping, record_pings
 from heartwatch.services.probes import record_checks
@@ -140,3 +142,34 @@ async def test_racing_writers_open_one_incident(database: Database) -> None:
         await asyncio.gather(*(fail_from(n) for n in range(4)))
     opened = await incidents(database)
     assert len(opened) == 1 and not opened[0].resolved
+
+
+async def test_open_incidents_are_counted_in_the_database_and_listed_with_their_keys(
+    database: Database,
+) -> None:
+    for n, key in enumerate(["a", "b", "c"]):
+        await ping(database, key, T0)
+        await ping(database, key, T0 + timedelta(seconds=10 + n), Signal.FAIL)
+    await ping(database, "c", T0 + timedelta(seconds=70))  # c's outage is over
+    async with database.reading() as session:
+        assert await incident_service.count_open(session) == 2
+        opened = await incident_service.open_now(session)
+        assert [(i.service_key, i.resolved) for i in opened] == [("b", False), ("a", False)]
+        [closed] = await incident_service.page(session, service_key="c", limit=10)
+        assert closed.resolved and closed.recovered_at == T0 + timedelta(seconds=70)
+        assert len(await incident_service.page(session, limit=10)) == 3
+
+
+async def test_a_deleted_service_takes_its_open_incident_out_of_the_count(
+    database: Database,
+) -> None:
+    """The count reads `incidents` alone (the listing it replaces joined `services`):
+    the cascade keeps the two equal on both backends."""
+    for key in ("kept", "gone"):
+        await ping(database, key, T0)
+        await ping(database, key, T0 + timedelta(seconds=10), Signal.FAIL)
+    async with database.writing() as session:
+        await registry.delete_service(session, "gone")
+    async with database.reading() as session:
+        assert await incident_service.count_open(session) == 1
+        assert [i.service_key for i in await incident_service.open_now(session)] == ["kept"]

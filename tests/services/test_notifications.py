@@ -16,13 +16,14 @@ from sqlalchemy import select
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal
 from heartwatch.notifiers.base import NotifyContext, deliver
 from heartwatch.notifiers.registry import NotifierRegistry, builtin_notifiers
-from heartwatch.services import channels, notify_jobs
+from heartwatch.services import channels, notify_jobs, registry
 from heartwatch.services.dispatch import LEASE, Dispatcher, message_of
+from heartwatch.services.errors import NotFound
 from heartwatch.services.evaluator import evaluate_due
 from heartwatch.services.heartbeats import HeartbeatIngest, Ping
 from heartwatch.store import notifications as store
 from heartwatch.store.database import Database
-from heartwatch.store.models import NotificationEvent, Service, StateTransition
+from heartwatch.store.models import NotificationEvent, StateTransition
 from tests.conftest import T0
 from tests.fakes.telegram import FakeTelegram, fake_telegram  # noqa: F401 - a fixture
 from tests.helpers import ManualClock
@@ -172,9 +173,8 @@ async def test_muted_services_record_transitions_but_tell_nobody(stack: Stack) -
     await stack.channel()
     await stack.ping("batch")
     async with stack.db.writing() as session:
-        row = await session.scalar(select(Service).where(Service.key == "batch"))
-        assert row is not None
-        row.muted_until = stack.clock.now() + timedelta(hours=1)
+        now = stack.clock.now()
+        await registry.mute(session, "batch", until=now + timedelta(hours=1), now=now)
     await stack.ping("batch", Signal.FAIL, after=60)
     await stack.ping("batch", Signal.SUCCESS, after=60)
     assert await stack.events() == []
@@ -333,3 +333,27 @@ async def test_the_changes_of_one_evaluation_are_told_in_the_order_they_happened
     for key in keys:
         told = [t for t in stack.titles() if t.startswith(f"{key} ")]
         assert told == [f"{key} is SILENT", f"{key} is DOWN"], told
+
+
+async def test_the_outbox_reads_newest_first_by_channel_and_status(stack: Stack) -> None:
+    await stack.channel("ops")
+    await stack.channel("oncall")
+    await stack.ping("payments")
+    await stack.ping("payments", Signal.FAIL, after=60)
+    await stack.ping("payments", Signal.SUCCESS, after=60)
+    assert await stack.dispatcher.run_once() > 0
+    async with stack.db.reading() as session:
+        assert [c.name for c in await channels.list_channels(session)] == ["oncall", "ops"]
+        ops = await channels.get_channel(session, "ops")
+        everything = await channels.outbox(session, None, None, 100)
+        assert {e.kind for e in everything} == {"down", "recovered"} and len(everything) == 4
+        by_name = await channels.outbox(session, "ops", None, 100)
+        by_id = await channels.outbox(session, str(ops.id), None, 100)
+        assert [e.id for e in by_name] == [e.id for e in by_id]
+        assert [e.kind for e in by_name] == ["recovered", "down"]  # newest first
+        assert {e.channel_id for e in by_name} == {ops.id}
+        assert [e.status for e in await channels.outbox(session, None, "sent", 100)] == ["sent"] * 4
+        assert await channels.outbox(session, None, "queued", 100) == []
+        assert len(await channels.outbox(session, None, None, 1)) == 1
+        with pytest.raises(NotFound):
+            await channels.outbox(session, "nobody", None, 100)

@@ -10,7 +10,7 @@ from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.keys import InvalidKey
 from heartwatch.domain.status import Status
 from heartwatch.services import registry
-from heartwatch.services.errors import Conflict, NotFound
+from heartwatch.services.errors import Conflict, Invalid, NotFound
 from heartwatch.store.database import Database
 from tests.conftest import T0
 
@@ -99,3 +99,22 @@ async def test_declaring_a_period_keeps_a_paused_service_paused(database: Databa
         minutes=1,
     )
     assert (await get(database, "resting"))[1] is Status.PAUSED
+
+
+async def test_mute_until_a_moment_and_unmute(database: Database) -> None:
+    await create(database, "quiet")
+    until = T0 + timedelta(hours=2)
+    async with database.writing() as session:
+        with pytest.raises(Invalid, match="future"):
+            await registry.mute(session, "quiet", until=T0, now=T0)
+        row = await registry.mute(session, "quiet", until=until, now=T0)
+        assert row.key == "quiet"
+    async with database.reading() as session:
+        assert (await registry.get_service(session, "quiet")).muted_until == until
+    async with database.writing() as session:
+        assert (await registry.unmute(session, "quiet")).muted_until is None
+    async with database.reading() as session:
+        assert (await registry.get_service(session, "quiet")).muted_until is None
+    async with database.writing() as session:
+        with pytest.raises(NotFound):
+            await registry.mute(session, "nobody", until=until, now=T0)

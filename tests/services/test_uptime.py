@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from heartwatch.domain import latency
-from heartwatch.domain.heartbeat import Transition
+from heartwatch.domain.heartbeat import HeartbeatRules, Transition
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import HOUR, StatusTimes
 from heartwatch.services import registry, rollups, uptime
@@ -25,6 +25,7 @@ from tests.conftest import T0
 from tests.services.test_probes import DEAD_AFTER, create_http, finished
 
 HOURS = 30
+RULES = HeartbeatRules()
 
 
 async def create(db: Database, key: str, at: datetime = T0) -> Service:
@@ -186,6 +187,37 @@ async def test_report_figures(database: Database) -> None:
     assert report.times.uptime_percent == 75.0
     assert report.incident_count == 1 and report.mttr_s == 1800 and report.mtbf_s == 5400
     assert report.sla_met is False
+
+
+async def test_summary_totals_over_every_service(database: Database) -> None:
+    """Two services, each up 90 min and down 30 min in the last two hours: one outage
+    over (30 min to recover), one still open (counted by the database)."""
+    outages = {"api": (T0 + timedelta(hours=1), T0 + timedelta(hours=1, minutes=30)), "db": None}
+    rows = []
+    for key, outage in outages.items():
+        row = await create(database, key)
+        down_at = outage[0] if outage else T0 + timedelta(hours=1, minutes=30)
+        steps = [(Status.UNKNOWN, Status.ALIVE, T0), (Status.ALIVE, Status.DOWN, down_at)]
+        if outage:
+            steps.append((Status.DOWN, Status.ALIVE, outage[1]))
+        for frm, to, at in steps:
+            async with database.writing() as session:
+                t = Transition(frm, to, at, "test")
+                await record_transitions(session, transition_values(row.id, [t], at))
+        rows.append(row)
+    now = T0 + timedelta(hours=2)
+    async with database.writing() as session:  # db's stored status, as a worker records it
+        db = await session.get(Service, rows[1].id)
+        assert db is not None
+        db.status, db.status_since = Status.DOWN, T0 + timedelta(hours=1, minutes=30)
+    async with database.reading() as session:
+        fresh = await registry.list_services(session)
+        summary = await uptime.summary(session, fresh, RULES, now - timedelta(hours=24), now)
+    assert [r.service_id for r in summary.reports] == [r.id for r in fresh]
+    assert summary.times.up_s == 2 * 5400 and summary.times.down_s == 2 * 1800
+    assert summary.incident_count == 2 and summary.mttr_s == 1800
+    assert summary.open_incidents == 1
+    assert summary.by_status == {Status.UNKNOWN: 1, Status.DOWN: 1}
 
 
 async def test_a_redo_after_pruning_keeps_the_hours_checks(database: Database) -> None:

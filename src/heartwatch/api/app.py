@@ -23,6 +23,7 @@ from heartwatch.api.routes import (
     state_history,
 )
 from heartwatch.runtime import Runtime
+from heartwatch.services.listing import ServiceListing
 
 
 class _DevClockSync:
@@ -45,7 +46,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Service registry and uptime monitor: heartbeats in, statuses out.",
     )
     app.state.runtime = runtime
-    app.state.service_listing = services.ServiceListing()
+    app.state.service_listing = ServiceListing(services.listed_service)
     install_error_handlers(app)
     for router in (
         heartbeats.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,7 +12,9 @@ from heartwatch.api.schemas import UTCTime
 from heartwatch.domain.alerts import AlertEvent, Criticality
 from heartwatch.notifiers.base import masked
 from heartwatch.notifiers.registry import NotifierRegistry
-from heartwatch.store.models import NotificationChannel, NotificationEvent
+
+if TYPE_CHECKING:  # the rows rendered; the API runs no store code
+    from heartwatch.store.models import NotificationChannel, NotificationEvent
 
 
 class ChannelIn(BaseModel):

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
-from heartwatch.store.models import Service
+
+if TYPE_CHECKING:  # the rows rendered; the API runs no store code
+    from heartwatch.store.models import Service
 
 Period = Literal["24h", "7d", "30d", "90d", "365d"]
 
 
 class IncidentColumns(Protocol):
-    """What IncidentOut reads of an incident (ORM object or store.incidents row)."""
+    """What IncidentOut reads of an incident (a row of store.incidents.PAGE_COLUMNS)."""
 
     id: uuid.UUID
     service_id: uuid.UUID
+    service_key: str
     started_at: datetime
     recovered_at: datetime | None
     checks_failed_count: int
@@ -39,12 +42,12 @@ class IncidentOut(BaseModel):
     resolved: bool
 
     @classmethod
-    def of(cls, row: IncidentColumns, key: str) -> IncidentOut:
+    def of(cls, row: IncidentColumns) -> IncidentOut:
         recovered = row.recovered_at
         return cls(
             id=row.id,
             service_id=row.service_id,
-            service_key=key,
+            service_key=row.service_key,
             started_at=row.started_at,
             recovered_at=recovered,
             duration=None if recovered is None else (recovered - row.started_at).total_seconds(),

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from heartwatch.domain.alerts import Criticality
-from heartwatch.domain.heartbeat import (
-    HeartbeatRules,
-    Signal,
-    advance,
-    expected_period,
-    next_deadline,
-)
+from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period, next_deadline
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
-from heartwatch.services.lifecycle import HeartbeatColumns, state_of
+from heartwatch.services.lifecycle import StatusColumns, as_of
 from heartwatch.services.registry import PROBE_FIELDS
-from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
+
+if TYPE_CHECKING:  # the rows rendered; the API runs no store code
+    from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
 
 MAX_PERIOD_S = 366 * 86400
 
@@ -44,14 +40,13 @@ Key = Annotated[
 Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
 
 
-class ServiceColumns(HeartbeatColumns, Protocol):
+class ServiceColumns(StatusColumns, Protocol):
     """What ServiceOut reads of a `services` row (ORM object or plain row)."""
 
     id: uuid.UUID
     key: str
     name: str
     description: str
-    type: str
     created_at: datetime
     updated_at: datetime
     criticality: str
@@ -105,13 +100,10 @@ class ServiceOut(BaseModel):
 
     @classmethod
     def of(cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> ServiceOut:
-        """The service as of `now` (see services.lifecycle.as_of), from an ORM row or a
-        plain row of registry.LISTING_COLUMNS."""
+        """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
+        plain row of store.listing.LISTING_COLUMNS."""
         probe = row.type != "heartbeat"
-        state = state_of(row)
-        # services.lifecycle.as_of, reading the row once: heartbeat deadlines passed
-        # since the last write apply now; probe statuses move with results only.
-        current = state if probe else advance(state, now, rules)[0]
+        current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
         source: Literal["declared", "learned", "default"] | None = None
         if current.declared_period is not None:

@@ -3,13 +3,11 @@ made from the seed's `.env` (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.alerts import CRITICALITY, EVENTS
@@ -17,7 +15,8 @@ from heartwatch.ids import new_id
 from heartwatch.notifiers.base import DeliveryError, Message, NotifyContext, deliver, keep_secrets
 from heartwatch.notifiers.registry import NotifierRegistry
 from heartwatch.services.errors import Conflict, Invalid, NotFound
-from heartwatch.store.models import NotificationChannel
+from heartwatch.store import notifications as store
+from heartwatch.store.models import NotificationChannel, NotificationEvent
 
 ENV_CHANNEL = "telegram"  # the name of the channel made from the environment
 
@@ -67,20 +66,24 @@ def _validated_config(
 
 
 async def get_channel(session: AsyncSession, ident: str) -> NotificationChannel:
-    stmt = select(NotificationChannel)
-    try:
-        stmt = stmt.where(NotificationChannel.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(NotificationChannel.name == ident)
-    row = await session.scalar(stmt)
+    row = await store.find_channel(session, ident)
     if row is None:
         raise NotFound(f"channel {ident!r} not found")
     return row
 
 
-async def _name_taken(session: AsyncSession, name: str) -> bool:
-    stmt = select(NotificationChannel.id).where(NotificationChannel.name == name)
-    return await session.scalar(stmt) is not None
+async def list_channels(session: AsyncSession) -> list[NotificationChannel]:
+    """Every channel, by name."""
+    return await store.all_channels(session)
+
+
+async def outbox(
+    session: AsyncSession, channel: str | None, status: str | None, limit: int
+) -> list[NotificationEvent]:
+    """The outbox, newest first: of one channel (its id or name) or all, of one status
+    (queued, sending, sent, failed) or all."""
+    channel_id = (await get_channel(session, channel)).id if channel else None
+    return await store.events_page(session, channel_id, status, limit)
 
 
 async def create_channel(
@@ -89,7 +92,7 @@ async def create_channel(
     if not spec.name or not spec.type:
         raise Invalid("a channel needs a name and a type")
     _check_filters(spec)
-    if await _name_taken(session, spec.name):
+    if await store.channel_name_taken(session, spec.name):
         raise Conflict(f"a channel named {spec.name!r} already exists")
     row = NotificationChannel(
         id=new_id(),
@@ -126,7 +129,7 @@ async def update_channel(
     if spec.type is not None and spec.type != row.type:
         raise Invalid(f"type cannot change from {row.type!r}: create a new channel")
     if spec.name is not None and spec.name != row.name:
-        if await _name_taken(session, spec.name):
+        if await store.channel_name_taken(session, spec.name):
             raise Conflict(f"a channel named {spec.name!r} already exists")
         row.name = spec.name
     if spec.config is not None:
@@ -180,9 +183,7 @@ async def sync_env_channel(
     """TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID alone make the default channel (the seed's
     `.env` keeps working); a change of either is applied at the next start. A channel of
     that name made through the API is left alone."""
-    row = await session.scalar(
-        select(NotificationChannel).where(NotificationChannel.name == ENV_CHANNEL)
-    )
+    row = await store.find_channel(session, ENV_CHANNEL)
     if row is not None and row.managed_by != "env":
         return
     if not token or not chat_id:

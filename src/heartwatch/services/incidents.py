@@ -4,6 +4,8 @@ into down and closes in the transaction of the next transition to alive.
 Called from `services.transitions.record_transitions` with the service rows already
 locked by the writer, so "is one open?" and "open one" cannot interleave with another
 writer; the partial unique index on open incidents backs that up.
+
+The pages people read (and the count of open ones) are read here too.
 """
 
 from __future__ import annotations
@@ -16,36 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.alerts import IncidentFacts
-from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import DOWN
 from heartwatch.ids import new_id
 from heartwatch.store import incidents as store
-from heartwatch.store.models import Heartbeat, Service
 
 _OPENS = DOWN  # into down (or straight into dead): an outage began
 _CLOSES = frozenset({Status.ALIVE})
-
-
-async def _failure_facts(
-    session: AsyncSession, service_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, Any]:
-    stmt = select(
-        Service.id,
-        Service.type,
-        Service.streak_up,
-        Service.streak_count,
-        Service.last_heartbeat_at,
-        Service.failed_at,
-        Service.expected_period_sec,
-        Service.recent_gaps,
-        Service.last_error,
-    ).where(Service.id.in_(service_ids))
-    return {row.id: row for row in (await session.execute(stmt)).all()}
+# At most one incident is open per service (the partial unique index): this many is
+# every open one, short of a registry of more services than that.
+_OPEN_LIMIT = 100_000
 
 
 def _period(facts: Any) -> float | None:
@@ -77,15 +63,7 @@ async def _error_of(session: AsyncSession, facts: Any, at: datetime) -> str | No
         return str(facts.last_error) if facts.last_error else None
     if facts.failed_at != at:
         return None
-    body = await session.scalar(
-        select(Heartbeat.body)
-        .where(
-            Heartbeat.service_id == facts.id,
-            Heartbeat.received_at == at,
-            Heartbeat.kind == Signal.FAIL,
-        )
-        .limit(1)
-    )
+    body = await store.fail_signal_body(session, facts.id, at)
     return body.strip()[:1000] or None if body else None
 
 
@@ -115,7 +93,7 @@ async def follow(
     if not relevant:
         return {}
     service_ids = {t["service_id"] for t in relevant}
-    facts = await _failure_facts(session, service_ids)
+    facts = await store.failure_facts(session, service_ids)
     stored = await store.open_incidents(session, list(service_ids))
     open_now = {
         sid: _Open(i.id, i.started_at, i.checks_failed_count, None, i.last_error)
@@ -165,3 +143,38 @@ async def follow(
     await store.insert_incidents(session, new)
     await store.close_incidents(session, closes)
     return told
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    service_id: uuid.UUID | None = None,
+    service_key: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Incidents newest first (each with its `service_key`), of one service or all, that
+    overlap [start, end] (an outage still going, or one that began before `start` and
+    ended after it, is included); `before` is the (started_at, id) of the previous
+    page's last."""
+    return await store.incidents_page(
+        session,
+        service_id=service_id,
+        service_key=service_key,
+        start=start,
+        end=end,
+        before=before,
+        limit=limit,
+    )
+
+
+async def open_now(session: AsyncSession) -> list[Row[Any]]:
+    """Every open incident, newest first (each with its `service_key`)."""
+    return await store.incidents_page(session, active_only=True, limit=_OPEN_LIMIT)
+
+
+async def count_open(session: AsyncSession) -> int:
+    """How many incidents are open now, across every service (counted in the database)."""
+    return await store.count_open(session)

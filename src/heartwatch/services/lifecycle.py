@@ -37,6 +37,12 @@ class HeartbeatColumns(Protocol):
     heartbeat_count: int
 
 
+class StatusColumns(HeartbeatColumns, Protocol):
+    """What `as_of` reads: the heartbeat columns, and whose rules move the status."""
+
+    type: str
+
+
 def state_of(row: HeartbeatColumns) -> HeartbeatState:
     return HeartbeatState(
         status=Status(row.status),
@@ -108,7 +114,7 @@ async def stage(
     return transitions
 
 
-def as_of(row: Service, rules: HeartbeatRules, now: datetime) -> HeartbeatState:
+def as_of(row: StatusColumns, rules: HeartbeatRules, now: datetime) -> HeartbeatState:
     """The service's state as of `now`. The stored status is what the worker has
     recorded; a heartbeat deadline that passed since (a worker lagging, or dead) is
     applied here too, so no reader sees a stale verdict: a dead worker shows up as

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, Row, Text, select, tuple_, type_coerce
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import NullType
 
 from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
@@ -25,7 +22,6 @@ from heartwatch.services.probes import probe_state_of, schedule_row, write_probe
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store import queries
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
-from heartwatch.store.queries import core_table
 
 PROBE_FIELDS = (
     "endpoint",
@@ -165,91 +161,6 @@ async def list_services(session: AsyncSession) -> list[Service]:
     return await queries.list_services(session)
 
 
-# What a listing shows of each service (api.schemas.ServiceOut), as plain rows: loading
-# a thousand ORM objects with every column cost GET /services a third of its time
-# (bench/api_latency.py), and the scheduling and rollup columns are not shown.
-LISTING_COLUMNS = (
-    Service.id,
-    Service.key,
-    Service.name,
-    Service.description,
-    Service.type,
-    Service.status,
-    Service.status_since,
-    Service.last_heartbeat_at,
-    Service.failed_at,
-    Service.expected_period_sec,
-    Service.recent_gaps,
-    Service.heartbeat_count,
-    Service.created_at,
-    Service.updated_at,
-    Service.criticality,
-    Service.tags,
-    Service.sla_target,
-    Service.endpoint,
-    Service.check_interval_sec,
-    Service.timeout_ms,
-    Service.retry_count,
-    Service.retry_backoff_ms,
-    Service.failure_threshold,
-    Service.success_threshold,
-    Service.check_settings,
-    Service.last_check_at,
-    Service.last_latency_ms,
-    Service.last_error,
-)
-
-
-def _unconverted(column: Any) -> Any:
-    """A column as the driver returns it: no conversion to Python types (JSON as its
-    text), a fraction of the cost, and values that can be compared and hashed."""
-    if isinstance(column.type, JSON):
-        return sql_cast(column, Text)
-    return type_coerce(column, NullType())
-
-
-def _fingerprint(dialect: str) -> tuple[Any, ...]:
-    """What tells a listing that a service's row changed: its LISTING_COLUMNS, cheaply.
-    (Core columns: a statement of ORM attributes goes through the ORM's row loading.)"""
-    columns = [core_table(Service).c[c.key] for c in LISTING_COLUMNS]
-    if dialect == "postgresql":
-        # The row's text form quotes and escapes every field, so it is exact; one text
-        # per row costs a quarter of decoding the columns (bench/api_latency.py).
-        return (sql_cast(tuple_(*columns), Text).label("raw_row"),)
-    return tuple(_unconverted(c).label(f"raw_{c.key}") for c in columns)
-
-
-_FINGERPRINTS = {dialect: _fingerprint(dialect) for dialect in ("postgresql", "sqlite")}
-
-
-async def listing_fingerprints(session: AsyncSession) -> list[tuple[str, tuple[Any, ...]]]:
-    """(key, fingerprint) of every service, by key: what tells a listing which services
-    changed since it last showed them."""
-    key = core_table(Service).c.key
-    stmt = select(key, *_FINGERPRINTS[session.get_bind().dialect.name]).order_by(key)
-    return [(row[0], tuple(row[1:])) for row in (await session.execute(stmt)).all()]
-
-
-async def listing_rows(
-    session: AsyncSession, keys: Sequence[str] | None
-) -> list[tuple[tuple[Any, ...], Row[Any]]]:
-    """These services' (None: every service's, by key) LISTING_COLUMNS, converted, each
-    with its fingerprint (read in the same statement: both describe one version)."""
-    fingerprint = _FINGERPRINTS[session.get_bind().dialect.name]
-    stmt = select(*fingerprint, *LISTING_COLUMNS)
-    if keys is None:
-        statements = [stmt.order_by(Service.key)]
-    else:
-        statements = [
-            stmt.where(Service.key.in_(keys[i : i + 500])) for i in range(0, len(keys), 500)
-        ]
-    out: list[tuple[tuple[Any, ...], Row[Any]]] = []
-    for statement in statements:
-        for row in (await session.execute(statement)).all():
-            out.append((tuple(row[: len(fingerprint)]), cast(Row[Any], row)))
-    return out
-
-
 async def create_service(
     session: AsyncSession,
     *,
@@ -356,22 +267,49 @@ async def delete_service(session: AsyncSession, ident: str) -> None:
     await session.delete(row)
 
 
-async def history(
+async def mute(session: AsyncSession, ident: str, *, until: datetime, now: datetime) -> Service:
+    """Mute a service until `until` (a maintenance window): its transitions are still
+    recorded, and count in its uptime, but nobody is told."""
+    if until <= now:
+        raise Invalid("`until` must be in the future")
+    row = await get_service(session, ident, for_update=True)
+    row.muted_until = until
+    return row
+
+
+async def unmute(session: AsyncSession, ident: str) -> Service:
+    row = await get_service(session, ident, for_update=True)
+    row.muted_until = None
+    return row
+
+
+async def heartbeats(
     session: AsyncSession,
     service: Service,
     *,
-    start: datetime | None,
-    end: datetime | None,
-    before: tuple[datetime, uuid.UUID] | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
     limit: int,
-) -> list[Heartbeat] | list[CheckResult]:
-    """What a service's history is made of: heartbeats, or check results for a probe."""
-    if is_probe(service):
-        return await queries.history_page(
-            session, CheckResult, service.id, start=start, end=end, before=before, limit=limit
-        )
+) -> list[Heartbeat]:
+    """A heartbeat service's history: its heartbeats, newest first, within [start, end]."""
     return await queries.history_page(
         session, Heartbeat, service.id, start=start, end=end, before=before, limit=limit
+    )
+
+
+async def check_results(
+    session: AsyncSession,
+    service: Service,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> list[CheckResult]:
+    """A probe service's history: its check results, newest first, within [start, end]."""
+    return await queries.history_page(
+        session, CheckResult, service.id, start=start, end=end, before=before, limit=limit
     )
 
 

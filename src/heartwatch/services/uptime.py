@@ -10,7 +10,7 @@ computation over the raw transitions alone — a property test holds them to tha
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +19,7 @@ from statistics import fmean
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain import latency
+from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import (
     StatusTimes,
@@ -28,6 +29,7 @@ from heartwatch.domain.uptime import (
     floor_hour,
     time_in_status,
 )
+from heartwatch.services.lifecycle import as_of
 from heartwatch.store import history, queries
 from heartwatch.store import incidents as incident_store
 from heartwatch.store.models import Service
@@ -231,3 +233,39 @@ async def reports(
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Every service's report over one window, and the totals across them."""
+
+    reports: list[Report]  # in the order of the services given
+    by_status: Counter[Status]  # current statuses, as of the window's end
+    open_incidents: int
+    times: StatusTimes  # summed over every service
+    incident_count: int
+    mttr_s: float | None  # over every incident resolved in the window
+
+
+async def summary(
+    session: AsyncSession,
+    rows: Sequence[Service],
+    rules: HeartbeatRules,
+    start: datetime,
+    end: datetime,
+) -> Summary:
+    """The reports of these services over [start, end), with their totals; statuses as
+    of `end`."""
+    service_reports = await reports(session, rows, start, end)
+    total = StatusTimes()
+    for report in service_reports:
+        total.merge(report.times)
+    durations = [d for report in service_reports for d in report.recoveries_s]
+    return Summary(
+        reports=service_reports,
+        by_status=Counter(as_of(row, rules, end).status for row in rows),
+        open_incidents=await incident_store.count_open(session),
+        times=total,
+        incident_count=sum(report.incident_count for report in service_reports),
+        mttr_s=sum(durations) / len(durations) if durations else None,
+    )

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heartwatch.store.models import Incident, Service
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.store.models import Heartbeat, Incident, Service
 from heartwatch.store.queries import Executemany, StatementTx, core_table, insert_rows
 
 # The table, for the Core statements over plain rows below.
@@ -27,6 +28,38 @@ async def open_incidents(
         Incident.service_id.in_(service_ids), Incident.resolved.is_(False)
     )
     return {i.service_id: i for i in (await session.scalars(stmt)).all()}
+
+
+async def failure_facts(session: AsyncSession, service_ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """What an incident opening or closing reads of each service: its type, its probe
+    streak, its heartbeat timing and its last error (plain rows, by id)."""
+    stmt = select(
+        Service.id,
+        Service.type,
+        Service.streak_up,
+        Service.streak_count,
+        Service.last_heartbeat_at,
+        Service.failed_at,
+        Service.expected_period_sec,
+        Service.recent_gaps,
+        Service.last_error,
+    ).where(Service.id.in_(service_ids))
+    return {row.id: row for row in (await session.execute(stmt)).all()}
+
+
+async def fail_signal_body(
+    session: AsyncSession, service_id: uuid.UUID, received_at: datetime
+) -> str | None:
+    """The body of the service's fail signal received at that moment, if there is one."""
+    return await session.scalar(
+        select(Heartbeat.body)
+        .where(
+            Heartbeat.service_id == service_id,
+            Heartbeat.received_at == received_at,
+            Heartbeat.kind == Signal.FAIL,
+        )
+        .limit(1)
+    )
 
 
 async def insert_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -121,6 +154,12 @@ async def incidents_page(
         stmt = stmt.where(Incident.resolved.is_(False) | (Incident.recovered_at >= start))
     # (Widened: the precise row type has more columns than a tuple type can spell.)
     return cast(list[Row[Any]], list((await session.execute(_page(stmt, before, limit))).all()))
+
+
+async def count_open(session: AsyncSession) -> int:
+    """How many incidents are open now (across every service)."""
+    stmt = select(func.count()).select_from(Incident).where(Incident.resolved.is_(False))
+    return int(await session.scalar(stmt) or 0)
 
 
 async def incident_stats(

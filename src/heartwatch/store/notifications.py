@@ -211,6 +211,21 @@ async def get_channel(session: AsyncSession, channel_id: uuid.UUID) -> Notificat
     return await session.get(NotificationChannel, channel_id)
 
 
+async def find_channel(session: AsyncSession, ident: str) -> NotificationChannel | None:
+    """The channel of this id (a UUID) or, failing that form, of this name."""
+    stmt = select(NotificationChannel)
+    try:
+        stmt = stmt.where(NotificationChannel.id == uuid.UUID(ident))
+    except ValueError:
+        stmt = stmt.where(NotificationChannel.name == ident)
+    return await session.scalar(stmt)
+
+
+async def channel_name_taken(session: AsyncSession, name: str) -> bool:
+    stmt = select(NotificationChannel.id).where(NotificationChannel.name == name)
+    return await session.scalar(stmt) is not None
+
+
 async def release(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
     """Hand leased events back unsent (the attempt they were charged did not happen)."""
     if ids:

@@ -19,8 +19,6 @@ from heartwatch.api.channel_schemas import (
 )
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.services import channels, registry
-from heartwatch.services.errors import Invalid
-from heartwatch.store import notifications as store
 
 router = APIRouter(tags=["notifications"])
 
@@ -31,7 +29,7 @@ def _spec(body: ChannelIn | ChannelPatch) -> channels.ChannelSpec:
 
 @router.get("/channels", response_model=list[ChannelOut])
 async def list_channels(runtime: RuntimeDep, session: ReadSession) -> list[ChannelOut]:
-    return [ChannelOut.of(c, runtime.notifiers) for c in await store.all_channels(session)]
+    return [ChannelOut.of(c, runtime.notifiers) for c in await channels.list_channels(session)]
 
 
 @router.post("/channels", response_model=ChannelOut, status_code=201)
@@ -89,8 +87,7 @@ async def notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """The outbox, newest first: what was queued for whom, and what became of it."""
-    channel_id = (await channels.get_channel(session, channel)).id if channel else None
-    return [EventOut.of(e) for e in await store.events_page(session, channel_id, status, limit)]
+    return [EventOut.of(e) for e in await channels.outbox(session, channel, status, limit)]
 
 
 @router.post("/services/{id}/mute", response_model=MuteOut)
@@ -99,17 +96,13 @@ async def mute(runtime: RuntimeDep, id: str, body: MuteIn) -> MuteOut:
     count in its uptime), but nobody is told."""
     now = runtime.clock.now()
     until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
-    if until <= now:
-        raise Invalid("`until` must be in the future")
     async with runtime.db.writing() as session:
-        row = await registry.get_service(session, id, for_update=True)
-        row.muted_until = until
+        row = await registry.mute(session, id, until=until, now=now)
     return MuteOut(service_id=row.id, service_key=row.key, muted_until=until)
 
 
 @router.delete("/services/{id}/mute", response_model=MuteOut)
 async def unmute(runtime: RuntimeDep, id: str) -> MuteOut:
     async with runtime.db.writing() as session:
-        row = await registry.get_service(session, id, for_update=True)
-        row.muted_until = None
+        row = await registry.unmute(session, id)
     return MuteOut(service_id=row.id, service_key=row.key, muted_until=None)

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import Row
 
 from heartwatch.api.deps import ReadSession
-from heartwatch.api.metrics_schemas import IncidentOut, IncidentPage
+from heartwatch.api.metrics_schemas import IncidentColumns, IncidentOut, IncidentPage
 from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.schemas import UTCTime
+from heartwatch.services import incidents as incident_service
 from heartwatch.services import registry
-from heartwatch.store import incidents as store
 
 router = APIRouter(tags=["incidents"])
 
 
-def _out(rows: Sequence[Row[Any]]) -> list[IncidentOut]:
-    return [IncidentOut.of(row, row.service_key) for row in rows]
+def _out(rows: Sequence[IncidentColumns]) -> list[IncidentOut]:
+    return [IncidentOut.of(row) for row in rows]
 
 
-def _page(rows: Sequence[Row[Any]], limit: int) -> IncidentPage:
+def _page(rows: Sequence[IncidentColumns], limit: int) -> IncidentPage:
     items = _out(rows)
     cursor = None
     if len(items) == limit:
@@ -37,15 +36,14 @@ async def service_incidents(
     """A service's incidents, newest first."""
     before = decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
-    rows = await store.incidents_page(session, service_id=service.id, before=before, limit=limit)
+    rows = await incident_service.page(session, service_id=service.id, before=before, limit=limit)
     return _page(rows, limit)
 
 
 @router.get("/incidents/active", response_model=list[IncidentOut])
 async def active_incidents(session: ReadSession) -> list[IncidentOut]:
     """Every open incident, newest first."""
-    rows = await store.incidents_page(session, active_only=True, limit=100_000)
-    return _out(rows)
+    return _out(await incident_service.open_now(session))
 
 
 @router.get("/incidents", response_model=IncidentPage)
@@ -61,7 +59,7 @@ async def incidents(
     before `from` and ended after it, is included), newest first."""
     check_window(start, end)
     before = decode_cursor(cursor) if cursor else None
-    rows = await store.incidents_page(
+    rows = await incident_service.page(
         session, service_key=service_key, start=start, end=end, before=before, limit=limit
     )
     return _page(rows, limit)

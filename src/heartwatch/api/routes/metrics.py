@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from fastapi import APIRouter
 
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.metrics_schemas import Period, SummaryOut, SummaryTotals, UptimeOut
 from heartwatch.domain.status import Status
-from heartwatch.domain.uptime import StatusTimes
 from heartwatch.services import registry, uptime
-from heartwatch.services.lifecycle import as_of
-from heartwatch.store import incidents as incident_store
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -37,14 +32,8 @@ async def summary(runtime: RuntimeDep, session: ReadSession, period: Period = "2
     rows = await registry.list_services(session)
     end = runtime.clock.now()
     start = end - uptime.PERIODS[period]
-    reports = await uptime.reports(session, rows, start, end)
-    services = [UptimeOut.of(r, period, rep) for r, rep in zip(rows, reports, strict=True)]
-    total = StatusTimes()
-    for rep in reports:
-        total.merge(rep.times)
-    durations = [d for rep in reports for d in rep.recoveries_s]
-    active = await incident_store.incidents_page(session, active_only=True, limit=100_000)
-    statuses = Counter(as_of(r, runtime.rules, end).status for r in rows)
+    figures = await uptime.summary(session, rows, runtime.rules, start, end)
+    services = [UptimeOut.of(r, period, rep) for r, rep in zip(rows, figures.reports, strict=True)]
     return SummaryOut(
         period=period,
         start=start,
@@ -52,13 +41,13 @@ async def summary(runtime: RuntimeDep, session: ReadSession, period: Period = "2
         services=services,
         totals=SummaryTotals(
             services=len(rows),
-            by_status={s: statuses.get(s, 0) for s in Status},
-            active_incidents=len(active),
-            uptime_percent=total.uptime_percent,
-            up_seconds=total.up_s,
-            down_seconds=total.down_s,
-            incident_count=sum(rep.incident_count for rep in reports),
-            mttr=sum(durations) / len(durations) if durations else None,
+            by_status={s: figures.by_status.get(s, 0) for s in Status},
+            active_incidents=figures.open_incidents,
+            uptime_percent=figures.times.uptime_percent,
+            up_seconds=figures.times.up_s,
+            down_seconds=figures.times.down_s,
+            incident_count=figures.incident_count,
+            mttr=figures.mttr_s,
             sla_breaches=[s.service_key for s in services if s.sla_met is False],
         ),
     )

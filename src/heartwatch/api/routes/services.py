@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
@@ -18,6 +16,7 @@ from heartwatch.api.schemas import (
     HealthOut,
     HeartbeatOut,
     HeartbeatPage,
+    ServiceColumns,
     ServiceCreate,
     ServiceOut,
     ServicePatch,
@@ -27,88 +26,16 @@ from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.status import Status
 from heartwatch.services import probes, registry
 from heartwatch.services.errors import Invalid
-from heartwatch.store.models import CheckResult, Heartbeat
+from heartwatch.services.listing import ServiceListing, Shown
 
 router = APIRouter(prefix="/services", tags=["services"])
+_LISTED = TypeAdapter(ServiceOut)
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
-    """One service as a listing showed it, and for how long that stays true."""
-
-    fingerprint: tuple[Any, ...]  # of the row it was made from (registry.listing_fingerprints)
-    rules: HeartbeatRules
-    since: datetime  # the moment it was made as of...
-    until: datetime | None  # ...and the next moment its as-of view changes (a deadline)
-    status: Status
-    json: bytes
-
-    def holds(self, fingerprint: tuple[Any, ...], rules: HeartbeatRules, now: datetime) -> bool:
-        return (
-            self.fingerprint == fingerprint
-            and (self.rules is rules or self.rules == rules)
-            and self.since <= now
-            and (self.until is None or now < self.until)
-        )
-
-
-class ServiceListing:
-    """GET /services shows every service; between two calls hardly any of them change.
-    Each service's JSON is kept with the row it was made from, and is shown again while
-    that row is unchanged and `now` has not reached the service's next deadline (before
-    it, the as-of view cannot move): only changed rows are read converted and rebuilt.
-    That made a listing of 1,000 services several times cheaper (bench/api_latency.py).
-    When most rows change between calls (probes checked more often than the list is
-    read), it reads them all converted at once instead, as a listing without views
-    would, with their fingerprints: such a call costs a few percent more than one
-    without views. A memo of a pure function, so one per app is safe (`create_app`
-    makes it; it lives in `app.state`, not in a module global); it keeps only the
-    services of the latest call."""
-
-    def __init__(self) -> None:
-        self._views: dict[str, _View] = {}
-        self._one = TypeAdapter(ServiceOut)
-        # Most views were rebuilt last time (a first call, or rows that change between
-        # every two calls): then read every row converted at once, not fingerprints first.
-        self._mostly_rebuilt = True
-
-    async def json(
-        self, session: AsyncSession, rules: HeartbeatRules, now: datetime, status: Status | None
-    ) -> bytes:
-        kept: dict[str, _View] = self._views
-        views: dict[str, _View] = {}
-        if self._mostly_rebuilt:
-            rows = await registry.listing_rows(session, None)
-            keys = [row.key for _, row in rows]
-        else:
-            fingerprints = await registry.listing_fingerprints(session)
-            keys = [key for key, _ in fingerprints]
-            stale = []
-            for key, fp in fingerprints:
-                view = kept.get(key)
-                if view is not None and view.holds(fp, rules, now):
-                    views[key] = view
-                else:
-                    stale.append(key)
-            rows = await registry.listing_rows(session, stale) if stale else []
-        rebuilt = 0
-        for fingerprint, row in rows:
-            view = kept.get(row.key)
-            if view is None or not view.holds(fingerprint, rules, now):
-                out = ServiceOut.of(row, rules, now)
-                dump = self._one.dump_json(out)
-                view = _View(fingerprint, rules, now, out.next_deadline_at, out.status, dump)
-                rebuilt += 1
-            views[row.key] = view
-        self._views = views
-        self._mostly_rebuilt = rebuilt > len(keys) // 2
-        # (In the order read; a service deleted in between is left out.)
-        parts = [
-            view.json
-            for key in keys
-            if (view := views.get(key)) is not None and (status is None or view.status is status)
-        ]
-        return b"[" + b",".join(parts) + b"]"
+def listed_service(row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> Shown:
+    """How GET /services renders one service (services.listing keeps it while it holds)."""
+    out = ServiceOut.of(row, rules, now)
+    return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at)
 
 
 @router.get("", response_model=list[ServiceOut])
@@ -254,26 +181,30 @@ async def history(
     check_window(start, end)
     before = decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
-    rows = await registry.history(
-        session, service, start=start, end=end, before=before, limit=limit
-    )
-    cursor_out = None
-    if len(rows) == limit:
-        last = rows[-1]
-        at = last.checked_at if isinstance(last, CheckResult) else last.received_at
-        cursor_out = next_cursor(at, last.id)
     if registry.is_probe(service):
+        results = await registry.check_results(
+            session, service, start=start, end=end, before=before, limit=limit
+        )
+        checks = [CheckResultOut.of(r) for r in results]
         return CheckResultPage(
             service_id=service.id,
             service_key=service.key,
-            items=[CheckResultOut.of(r) for r in rows if isinstance(r, CheckResult)],
-            next_cursor=cursor_out,
+            items=checks,
+            next_cursor=(
+                next_cursor(checks[-1].checked_at, checks[-1].id) if len(checks) == limit else None
+            ),
         )
+    rows = await registry.heartbeats(
+        session, service, start=start, end=end, before=before, limit=limit
+    )
+    beats = [HeartbeatOut.of(r) for r in rows]
     return HeartbeatPage(
         service_id=service.id,
         service_key=service.key,
-        items=[HeartbeatOut.of(r) for r in rows if isinstance(r, Heartbeat)],
-        next_cursor=cursor_out,
+        items=beats,
+        next_cursor=(
+            next_cursor(beats[-1].received_at, beats[-1].id) if len(beats) == limit else None
+        ),
     )
 
 
@@ -284,10 +215,8 @@ async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOu
     view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
     last = None
     if registry.is_probe(row):
-        latest = await registry.history(session, row, start=None, end=None, before=None, limit=1)
-        last = (
-            CheckResultOut.of(latest[0]) if latest and isinstance(latest[0], CheckResult) else None
-        )
+        latest = await registry.check_results(session, row, limit=1)
+        last = CheckResultOut.of(latest[0]) if latest else None
     return HealthOut(
         service_id=row.id,
         service_key=row.key,

@@ -17,7 +17,8 @@ from heartwatch.domain.status import Status
 from heartwatch.services import registry
 from heartwatch.services.errors import Invalid
 from heartwatch.services.probes import FinishedCheck, SpecReader, next_slot, record_checks
-from heartwatch.store import queries
+from heartwatch.store import probes as probe_store
+from heartwatch.store import statements
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service, StateTransition
 from tests.conftest import T0
@@ -154,8 +155,8 @@ async def test_two_workers_never_claim_the_same_service(database: Database) -> N
     async def claim(owner: str) -> list[object]:
         got: list[object] = []
         for _ in range(4):
-            async with queries.statement_transaction(database) as tx:
-                rows = await queries.claim_due_checks(
+            async with statements.statement_transaction(database) as tx:
+                rows = await probe_store.claim_due_checks(
                     tx,
                     owner=owner,
                     now=now,
@@ -177,8 +178,8 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
 ) -> None:
     row = await create_http(database, "handover", interval=10)
     now = T0 + timedelta(seconds=10)
-    async with queries.statement_transaction(database) as tx:
-        first = await queries.claim_due_checks(
+    async with statements.statement_transaction(database) as tx:
+        first = await probe_store.claim_due_checks(
             tx,
             owner="dead-worker",
             now=now,
@@ -188,8 +189,8 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
         )
     assert [sid for sid, _ in first] == [row.id]
     later = now + timedelta(seconds=31)
-    async with queries.statement_transaction(database) as tx:
-        taken = await queries.claim_due_checks(
+    async with statements.statement_transaction(database) as tx:
+        taken = await probe_store.claim_due_checks(
             tx,
             owner="alive-worker",
             now=later,
@@ -239,8 +240,8 @@ async def test_paused_services_are_not_claimed(database: Database) -> None:
             now=T0,
         )
     now = T0 + timedelta(seconds=20)
-    async with queries.statement_transaction(database) as tx:
-        claimed = await queries.claim_due_checks(
+    async with statements.statement_transaction(database) as tx:
+        claimed = await probe_store.claim_due_checks(
             tx, owner="w", now=now, horizon=now, lease_until=now, limit=10
         )
     assert claimed == []
@@ -356,7 +357,7 @@ def test_checker_settings_are_parsed_once_per_stored_text() -> None:
 
 def test_a_spec_is_kept_while_its_row_is_unchanged() -> None:
     reader = SpecReader(CHECKERS)
-    row = queries.ProbeSpecRow(
+    row = probe_store.ProbeSpecRow(
         id=uuid.uuid4(),
         key="web",
         type="http",

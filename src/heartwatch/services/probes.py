@@ -26,8 +26,10 @@ from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
 from heartwatch.services.lifecycle import transition_values
 from heartwatch.services.transitions import record_transitions
+from heartwatch.store import history_pages, statements
 from heartwatch.store import incidents as incident_store
-from heartwatch.store import queries
+from heartwatch.store import probes as probe_store
+from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
 
@@ -85,7 +87,7 @@ def _parse_settings(
 
 
 def _spec(row: Any, settings: CheckerSettings | None, problem: str | None) -> ProbeSpec:
-    """`row`: a Service, or one of `queries.probe_spec_rows` (the same attributes)."""
+    """`row`: a Service, or one of `probe_store.probe_spec_rows` (the same attributes)."""
     return ProbeSpec(
         service_id=row.id,
         key=row.key,
@@ -106,7 +108,7 @@ def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
 
 
 class SpecReader:
-    """ProbeSpecs from `queries.probe_spec_rows`, for the scheduler, which reads every
+    """ProbeSpecs from `probe_store.probe_spec_rows`, for the scheduler, which reads every
     service's configuration before each run (so that edits take effect by the next run).
 
     Validating checker settings with pydantic costs more than running many a check, and
@@ -122,7 +124,7 @@ class SpecReader:
         self._parsed = {}
         # Each service's last spec with the row it came from: the same row (the usual
         # case, claim after claim) gives the same spec back (specs are immutable).
-        self._specs: dict[uuid.UUID, tuple[queries.ProbeSpecRow, ProbeSpec]] = {}
+        self._specs: dict[uuid.UUID, tuple[probe_store.ProbeSpecRow, ProbeSpec]] = {}
 
     def settings(
         self, checker_type: str, settings_json: str | None
@@ -136,8 +138,8 @@ class SpecReader:
             parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
         return parsed
 
-    def spec(self, row: queries.ProbeSpecRow) -> ProbeSpec:
-        """`row`: one of `queries.probe_spec_rows`."""
+    def spec(self, row: probe_store.ProbeSpecRow) -> ProbeSpec:
+        """`row`: one of `probe_store.probe_spec_rows`."""
         kept = self._specs.get(row.id)
         if kept is not None and kept[0] == row:
             return kept[1]
@@ -197,7 +199,7 @@ async def execute(
     )
 
 
-def probe_state_of(row: Service | queries.ProbeStateRow) -> ProbeState:
+def probe_state_of(row: Service | probe_store.ProbeStateRow) -> ProbeState:
     return ProbeState(
         status=Status(row.status),
         status_since=row.status_since,
@@ -207,7 +209,7 @@ def probe_state_of(row: Service | queries.ProbeStateRow) -> ProbeState:
     )
 
 
-def probe_rules_of(row: Service | queries.ProbeStateRow, dead_after: timedelta) -> ProbeRules:
+def probe_rules_of(row: Service | probe_store.ProbeStateRow, dead_after: timedelta) -> ProbeRules:
     return ProbeRules(
         failure_threshold=row.failure_threshold,
         success_threshold=row.success_threshold,
@@ -296,12 +298,12 @@ async def record_checks(
     """Store finished checks in the caller's transaction: result rows, new statuses and
     their transitions, and (for scheduled checks run by `owner`) the next slot with the
     lease released. Checks of services deleted meanwhile are dropped."""
-    tx = await queries.StatementTx.joining(session)
+    tx = await statements.StatementTx.joining(session)
     return await record_checks_in(tx, session, checks, now=now, dead_after=dead_after, owner=owner)
 
 
 async def record_checks_in(
-    tx: queries.StatementTx,
+    tx: statements.StatementTx,
     session: AsyncSession | None,
     checks: Sequence[FinishedCheck],
     *,
@@ -310,8 +312,8 @@ async def record_checks_in(
     owner: str | None = None,
 ) -> list[tuple[ProbedService, Transition]]:
     """`record_checks` in `tx`: plain rows and one executemany per table (no ORM objects),
-    because this runs for every check. Without a session (`queries.write_lean`) it raises
-    `queries.NeedsSession`, before writing anything, for a batch with a status change."""
+    because this runs for every check. Without a session (`statements.write_lean`) it raises
+    `statements.NeedsSession`, before writing anything, for a batch with a status change."""
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
@@ -319,18 +321,18 @@ async def record_checks_in(
         # lease is read and locked with the service's row.)
         scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
         manual = [c.service_id for c in checks if c.scheduled_at is None]
-        locked = await queries.lock_probe_rows(tx, scheduled, lease_owner=owner)
+        locked = await probe_store.lock_probe_rows(tx, scheduled, lease_owner=owner)
         held = {r.id for r in locked}
         late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
         if late:
             checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
         if manual:
-            locked += await queries.lock_probe_rows(tx, manual)
+            locked += await probe_store.lock_probe_rows(tx, manual)
     else:
         late = []
-        locked = await queries.lock_probe_rows(tx, [c.service_id for c in checks])
+        locked = await probe_store.lock_probe_rows(tx, [c.service_id for c in checks])
     # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
-    rows: dict[uuid.UUID, queries.ProbeStateRow] = {r.id: r for r in locked}
+    rows: dict[uuid.UUID, probe_store.ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
     results: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
@@ -419,16 +421,16 @@ async def record_checks_in(
             slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
             slots.append({"sid": sid, "next_run_at": slot})
     if transition_log and session is None:
-        raise queries.NeedsSession  # nothing written yet: `write_lean` runs it again
-    await queries.update_probe_rows(tx, list(moved.values()))
-    await queries.extend_probe_streaks(tx, list(extended.values()))
-    await queries.insert_check_results(tx, results)
+        raise statements.NeedsSession  # nothing written yet: `write_lean` runs it again
+    await probe_store.update_probe_rows(tx, list(moved.values()))
+    await probe_store.extend_probe_streaks(tx, list(extended.values()))
+    await probe_store.insert_check_results(tx, results)
     if session is not None:
         # After the services rows: what hangs off a transition may read the new status.
         await record_transitions(session, transition_log)
     await incident_store.count_failures(tx, failures)
     if owner is not None:
-        await queries.reschedule(tx, owner, slots)
+        await probe_store.reschedule(tx, owner, slots)
     if late:
         log.warning("dropping results of slots whose lease was taken over", count=len(late))
     return changes
@@ -446,7 +448,7 @@ async def check_now(
     """`POST /services/{id}/check`: run one check of a probe service now and record it
     like any other (outside the schedule: no slot, no lease)."""
     async with db.reading() as session:
-        row = await queries.find_service(session, ident)
+        row = await service_store.find_service(session, ident)
         if row is None:
             raise NotFound(f"service {ident!r} not found")
         if row.type == "heartbeat":
@@ -457,7 +459,7 @@ async def check_now(
     finished = await execute(spec, None, checkers, context, clock)
     async with db.writing() as session:
         await record_checks(session, [finished], now=clock.now(), dead_after=dead_after)
-        latest = await queries.history_page(
+        latest = await history_pages.history_page(
             session, CheckResult, spec.service_id, start=None, end=None, before=None, limit=1
         )
     if not latest:

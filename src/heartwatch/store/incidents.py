@@ -11,7 +11,8 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.store.models import Incident, Service
-from heartwatch.store.queries import Executemany, StatementTx, core_table, insert_rows
+from heartwatch.store.statements import Statement, StatementTx
+from heartwatch.store.tables import core_table, insert_rows
 
 # The table, for the Core statements over plain rows below.
 _incidents = core_table(Incident)
@@ -51,12 +52,14 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     await session.execute(stmt, rows)
 
 
-_COUNT_FAILURES = Executemany(
-    update(_incidents)
-    .where(_incidents.c.service_id == bindparam("sid"), _incidents.c.resolved.is_(False))
-    .values(
-        checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
-        last_error=bindparam("error"),
+_COUNT_FAILURES = Statement(
+    lambda: (
+        update(_incidents)
+        .where(_incidents.c.service_id == bindparam("sid"), _incidents.c.resolved.is_(False))
+        .values(
+            checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
+            last_error=bindparam("error"),
+        )
     )
 )
 

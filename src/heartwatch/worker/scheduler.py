@@ -16,8 +16,8 @@
   shares one where the intervals allow.
 
 Claims and write rounds run their compiled-once statements without an ORM session
-(`queries.statement_transaction`); a round with a status change runs in a session, so
-that its transitions go through `record_transitions` (`queries.write_lean`).
+(`statements.statement_transaction`); a round with a status change runs in a session, so
+that its transitions go through `record_transitions` (`statements.write_lean`).
 
 Configuration is read at claim time, a few seconds before the run, so an edited interval
 or a deleted service takes effect at its next run at the latest.
@@ -48,7 +48,8 @@ from heartwatch.services.probes import (
     execute,
     record_checks_in,
 )
-from heartwatch.store import queries
+from heartwatch.store import probes as probe_store
+from heartwatch.store import statements
 from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
@@ -188,8 +189,8 @@ class CheckScheduler:
     async def claim(self) -> int:
         now = self.rt.clock.now()
         limit = max(100, self.rt.settings.max_concurrent_checks * 10)
-        async with queries.statement_transaction(self.rt.db) as tx:
-            claimed = await queries.claim_due_checks(
+        async with statements.statement_transaction(self.rt.db) as tx:
+            claimed = await probe_store.claim_due_checks(
                 tx,
                 owner=self.owner,
                 now=now,
@@ -198,7 +199,7 @@ class CheckScheduler:
                 limit=limit,
             )
             due = {sid: at for sid, at in claimed if self._queued.get(sid) != at}
-            rows = await queries.probe_spec_rows(tx, list(due))
+            rows = await probe_store.probe_spec_rows(tx, list(due))
         for row in rows:
             spec = self._specs.spec(row)
             at = self._queued[spec.service_id] = due[spec.service_id]
@@ -210,7 +211,7 @@ class CheckScheduler:
     async def renew_leases(self) -> None:
         now = self.rt.clock.now()
         async with self.rt.db.writing() as session:
-            await queries.renew_leases(
+            await probe_store.renew_leases(
                 session, self.owner, list(self._queued), now + timedelta(seconds=self.LEASE_S)
             )
 
@@ -260,14 +261,14 @@ class CheckScheduler:
         now, dead_after = self.rt.clock.now(), self.rt.rules.dead_after
 
         async def record(
-            tx: queries.StatementTx, session: AsyncSession | None
+            tx: statements.StatementTx, session: AsyncSession | None
         ) -> list[tuple[ProbedService, Transition]]:
             return await record_checks_in(
                 tx, session, batch, now=now, dead_after=dead_after, owner=self.owner
             )
 
         # A round that changes no status (nearly all) runs without an ORM session.
-        return await queries.write_lean(self.rt.db, record)
+        return await statements.write_lean(self.rt.db, record)
 
     # --- internals --------------------------------------------------------------------
     async def _run(self, spec: ProbeSpec, scheduled_at: datetime) -> None:
@@ -295,7 +296,7 @@ class CheckScheduler:
             await self.write()
             unrun = [spec.service_id for *_, spec in self._heap]
             async with self.rt.db.writing() as session:
-                await queries.release_leases(session, self.owner, unrun)
+                await probe_store.release_leases(session, self.owner, unrun)
         except Exception:
             log.exception("scheduler shutdown could not write everything; leases will expire")
 

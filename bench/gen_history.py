@@ -131,7 +131,7 @@ ROLLUP_COLUMNS = (
     "latency_histogram",
 )
 # The columns heartwatch itself writes for a check result (one list, not a copy).
-CHECK_COLUMNS = probe_store.RESULT_COLUMNS
+CHECK_COLUMNS = probe_store.NewCheckResult._fields
 STATUS_ORDER = (
     Status.ALIVE,
     Status.SILENT,

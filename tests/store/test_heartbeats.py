@@ -17,6 +17,7 @@ from heartwatch.services.heartbeats import new_service_row
 from heartwatch.store import heartbeats as heartbeat_store
 from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
+from heartwatch.store.heartbeats import HeartbeatExtend, HeartbeatWrite, NewHeartbeat
 from heartwatch.store.models import Heartbeat, Service
 from heartwatch.store.statements import StatementTx
 from tests.conftest import T0
@@ -67,37 +68,37 @@ async def test_written_rows_read_back_through_the_orm(database: Database) -> Non
         await heartbeat_store.update_heartbeat_rows(
             await StatementTx.joining(session),
             [
-                {
-                    "sid": r.id,
-                    "status": Status.ALIVE,
-                    "status_since": at,
-                    "last_heartbeat_at": at,
-                    "failed_at": None,
-                    "expected_period_sec": 30.0,
-                    "recent_gaps": [1.5, 2.0],
-                    "heartbeat_count": 7,
-                    "next_deadline_at": at + timedelta(seconds=60),
-                    "last_start_at": None,
-                    "updated_at": at,
-                }
+                HeartbeatWrite(
+                    sid=r.id,
+                    status=Status.ALIVE,
+                    status_since=at,
+                    last_heartbeat_at=at,
+                    failed_at=None,
+                    expected_period_sec=30.0,
+                    recent_gaps=[1.5, 2.0],
+                    heartbeat_count=7,
+                    next_deadline_at=at + timedelta(seconds=60),
+                    last_start_at=None,
+                    updated_at=at,
+                )
                 for r in rows
             ],
         )
         await heartbeat_store.insert_heartbeats(
             await StatementTx.joining(session),
             [
-                {
-                    "id": new_id(),
-                    "service_id": rows[0].id,
-                    "received_at": at,
-                    "kind": Signal.FAIL,
+                NewHeartbeat(
+                    id=new_id(),
+                    service_id=rows[0].id,
+                    received_at=at,
+                    kind=Signal.FAIL,
                     # Outside text: a NUL would fail the whole statement on PostgreSQL.
-                    "body": "log\x00tail",
-                    "source": "127.0.0.1",
-                    "run_id": "r\x001",
-                    "duration_ms": 12.5,
-                    "latency_ms": None,
-                }
+                    body="log\x00tail",
+                    source="127.0.0.1",
+                    run_id="r\x001",
+                    duration_ms=12.5,
+                    latency_ms=None,
+                )
             ],
         )
     async with database.reading() as session:
@@ -136,17 +137,14 @@ async def test_extended_rows_change_only_the_columns_a_plain_ping_moves(
         (row,) = await heartbeat_store.lock_heartbeat_rows(
             await StatementTx.joining(session), keys=["a"], ids=[]
         )
-        values = {
-            "sid": row.id,
-            "last_heartbeat_at": at,
-            "recent_gaps": [5.0],
-            "heartbeat_count": 2,
-            "next_deadline_at": at + timedelta(seconds=10),
-            "updated_at": at,
-            # Ignored: not HEARTBEAT_EXTEND.
-            "status": Status.DOWN,
-            "failed_at": at,
-        }
+        values = HeartbeatExtend(
+            sid=row.id,
+            last_heartbeat_at=at,
+            recent_gaps=[5.0],
+            heartbeat_count=2,
+            next_deadline_at=at + timedelta(seconds=10),
+            updated_at=at,
+        )
         await heartbeat_store.extend_heartbeat_rows(await StatementTx.joining(session), [values])
     async with database.reading() as session:
         (s,) = await session.scalars(select(Service))
@@ -155,15 +153,5 @@ async def test_extended_rows_change_only_the_columns_a_plain_ping_moves(
     assert (s.status, s.status_since, s.failed_at) == (Status.UNKNOWN, T0, None)
 
 
-def _beat(service_id: uuid.UUID) -> dict[str, object]:
-    return {
-        "id": new_id(),
-        "service_id": service_id,
-        "received_at": T0,
-        "kind": Signal.SUCCESS,
-        "body": None,
-        "source": None,
-        "run_id": None,
-        "duration_ms": None,
-        "latency_ms": None,
-    }
+def _beat(service_id: uuid.UUID) -> NewHeartbeat:
+    return NewHeartbeat(new_id(), service_id, T0, Signal.SUCCESS, None, None, None, None, None)

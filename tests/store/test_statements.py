@@ -5,28 +5,30 @@ backends."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Dialect, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.dialects.sqlite import aiosqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
 from heartwatch.ids import new_id
-from heartwatch.store import statements
+from heartwatch.store import heartbeats, probes, statements
 from heartwatch.store.database import Database
 from heartwatch.store.dialects.sqlite import BUSY_TIMEOUT_S
-from heartwatch.store.models import AppState, CheckResult, Service
-from heartwatch.store.probes import RESULT_COLUMNS
+from heartwatch.store.heartbeats import HeartbeatExtend, HeartbeatWrite, NewHeartbeat
+from heartwatch.store.models import AppState, CheckResult, SchedulerState, Service
+from heartwatch.store.probes import NewCheckResult, NextRun, ProbeExtend, ProbeWrite
 from heartwatch.store.statements import (
     NeedsSession,
     Prepared,
     Statement,
     StatementTx,
-    insert_of,
     statement_transaction,
     write_lean,
 )
@@ -40,7 +42,9 @@ def test_prepared_params_are_each_value_through_its_own_bind_processor() -> None
     that need converting, times memoised per batch) gives what converting value by value
     with each column's own processor gives, in DBAPI order."""
     dialect = aiosqlite.dialect()
-    statement = insert(core_table(CheckResult)).values({c: bindparam(c) for c in RESULT_COLUMNS})
+    statement = insert(core_table(CheckResult)).values(
+        {c: bindparam(c) for c in NewCheckResult._fields}
+    )
     prepared = Prepared(statement, dialect)
     at = datetime(2026, 1, 5, 12, 0, 0, 250, tzinfo=UTC)
     rows = [
@@ -118,7 +122,7 @@ class _Note(NamedTuple):
     updated_at: datetime
 
 
-_PUT_NOTE = Statement(lambda: insert_of(_app_state, _Note._fields), fields=_Note._fields)
+_PUT_NOTE = Statement.inserting(_app_state, _Note._fields)
 
 
 def _note(key: str = "a") -> _Note:
@@ -257,3 +261,74 @@ async def test_the_kept_write_connection_is_one_user_at_a_time(database: Databas
     assert kept.closed
     async with database.write_connection() as fresh:
         assert fresh is not kept and not fresh.closed
+
+
+def _postgresql() -> Dialect:
+    return asyncpg.dialect()  # type: ignore[no-untyped-call]
+
+
+class _Slot(NamedTuple):
+    """Fields in another order than the statement's parameters."""
+
+    sid: uuid.UUID
+    next_run_at: datetime
+    owner: str
+
+
+def test_typed_rows_give_the_parameters_their_values_by_name_give() -> None:
+    dialect = aiosqlite.dialect()
+    slots = core_table(SchedulerState)
+    statement = (
+        update(slots)
+        .where(slots.c.lease_owner == bindparam("owner"), slots.c.service_id == bindparam("sid"))
+        .values(statements.column_binds(["next_run_at"]))
+    )
+    by_name = Prepared(statement, dialect)
+    typed = Prepared(statement, dialect, _Slot._fields)
+    rows = [_Slot(new_id(), T0 + timedelta(seconds=i), "w") for i in range(3)]
+    assert by_name.parameters == ("next_run_at", "owner", "sid")
+    assert typed.params(rows) == by_name.params(r._asdict() for r in rows)
+    with pytest.raises(ValueError, match="not fields of the row"):
+        Prepared(statement, dialect, ("sid", "next_run_at"))
+
+
+def test_a_statement_is_compiled_once_per_dialect_and_shape() -> None:
+    built: list[int] = []
+
+    def build(n: int) -> Any:
+        built.append(n)
+        return select(_app_state.c.value).where(
+            _app_state.c.key.in_(statements.in_binds(_app_state.c.key, "k", n))
+        )
+
+    stmt = Statement(build)
+    sqlite, pg = aiosqlite.dialect(), _postgresql()
+    assert stmt.on(sqlite, 8) is stmt.on(sqlite, 8)
+    assert stmt.on(sqlite, 16) is not stmt.on(sqlite, 8)
+    assert stmt.on(pg, 8).sql != stmt.on(sqlite, 8).sql
+    assert built == [8, 16, 8]
+    assert stmt.on(sqlite, 8).params([statements.in_values("k", ["a", "b"], 8)]) == [
+        ("a",) + ("b",) * 7
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "row"),
+    [
+        (heartbeats._UPDATE, HeartbeatWrite),
+        (heartbeats._EXTEND, HeartbeatExtend),
+        (heartbeats._INSERT, NewHeartbeat),
+        (probes._UPDATE, ProbeWrite),
+        (probes._EXTEND, ProbeExtend),
+        (probes._INSERT_RESULT, NewCheckResult),
+        (probes._RESCHEDULE, NextRun),
+    ],
+)
+@pytest.mark.parametrize("dialect", [aiosqlite.dialect(), _postgresql()])
+def test_each_typed_write_row_is_its_statement(
+    statement: Statement, row: type[tuple[Any, ...]], dialect: Dialect
+) -> None:
+    """Every field of the row is a parameter of its statement and the other way round:
+    the columns it writes (and the row it names) are the row's fields, nothing else."""
+    fields: tuple[str, ...] = row._fields  # type: ignore[attr-defined]
+    assert sorted(statement.on(dialect).parameters) == sorted(fields)

@@ -31,6 +31,7 @@ from heartwatch.store import heartbeats as heartbeat_store
 from heartwatch.store import services as service_store
 from heartwatch.store import statements
 from heartwatch.store.database import Database
+from heartwatch.store.heartbeats import HeartbeatExtend, HeartbeatRow, HeartbeatWrite, NewHeartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +98,13 @@ class _Target:
     probe: bool
     state: HeartbeatState
     last_start_at: datetime | None
-    row: heartbeat_store.HeartbeatRow  # as read
+    row: HeartbeatRow  # as read
     touched: bool = False
     # `schedule(state, rules)`, when the rules just worked it out.
     steps: list[Step] | None = None
 
 
-def _target(row: heartbeat_store.HeartbeatRow) -> _Target:
+def _target(row: HeartbeatRow) -> _Target:
     return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
 
 
@@ -206,7 +207,7 @@ async def _record(
     by_key, by_id, registered_now = await _lock_targets(tx, session, pings, auto_register)
     runs = _Runs(tx)
     outcomes: list[PingOutcome | UnknownService] = []
-    heartbeats: list[dict[str, Any]] = []
+    heartbeats: list[NewHeartbeat] = []
     transitions: list[dict[str, Any]] = []
     for ping in pings:  # queue order is arrival order
         target = by_key.get(ping.key) if ping.key is not None else None
@@ -227,18 +228,19 @@ async def _record(
         if ping.signal is Signal.START:
             target.last_start_at = at
         target.touched = True
+        # (Positional, here and in the service's row: cheaper than by keyword, per ping.)
         heartbeats.append(
-            {
-                "id": new_id(),
-                "service_id": target.id,
-                "received_at": at,
-                "kind": ping.signal,
-                "body": ping.body,
-                "source": ping.source,
-                "run_id": ping.run_id,
-                "duration_ms": duration,
-                "latency_ms": ping.latency_ms,
-            }
+            NewHeartbeat(
+                new_id(),
+                target.id,
+                at,  # received_at
+                ping.signal,
+                ping.body,
+                ping.source,
+                ping.run_id,
+                duration,
+                ping.latency_ms,
+            )
         )
         registered = target.key in registered_now
         registered_now.discard(target.key)  # only the first ping of a new key registered it
@@ -246,19 +248,24 @@ async def _record(
             PingOutcome(target.id, target.key, target.state.status, at, registered, duration)
         )
     rows = [_columns(t, rules, now) for t in by_id.values() if t.touched]
-    await heartbeat_store.update_heartbeat_rows(tx, [r for r in rows if "status" in r])
-    await heartbeat_store.extend_heartbeat_rows(tx, [r for r in rows if "status" not in r])
+    await heartbeat_store.update_heartbeat_rows(
+        tx, [r for r in rows if isinstance(r, HeartbeatWrite)]
+    )
+    await heartbeat_store.extend_heartbeat_rows(
+        tx, [r for r in rows if isinstance(r, HeartbeatExtend)]
+    )
     await heartbeat_store.insert_heartbeats(tx, heartbeats)
     if session is not None:
         await record_transitions(session, transitions)
     return outcomes
 
 
-def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
-    """What to write of a service: `lifecycle.state_columns` with its last start (for
-    `update_heartbeat_rows`), with the next deadline taken from the schedule the rules just
-    walked if they did; or only HEARTBEAT_EXTEND (for `extend_heartbeat_rows`) when the
-    other columns keep the values read."""
+def _columns(
+    target: _Target, rules: HeartbeatRules, now: datetime
+) -> HeartbeatWrite | HeartbeatExtend:
+    """What to write of a service: `lifecycle.state_columns` with its last start, with the
+    next deadline taken from the schedule the rules just walked if they did; or only what
+    a plain ping moves, when the other columns keep the values read."""
     state, row = target.state, target.row
     steps = target.steps if target.steps is not None else schedule(state, rules)
     if (
@@ -268,20 +275,20 @@ def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str,
         or state.declared_period != row.expected_period_sec
         or target.last_start_at != row.last_start_at
     ):
-        return {
-            "sid": target.id,
+        return HeartbeatWrite(
+            sid=target.id,
             **state_columns(state, rules, now, steps),
-            "last_start_at": target.last_start_at,
-            "updated_at": now,
-        }
-    return {
-        "sid": target.id,
-        "last_heartbeat_at": state.last_heartbeat_at,
-        "recent_gaps": list(state.recent_gaps),
-        "heartbeat_count": state.heartbeat_count,
-        "next_deadline_at": deadline_in(steps, now),
-        "updated_at": now,
-    }
+            last_start_at=target.last_start_at,
+            updated_at=now,
+        )
+    return HeartbeatExtend(
+        target.id,
+        state.last_heartbeat_at,
+        list(state.recent_gaps),
+        state.heartbeat_count,
+        deadline_in(steps, now),  # next_deadline_at
+        now,  # updated_at
+    )
 
 
 class HeartbeatIngest:

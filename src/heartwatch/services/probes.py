@@ -32,6 +32,14 @@ from heartwatch.store import probes as probe_store
 from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
+from heartwatch.store.probes import (
+    NewCheckResult,
+    NextRun,
+    ProbeExtend,
+    ProbeSpecRow,
+    ProbeStateRow,
+    ProbeWrite,
+)
 
 log = structlog.get_logger("heartwatch.checks")
 _stdlib_log = logging.getLogger("heartwatch.checks")
@@ -124,7 +132,7 @@ class SpecReader:
         self._parsed = {}
         # Each service's last spec with the row it came from: the same row (the usual
         # case, claim after claim) gives the same spec back (specs are immutable).
-        self._specs: dict[uuid.UUID, tuple[probe_store.ProbeSpecRow, ProbeSpec]] = {}
+        self._specs: dict[uuid.UUID, tuple[ProbeSpecRow, ProbeSpec]] = {}
 
     def settings(
         self, checker_type: str, settings_json: str | None
@@ -138,7 +146,7 @@ class SpecReader:
             parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
         return parsed
 
-    def spec(self, row: probe_store.ProbeSpecRow) -> ProbeSpec:
+    def spec(self, row: ProbeSpecRow) -> ProbeSpec:
         """`row`: one of `probe_store.probe_spec_rows`."""
         kept = self._specs.get(row.id)
         if kept is not None and kept[0] == row:
@@ -199,7 +207,7 @@ async def execute(
     )
 
 
-def probe_state_of(row: Service | probe_store.ProbeStateRow) -> ProbeState:
+def probe_state_of(row: Service | ProbeStateRow) -> ProbeState:
     return ProbeState(
         status=Status(row.status),
         status_since=row.status_since,
@@ -209,7 +217,7 @@ def probe_state_of(row: Service | probe_store.ProbeStateRow) -> ProbeState:
     )
 
 
-def probe_rules_of(row: Service | probe_store.ProbeStateRow, dead_after: timedelta) -> ProbeRules:
+def probe_rules_of(row: Service | ProbeStateRow, dead_after: timedelta) -> ProbeRules:
     return ProbeRules(
         failure_threshold=row.failure_threshold,
         success_threshold=row.success_threshold,
@@ -262,22 +270,23 @@ def schedule_row(service_id: uuid.UUID, interval_sec: float, now: datetime) -> S
     return SchedulerState(service_id=service_id, next_run_at=first_slot(interval_sec, now))
 
 
-def _result_row(check: FinishedCheck) -> dict[str, Any]:
+def _result_row(check: FinishedCheck) -> NewCheckResult:
     o = check.outcome
-    return {
-        "id": new_id(),
-        "service_id": check.service_id,
-        "up": o.up,
-        "latency_ms": o.latency_ms,
-        "http_status": o.http_status,
-        "error": o.error,
-        "failed_assertion": o.failed_assertion,
-        "detail": o.detail[:MAX_DETAIL_CHARS] if o.detail else None,
-        "attempts": check.attempts,
-        "scheduled_at": check.scheduled_at,
-        "started_at": check.started_at,
-        "checked_at": check.finished_at,
-    }
+    # (Positional, here and in the other rows of every check: cheaper than by keyword.)
+    return NewCheckResult(
+        new_id(),
+        check.service_id,
+        o.up,
+        o.latency_ms,
+        o.http_status,
+        o.error,
+        o.failed_assertion,
+        o.detail[:MAX_DETAIL_CHARS] if o.detail else None,
+        check.attempts,
+        check.scheduled_at,
+        check.started_at,
+        check.finished_at,  # checked_at
+    )
 
 
 class ProbedService(NamedTuple):
@@ -331,11 +340,11 @@ async def record_checks_in(
     else:
         late = []
         locked = await probe_store.lock_probe_rows(tx, [c.service_id for c in checks])
-    # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
-    rows: dict[uuid.UUID, probe_store.ProbeStateRow] = {r.id: r for r in locked}
+    # Plain rows with a Service's attributes, read like one.
+    rows: dict[uuid.UUID, ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
-    results: list[dict[str, Any]] = []
-    slots: list[dict[str, Any]] = []
+    results: list[NewCheckResult] = []
+    slots: list[NextRun] = []
     changes: list[tuple[ProbedService, Transition]] = []
     transition_log: list[dict[str, Any]] = []
     # Failed checks of services already down: they add to the open incident's count.
@@ -345,8 +354,8 @@ async def record_checks_in(
     opened: set[uuid.UUID] = set()
     # Most checks only extend their service's streak: those rows get the short UPDATE.
     # (A service's row after its last check of the batch.)
-    extended: dict[uuid.UUID, dict[str, Any]] = {}
-    moved: dict[uuid.UUID, dict[str, Any]] = {}
+    extended: dict[uuid.UUID, ProbeExtend] = {}
+    moved: dict[uuid.UUID, ProbeWrite] = {}
     for check in checks:
         sid = check.service_id
         row = rows.get(sid)
@@ -366,18 +375,12 @@ async def record_checks_in(
             # count it into the streak (nothing can move): done here without the state
             # objects, for hundreds of checks a second.
             status, streak_count = Status.ALIVE, row.streak_count + 1
-            extended[sid] = {
-                "sid": sid,
-                "streak_count": streak_count,
-                "last_check_at": check.finished_at,
-                "last_latency_ms": o.latency_ms,
-                "last_error": None,
-            }
+            extended[sid] = ProbeExtend(sid, streak_count, check.finished_at, o.latency_ms, None)
         else:
             if before is None:
                 before = probe_state_of(row)
                 if sid in extended:  # counted in by the usual case above, earlier in the batch
-                    before = replace(before, streak_count=extended[sid]["streak_count"])
+                    before = replace(before, streak_count=extended[sid].streak_count)
             if not o.up and before.status in (Status.DOWN, Status.DEAD) and sid not in opened:
                 failures[sid] = (failures.get(sid, (0, None))[0] + 1, o.error)
             state, transitions = apply_result(
@@ -388,27 +391,31 @@ async def record_checks_in(
                 o.error,
             )
             states[sid] = state
-            values = {
-                "sid": sid,
-                "status": state.status,
-                "status_since": state.status_since,
-                "streak_up": state.streak_up,
-                "streak_count": state.streak_count,
-                "streak_since": state.streak_since,
-                "last_check_at": check.finished_at,
-                "last_latency_ms": o.latency_ms,
-                "last_error": None if o.up else o.error,
-            }
+            error = None if o.up else o.error
+            extended.pop(sid, None)
+            moved.pop(sid, None)
             # Against the row as read: status and streak start unchanged is the short UPDATE.
-            same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
+            if (row.status, row.status_since, row.streak_up, row.streak_since) == (
                 state.status,
                 state.status_since,
                 state.streak_up,
                 state.streak_since,
-            )
-            extended.pop(sid, None)
-            moved.pop(sid, None)
-            (extended if same else moved)[sid] = values
+            ):
+                extended[sid] = ProbeExtend(
+                    sid, state.streak_count, check.finished_at, o.latency_ms, error
+                )
+            else:
+                moved[sid] = ProbeWrite(
+                    sid=sid,
+                    status=state.status,
+                    status_since=state.status_since,
+                    streak_up=state.streak_up,
+                    streak_count=state.streak_count,
+                    streak_since=state.streak_since,
+                    last_check_at=check.finished_at,
+                    last_latency_ms=o.latency_ms,
+                    last_error=error,
+                )
             status = state.status
             if transitions:
                 transition_log += transition_values(sid, transitions, now)
@@ -419,7 +426,7 @@ async def record_checks_in(
         if owner is not None and check.scheduled_at is not None:
             assert row.check_interval_sec is not None
             slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
-            slots.append({"sid": sid, "next_run_at": slot})
+            slots.append(NextRun(sid, slot, owner))
     if transition_log and session is None:
         raise statements.NeedsSession  # nothing written yet: `write_lean` runs it again
     await probe_store.update_probe_rows(tx, list(moved.values()))
@@ -429,8 +436,7 @@ async def record_checks_in(
         # After the services rows: what hangs off a transition may read the new status.
         await record_transitions(session, transition_log)
     await incident_store.count_failures(tx, failures)
-    if owner is not None:
-        await probe_store.reschedule(tx, owner, slots)
+    await probe_store.reschedule(tx, slots)
     if late:
         log.warning("dropping results of slots whose lease was taken over", count=len(late))
     return changes

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, literal_column, select
 
@@ -25,16 +25,18 @@ from heartwatch.store.statements import (
     StatementTx,
     in_binds,
     in_values,
-    insert_of,
     padded,
-    update_by_id,
+    select_of,
 )
 from heartwatch.store.tables import core_table
+
+# Ingest's rows. Each field is its column: the statements are made from the fields.
 
 
 @dataclass(slots=True)
 class HeartbeatRow:
-    """What heartbeat ingest reads of a service."""
+    """What heartbeat ingest reads of a service. (A dataclass: `lifecycle.state_of` reads
+    it as it reads a `Service`.)"""
 
     id: uuid.UUID
     key: str
@@ -49,48 +51,57 @@ class HeartbeatRow:
     last_start_at: datetime | None
 
 
-HEARTBEAT_ROW = tuple(getattr(Service, f.name) for f in fields(HeartbeatRow))
-# The services columns ingest writes: `update_heartbeat_rows` takes dicts of `sid` + these.
-HEARTBEAT_WRITE = (
-    "status",
-    "status_since",
-    "last_heartbeat_at",
-    "failed_at",
-    "expected_period_sec",
-    "recent_gaps",
-    "heartbeat_count",
-    "next_deadline_at",
-    "last_start_at",
-    "updated_at",
-)
-# What a ping changes when it leaves its service's status, period, failure and run start
-# as they were (nearly always): `extend_heartbeat_rows` writes only these.
-HEARTBEAT_EXTEND = (
-    "last_heartbeat_at",
-    "recent_gaps",
-    "heartbeat_count",
-    "next_deadline_at",
-    "updated_at",
-)
-# The heartbeats columns ingest writes: `insert_heartbeats` takes dicts of these.
-HEARTBEAT_INSERT = (
-    "id",
-    "service_id",
-    "received_at",
-    "kind",
-    "body",
-    "source",
-    "run_id",
-    "duration_ms",
-    "latency_ms",
-)
+_HEARTBEAT_ROW = tuple(f.name for f in fields(HeartbeatRow))
+
+
+class HeartbeatWrite(NamedTuple):
+    """A service's state as a batch of pings left it (`update_heartbeat_rows`)."""
+
+    sid: uuid.UUID  # the service's id
+    status: Status
+    status_since: datetime
+    last_heartbeat_at: datetime | None
+    failed_at: datetime | None
+    expected_period_sec: float | None
+    recent_gaps: list[float]
+    heartbeat_count: int
+    next_deadline_at: datetime | None
+    last_start_at: datetime | None
+    updated_at: datetime
+
+
+class HeartbeatExtend(NamedTuple):
+    """What pings change when they leave their service's status, period, failure and run
+    start as they were (nearly always): `extend_heartbeat_rows` writes only these."""
+
+    sid: uuid.UUID  # the service's id
+    last_heartbeat_at: datetime | None
+    recent_gaps: list[float]
+    heartbeat_count: int
+    next_deadline_at: datetime | None
+    updated_at: datetime
+
+
+class NewHeartbeat(NamedTuple):
+    """A `heartbeats` row (`insert_heartbeats`)."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    received_at: datetime
+    kind: Signal
+    body: str | None
+    source: str | None
+    run_id: str | None
+    duration_ms: float | None
+    latency_ms: float | None
+
 
 _services = core_table(Service)
 
 
 def _lock(n_keys: int, n_ids: int) -> Compilable:
     where = by_key_or_id(in_binds(Service.key, "k", n_keys), in_binds(Service.id, "i", n_ids))
-    return select(*HEARTBEAT_ROW).where(where).order_by(Service.id).with_for_update()
+    return select_of(_services, _HEARTBEAT_ROW).where(where).order_by(Service.id).with_for_update()
 
 
 _LOCK = Statement(_lock)
@@ -108,24 +119,23 @@ async def lock_heartbeat_rows(
     return [HeartbeatRow(*row) for row in await _LOCK.fetch(tx, values, n_keys, n_ids)]
 
 
-_UPDATE = Statement(lambda: update_by_id(_services, ("sid", *HEARTBEAT_WRITE)))
-_EXTEND = Statement(lambda: update_by_id(_services, ("sid", *HEARTBEAT_EXTEND)))
-_INSERT = Statement(lambda: insert_of(core_table(Heartbeat), HEARTBEAT_INSERT))
+_UPDATE = Statement.updating(_services, HeartbeatWrite._fields)
+_EXTEND = Statement.updating(_services, HeartbeatExtend._fields)
+_INSERT = Statement.inserting(core_table(Heartbeat), NewHeartbeat._fields)
 
 
-async def update_heartbeat_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE for a batch; each dict has `sid` and HEARTBEAT_WRITE."""
+async def update_heartbeat_rows(tx: StatementTx, rows: Sequence[HeartbeatWrite]) -> None:
+    """One executemany UPDATE for a batch."""
     await _UPDATE.run(tx, rows)
 
 
-async def extend_heartbeat_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """`update_heartbeat_rows` of HEARTBEAT_EXTEND only (each dict has `sid` and those):
-    for services whose other HEARTBEAT_WRITE columns keep their values."""
+async def extend_heartbeat_rows(tx: StatementTx, rows: Sequence[HeartbeatExtend]) -> None:
+    """`update_heartbeat_rows` of only what a plain ping moves."""
     await _EXTEND.run(tx, rows)
 
 
-async def insert_heartbeats(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """One executemany INSERT of heartbeats rows (dicts of HEARTBEAT_INSERT)."""
+async def insert_heartbeats(tx: StatementTx, rows: Sequence[NewHeartbeat]) -> None:
+    """One executemany INSERT of heartbeats."""
     await _INSERT.run(tx, rows)
 
 

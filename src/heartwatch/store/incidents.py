@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +52,12 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     await session.execute(stmt, rows)
 
 
+class _FailureCount(NamedTuple):
+    sid: uuid.UUID  # the service's id
+    n: int  # failed checks to add
+    error: str | None  # the latest one's
+
+
 _COUNT_FAILURES = Statement(
     lambda: (
         update(_incidents)
@@ -60,7 +66,8 @@ _COUNT_FAILURES = Statement(
             checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
             last_error=bindparam("error"),
         )
-    )
+    ),
+    fields=_FailureCount._fields,
 )
 
 
@@ -70,7 +77,7 @@ async def count_failures(
     """Add failed checks (and the latest error) to the services' open incidents (a
     compiled-once statement: the scheduler's write round runs it for every failure)."""
     await _COUNT_FAILURES.run(
-        tx, [{"sid": sid, "n": n, "error": error} for sid, (n, error) in failures.items()]
+        tx, [_FailureCount(sid, n, error) for sid, (n, error) in failures.items()]
     )
 
 

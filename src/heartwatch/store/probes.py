@@ -29,9 +29,8 @@ from heartwatch.store.statements import (
     column_binds,
     in_binds,
     in_values,
-    insert_of,
     padded,
-    update_by_id,
+    select_of,
 )
 from heartwatch.store.tables import core_table
 
@@ -111,48 +110,13 @@ async def _select_by_ids(
     return rows
 
 
-# What the scheduler reads to run a service's check, and what recording its result reads
-# and writes. The checker settings come as their stored JSON text: the scheduler keeps
-# them parsed by that text, so a claim costs no JSON decoding and no pydantic validation.
-PROBE_SPEC_ROW = (
-    _services.c.id,
-    _services.c.key,
-    _services.c.type,
-    _services.c.endpoint,
-    _services.c.timeout_ms,
-    _services.c.retry_count,
-    _services.c.retry_backoff_ms,
-    _services.c.check_interval_sec,
-    sql_cast(_services.c.check_settings, Text).label("check_settings_json"),
-)
-PROBE_STATE_ROW = (
-    _services.c.id,
-    _services.c.key,
-    _services.c.status,
-    _services.c.status_since,
-    _services.c.streak_up,
-    _services.c.streak_count,
-    _services.c.streak_since,
-    _services.c.failure_threshold,
-    _services.c.success_threshold,
-    _services.c.check_interval_sec,
-)
-PROBE_WRITE = (
-    "status",
-    "status_since",
-    "streak_up",
-    "streak_count",
-    "streak_since",
-    "last_check_at",
-    "last_latency_ms",
-    "last_error",
-)
-# What changes when a check only extends its service's streak (the usual case).
-PROBE_EXTEND = ("streak_count", "last_check_at", "last_latency_ms", "last_error")
+# The scheduler's rows. Each field is its column: the statements are made from the fields.
 
 
 class ProbeSpecRow(NamedTuple):
-    """PROBE_SPEC_ROW: what the scheduler reads to run a service's check."""
+    """What the scheduler reads to run a service's check. The checker settings come as
+    their stored JSON text: the scheduler keeps them parsed by that text, so a claim costs
+    no JSON decoding and no pydantic validation."""
 
     id: uuid.UUID
     key: str
@@ -166,7 +130,7 @@ class ProbeSpecRow(NamedTuple):
 
 
 class ProbeStateRow(NamedTuple):
-    """PROBE_STATE_ROW: what recording a check reads of its service."""
+    """What recording a check reads of its service."""
 
     id: uuid.UUID
     key: str
@@ -180,28 +144,80 @@ class ProbeStateRow(NamedTuple):
     check_interval_sec: float | None
 
 
-_SPECS = Statement(
-    lambda n: select(*PROBE_SPEC_ROW).where(_services.c.id.in_(in_binds(_services.c.id, "i", n)))
+class ProbeWrite(NamedTuple):
+    """A service's state as a batch of checks left it (`update_probe_rows`)."""
+
+    sid: uuid.UUID  # the service's id
+    status: Status
+    status_since: datetime
+    streak_up: bool | None
+    streak_count: int
+    streak_since: datetime | None
+    last_check_at: datetime
+    last_latency_ms: float | None
+    last_error: str | None
+
+
+class ProbeExtend(NamedTuple):
+    """What changes when checks only extend their service's streak (the usual case):
+    `extend_probe_streaks` writes only these."""
+
+    sid: uuid.UUID  # the service's id
+    streak_count: int
+    last_check_at: datetime
+    last_latency_ms: float | None
+    last_error: str | None
+
+
+class NewCheckResult(NamedTuple):
+    """A `check_results` row (`insert_check_results`)."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    up: bool
+    latency_ms: float | None
+    http_status: int | None
+    error: str | None
+    failed_assertion: str | None
+    detail: str | None
+    attempts: int
+    scheduled_at: datetime | None
+    started_at: datetime
+    checked_at: datetime
+
+
+class NextRun(NamedTuple):
+    """A service's next slot, set as its worker gives the lease back (`reschedule`)."""
+
+    sid: uuid.UUID  # the service's id
+    next_run_at: datetime
+    owner: str  # the worker that must still hold the lease
+
+
+_SPEC = select_of(
+    _services, ProbeSpecRow._fields, check_settings_json=sql_cast(_services.c.check_settings, Text)
 )
+_STATE = select_of(_services, ProbeStateRow._fields)
+
+
+_SPECS = Statement(lambda n: _SPEC.where(_services.c.id.in_(in_binds(_services.c.id, "i", n))))
 
 
 async def probe_spec_rows(tx: StatementTx, ids: Sequence[uuid.UUID]) -> list[ProbeSpecRow]:
-    """PROBE_SPEC_ROW of these services (those that still exist)."""
+    """What running these services' checks needs (of those that still exist)."""
     return [ProbeSpecRow(*row) for row in await _select_by_ids(tx, _SPECS, ids)]
 
 
 _LOCK = Statement(
     lambda n: (
-        select(*PROBE_STATE_ROW)
-        .where(_services.c.id.in_(in_binds(_services.c.id, "i", n)))
+        _STATE.where(_services.c.id.in_(in_binds(_services.c.id, "i", n)))
         .order_by(_services.c.id)
         .with_for_update()
     )
 )
 _LOCK_HELD = Statement(
     lambda n: (
-        select(*PROBE_STATE_ROW)
-        .join(_slots, _slots.c.service_id == _services.c.id)
+        _STATE.join(_slots, _slots.c.service_id == _services.c.id)
         .where(
             _services.c.id.in_(in_binds(_services.c.id, "i", n)),
             _slots.c.lease_owner == bindparam("owner", type_=_slots.c.lease_owner.type),
@@ -215,8 +231,7 @@ _LOCK_HELD = Statement(
 async def lock_probe_rows(
     tx: StatementTx, ids: Sequence[uuid.UUID], *, lease_owner: str | None = None
 ) -> list[ProbeStateRow]:
-    """Lock services by id (in id order, as `services.lock_services`), as plain
-    PROBE_STATE_ROW.
+    """Lock services by id (in id order, as `services.lock_services`), as plain rows.
 
     With `lease_owner`: only the services whose slot that worker still holds, with their
     `scheduler_state` rows locked too (until commit), in the same statement."""
@@ -227,40 +242,23 @@ async def lock_probe_rows(
     return [ProbeStateRow(*row) for row in rows]
 
 
-_UPDATE = Statement(lambda: update_by_id(_services, ("sid", *PROBE_WRITE)))
-_EXTEND = Statement(lambda: update_by_id(_services, ("sid", *PROBE_EXTEND)))
+_UPDATE = Statement.updating(_services, ProbeWrite._fields)
+_EXTEND = Statement.updating(_services, ProbeExtend._fields)
+_INSERT_RESULT = Statement.inserting(_results, NewCheckResult._fields)
 
 
-async def update_probe_rows(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE for a batch; each dict has `sid` and PROBE_WRITE."""
+async def update_probe_rows(tx: StatementTx, rows: Sequence[ProbeWrite]) -> None:
+    """One executemany UPDATE for a batch."""
     await _UPDATE.run(tx, rows)
 
 
-async def extend_probe_streaks(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """`update_probe_rows` for rows whose status and streak start did not change: only
-    PROBE_EXTEND is written (each dict has `sid` and at least PROBE_EXTEND)."""
+async def extend_probe_streaks(tx: StatementTx, rows: Sequence[ProbeExtend]) -> None:
+    """`update_probe_rows` for services whose status and streak start did not change."""
     await _EXTEND.run(tx, rows)
 
 
-RESULT_COLUMNS = (
-    "id",
-    "service_id",
-    "up",
-    "latency_ms",
-    "http_status",
-    "error",
-    "failed_assertion",
-    "detail",
-    "attempts",
-    "scheduled_at",
-    "started_at",
-    "checked_at",
-)
-_INSERT_RESULT = Statement(lambda: insert_of(_results, RESULT_COLUMNS))
-
-
-async def insert_check_results(tx: StatementTx, rows: list[dict[str, Any]]) -> None:
-    """One executemany INSERT of check results; each dict has RESULT_COLUMNS."""
+async def insert_check_results(tx: StatementTx, rows: Sequence[NewCheckResult]) -> None:
+    """One executemany INSERT of check results."""
     await _INSERT_RESULT.run(tx, rows)
 
 
@@ -274,15 +272,16 @@ _RESCHEDULE = Statement(
         .values(
             {**column_binds(["next_run_at"]), "lease_owner": null(), "lease_expires_at": null()}
         )
-    )
+    ),
+    fields=NextRun._fields,
 )
 
 
-async def reschedule(tx: StatementTx, owner: str, slots: list[dict[str, Any]]) -> None:
-    """Set each service's next run and release the lease — only where `owner` still holds
-    it (compare-and-set: a lease that expired and was taken over is left to its new
-    holder). `slots`: dicts of sid (the service's id), next_run_at."""
-    await _RESCHEDULE.run(tx, [{**s, "owner": owner} for s in slots])
+async def reschedule(tx: StatementTx, slots: Sequence[NextRun]) -> None:
+    """Set each service's next run and release the lease — only where its owner still
+    holds it (compare-and-set: a lease that expired and was taken over is left to its new
+    holder)."""
+    await _RESCHEDULE.run(tx, slots)
 
 
 async def renew_leases(

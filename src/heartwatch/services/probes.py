@@ -20,7 +20,7 @@ from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.checkers.runner import run_check
 from heartwatch.clock import Clock
 from heartwatch.domain.heartbeat import Transition
-from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
+from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result, only_counts
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
@@ -366,15 +366,11 @@ async def record_checks_in(
         if (
             before is None
             and sid not in extended
-            and o.up
-            and row.status is Status.ALIVE
-            and row.streak_up is True
-            and row.streak_since is not None
+            and only_counts(row.status, row.streak_up, row.streak_since, o.up)
         ):
-            # The usual check: an alive service seen up again. `apply_result` would only
-            # count it into the streak (nothing can move): done here without the state
-            # objects, for hundreds of checks a second.
-            status, streak_count = Status.ALIVE, row.streak_count + 1
+            # The usual check (an alive service seen up again): counted into its streak
+            # here, without the state objects, for hundreds of checks a second.
+            status, streak_count = row.status, row.streak_count + 1
             extended[sid] = ProbeExtend(sid, streak_count, check.finished_at, o.latency_ms, None)
         else:
             if before is None:

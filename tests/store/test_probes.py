@@ -7,34 +7,16 @@ import json
 import uuid
 from datetime import timedelta
 
-from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.ids import new_id
-from heartwatch.services import registry
 from heartwatch.store import probes as probe_store
 from heartwatch.store.database import Database
 from heartwatch.store.statements import MAX_IN, statement_transaction
 from tests.conftest import T0
+from tests.services.test_probes import create_http
 
 
 async def _probes(db: Database, keys: list[str]) -> list[uuid.UUID]:
-    async with db.writing() as session:
-        return [
-            (
-                await registry.create_service(
-                    session,
-                    key=key,
-                    name=None,
-                    description="",
-                    expected_period_sec=None,
-                    now=T0,
-                    probe=registry.ProbeConfig(
-                        type="http", endpoint="http://127.0.0.1:9/", check_interval_sec=10
-                    ),
-                    checkers=CheckerRegistry(),
-                )
-            ).id
-            for key in keys
-        ]
+    return [(await create_http(db, key, interval=10)).id for key in keys]
 
 
 async def test_rows_by_id_come_in_id_order_however_many_ids(database: Database) -> None:
@@ -47,7 +29,7 @@ async def test_rows_by_id_come_in_id_order_however_many_ids(database: Database) 
     assert [r.id for r in locked] == sorted(ids)
     assert sorted(r.key for r in specs) == ["a", "b", "c"]
     assert {(r.type, r.endpoint, r.check_interval_sec) for r in specs} == {
-        ("http", "http://127.0.0.1:9/", 10.0)
+        ("http", "http://127.0.0.1:9/health", 10.0)
     }
     for r in specs:  # the settings as their stored JSON text
         assert r.check_settings_json is None or isinstance(json.loads(r.check_settings_json), dict)

@@ -402,15 +402,15 @@ async def record_checks_in(
                 )
             else:
                 moved[sid] = ProbeWrite(
-                    sid=sid,
-                    status=state.status,
-                    status_since=state.status_since,
-                    streak_up=state.streak_up,
-                    streak_count=state.streak_count,
-                    streak_since=state.streak_since,
-                    last_check_at=check.finished_at,
-                    last_latency_ms=o.latency_ms,
-                    last_error=error,
+                    sid,
+                    state.status,
+                    state.status_since,
+                    state.streak_up,
+                    state.streak_count,
+                    state.streak_since,
+                    check.finished_at,  # last_check_at
+                    o.latency_ms,
+                    error,
                 )
             status = state.status
             if transitions:

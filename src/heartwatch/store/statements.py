@@ -257,7 +257,7 @@ def select_of(table: Table, fields: Sequence[str], **computed: ColumnElement[Any
     return select(*(computed[f].label(f) if f in computed else table.c[f] for f in fields))
 
 
-# The longest IN list of one statement; longer lists are run in chunks of this.
+# The longest IN list compiled; a caller that may have more values runs them in chunks.
 MAX_IN = 1024
 
 

@@ -69,10 +69,10 @@ from sqlalchemy import func, select, update
 from gen_history import GENERATED_AT, generate
 from heartwatch.domain.uptime import floor_hour
 from heartwatch.services import rollups, uptime
-from heartwatch.store import queries
+from heartwatch.store import app_state
 from heartwatch.store.database import Database
 from heartwatch.store.models import Incident, Service, StateTransition
-from heartwatch.store.queries import core_table
+from heartwatch.store.tables import core_table
 from ingest import (
     HOST,
     Server,
@@ -229,7 +229,7 @@ async def _generated(url: str) -> datetime | None:
     db = Database(url)
     try:
         async with db.reading() as session:
-            value = await queries.get_app_state(session, GENERATED_AT)
+            value = await app_state.get_app_state(session, GENERATED_AT)
     except Exception:
         return None  # not migrated yet
     finally:
@@ -268,7 +268,7 @@ async def wait_settled(url: str) -> Dataset:
                     select(func.count()).where(Service.rollup_dirty_from.is_not(None))
                 )
                 through = await uptime.rolled_through(session)
-                generated = await queries.get_app_state(session, GENERATED_AT)
+                generated = await app_state.get_app_state(session, GENERATED_AT)
                 rows = (
                     await session.execute(
                         select(Service.id, Service.key, Service.type, Service.status)

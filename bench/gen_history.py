@@ -85,7 +85,8 @@ from heartwatch.domain.uptime import (
 )
 from heartwatch.services import rollups, uptime
 from heartwatch.services.lifecycle import state_of
-from heartwatch.store import history, queries
+from heartwatch.store import app_state, history
+from heartwatch.store import probes as probe_store
 from heartwatch.store.database import Database
 from heartwatch.store.migrate import upgrade
 from heartwatch.store.models import (
@@ -96,7 +97,7 @@ from heartwatch.store.models import (
     StateTransition,
     UptimeRollup,
 )
-from heartwatch.store.queries import core_table
+from heartwatch.store.tables import core_table
 
 RULES = HeartbeatRules()  # the server's defaults
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -130,7 +131,7 @@ ROLLUP_COLUMNS = (
     "latency_histogram",
 )
 # The columns heartwatch itself writes for a check result (one list, not a copy).
-CHECK_COLUMNS = queries.RESULT_COLUMNS
+CHECK_COLUMNS = probe_store.NewCheckResult._fields
 STATUS_ORDER = (
     Status.ALIVE,
     Status.SILENT,
@@ -1121,7 +1122,7 @@ async def generate(
     db = Database(url)
     try:
         async with db.writing() as session:
-            await queries.put_app_state(session, GENERATED_AT, now.isoformat(), now)
+            await app_state.put_app_state(session, GENERATED_AT, now.isoformat(), now)
     finally:
         await db.dispose()
     counts.seconds["total"] = time.perf_counter() - t0
@@ -1222,7 +1223,7 @@ async def generated_at(url: str) -> datetime | None:
     db = Database(url)
     try:
         async with db.reading() as session:
-            value = await queries.get_app_state(session, GENERATED_AT)
+            value = await app_state.get_app_state(session, GENERATED_AT)
     finally:
         await db.dispose()
     return datetime.fromisoformat(value) if value else None

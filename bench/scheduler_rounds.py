@@ -32,12 +32,18 @@ from heartwatch.checkers.base import Outcome
 from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.services import probes
 from heartwatch.services.probes import FinishedCheck, SpecReader
-from heartwatch.store import queries
 from heartwatch.store.database import Database
 from scheduler import fill  # bench/scheduler.py, next to this file
 
+try:  # this tree: the store's statements and the probe queries in modules of their own
+    from heartwatch.store import probes as probe_store
+    from heartwatch.store import statements
+except ImportError:  # trees before issue #12: both in one `store/queries.py`
+    from heartwatch.store import queries as probe_store  # type: ignore[no-redef]
+    from heartwatch.store import queries as statements  # type: ignore[no-redef]
+
 OWNER = "bench-worker"
-LEAN = hasattr(queries, "write_lean")  # this tree's rounds run without an ORM session
+LEAN = hasattr(statements, "write_lean")  # this tree's rounds run without an ORM session
 
 
 async def claim(db: Database, now: datetime, reader: SpecReader) -> list[tuple[Any, datetime]]:
@@ -51,13 +57,13 @@ async def claim(db: Database, now: datetime, reader: SpecReader) -> list[tuple[A
         "limit": 5000,
     }
     if LEAN:
-        async with queries.statement_transaction(db) as tx:
-            claimed = await queries.claim_due_checks(tx, **values)
-            rows = await queries.probe_spec_rows(tx, [sid for sid, _ in claimed])
+        async with statements.statement_transaction(db) as tx:
+            claimed = await probe_store.claim_due_checks(tx, **values)
+            rows = await probe_store.probe_spec_rows(tx, [sid for sid, _ in claimed])
     else:
         async with db.writing() as session:
-            claimed = await queries.claim_due_checks(session, **values)  # type: ignore[arg-type]
-            rows = await queries.probe_spec_rows(session, [sid for sid, _ in claimed])  # type: ignore[arg-type]
+            claimed = await probe_store.claim_due_checks(session, **values)  # type: ignore[arg-type]
+            rows = await probe_store.probe_spec_rows(session, [sid for sid, _ in claimed])  # type: ignore[arg-type]
     for row in rows:
         reader.spec(row)
     return claimed
@@ -68,12 +74,12 @@ async def write(db: Database, checks: list[FinishedCheck], now: datetime) -> Non
     dead_after = timedelta(days=7)
     if LEAN:
 
-        async def work(tx: queries.StatementTx, session: Any) -> object:
+        async def work(tx: statements.StatementTx, session: Any) -> object:
             return await probes.record_checks_in(
                 tx, session, checks, now=now, dead_after=dead_after, owner=OWNER
             )
 
-        await queries.write_lean(db, work)
+        await statements.write_lean(db, work)
     else:
         async with db.writing() as session:
             await probes.record_checks(session, checks, now=now, dead_after=dead_after, owner=OWNER)

@@ -82,11 +82,11 @@ def test_the_walk_sees_imports_at_any_depth() -> None:
         "import sqlalchemy\n"
         "from heartwatch import store\n"
         "if TYPE_CHECKING:\n    from heartwatch.store.models import Service\n"
-        "def f():\n    from heartwatch.store.queries import core_table\n"
+        "def f():\n    from heartwatch.store.tables import core_table\n"
     )
     assert _imports(ast.parse(source)) == [
         ("sqlalchemy", False),
         ("heartwatch.store", False),
         ("heartwatch.store.models.Service", True),
-        ("heartwatch.store.queries.core_table", False),
+        ("heartwatch.store.tables.core_table", False),
     ]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heartwatch.domain.heartbeat import Transition
-from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result, set_paused
+from heartwatch.domain.probe import (
+    ProbeRules,
+    ProbeState,
+    apply_result,
+    only_counts,
+    set_paused,
+)
 from heartwatch.domain.status import Status
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -117,3 +124,36 @@ def test_transitions_chain_and_follow_the_thresholds(
         assert state.status is Status.ALIVE
     if tail_down >= failures:
         assert state.status in (Status.DOWN, Status.DEAD)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(list(Status)),
+    st.sampled_from([None, True, False]),
+    st.integers(0, 10),
+    st.sampled_from([None, T0]),
+    st.booleans(),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(0, 20),
+)
+def test_only_counts_is_when_apply_result_only_counts(
+    status: Status,
+    streak_up: bool | None,
+    streak_count: int,
+    streak_since: datetime | None,
+    up: bool,
+    failures: int,
+    successes: int,
+    days_later: int,
+) -> None:
+    """The shortcut callers take for the usual check (`only_counts`) is exactly what
+    `apply_result` does with it, whatever the rules and however late the check."""
+    state = ProbeState(status, T0, streak_up, streak_count, streak_since)
+    rules = ProbeRules(failure_threshold=failures, success_threshold=successes)
+    after, transitions = apply_result(state, up, T0 + timedelta(days=days_later), rules)
+    if only_counts(status, streak_up, streak_since, up):
+        assert (after, transitions) == (replace(state, streak_count=streak_count + 1), [])
+    elif status is Status.ALIVE and up:
+        # Not the usual check: this result starts a streak (there was none, or a failing one).
+        assert after.streak_count == 1

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal
 from heartwatch.domain.status import Status
 from heartwatch.services.heartbeats import HeartbeatIngest, Ping, PingOutcome, UnknownService
-from heartwatch.store import queries
+from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import Heartbeat, Service, StateTransition
 from tests.conftest import T0
@@ -42,7 +42,7 @@ async def test_first_heartbeat_registers_the_service_as_unknown(database: Databa
     outcome = await ping(ingest(database, clock), clock, "billing")
     assert outcome.registered and outcome.status is Status.UNKNOWN
     async with database.reading() as session:
-        row = await queries.find_service(session, "billing")
+        row = await service_store.find_service(session, "billing")
     assert row is not None
     assert (row.name, row.type, row.heartbeat_count, row.created_at) == (
         "billing",
@@ -120,7 +120,7 @@ async def test_declared_period_in_a_ping_applies_at_once(database: Database) -> 
     )
     assert isinstance(outcome, PingOutcome) and outcome.status is Status.ALIVE
     async with database.reading() as session:
-        row = await queries.find_service(session, "cron")
+        row = await service_store.find_service(session, "cron")
     assert row is not None
     assert row.expected_period_sec == 300
     assert row.next_deadline_at == T0 + timedelta(seconds=600)
@@ -157,7 +157,7 @@ async def test_two_processes_registering_one_key_at_once_make_one_service(
     assert all(isinstance(r, PingOutcome) for r in results)
     async with database.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Service)) == 1
-        row = await queries.find_service(session, "racy")
+        row = await service_store.find_service(session, "racy")
     assert row is not None and row.heartbeat_count == 20
 
 

@@ -14,16 +14,43 @@ from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
 from heartwatch.domain.status import Status
-from heartwatch.services import registry
+from heartwatch.services import registry, schedule
 from heartwatch.services.errors import Invalid
-from heartwatch.services.probes import FinishedCheck, SpecReader, next_slot, record_checks
-from heartwatch.store import queries
+from heartwatch.services.probes import (
+    FinishedCheck,
+    ProbeSpec,
+    SpecReader,
+    next_slot,
+    record_checks,
+)
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service, StateTransition
+from heartwatch.store.probes import ProbeSpecRow
 from tests.conftest import T0
 
 CHECKERS = CheckerRegistry()
 DEAD_AFTER = timedelta(days=7)
+
+
+async def claim_due(
+    db: Database,
+    owner: str,
+    now: datetime,
+    *,
+    lease: timedelta,
+    queued: dict[uuid.UUID, datetime] | None = None,
+) -> list[tuple[datetime, ProbeSpec]]:
+    """What is due by `now`, up to 10 services."""
+    return await schedule.claim_due(
+        db,
+        SpecReader(CHECKERS),
+        owner=owner,
+        now=now,
+        horizon=timedelta(0),
+        lease=lease,
+        limit=10,
+        queued=queued or {},
+    )
 
 
 async def create_http(db: Database, key: str, interval: float = 30, **extra: object) -> Service:
@@ -154,16 +181,8 @@ async def test_two_workers_never_claim_the_same_service(database: Database) -> N
     async def claim(owner: str) -> list[object]:
         got: list[object] = []
         for _ in range(4):
-            async with queries.statement_transaction(database) as tx:
-                rows = await queries.claim_due_checks(
-                    tx,
-                    owner=owner,
-                    now=now,
-                    horizon=now,
-                    lease_until=now + timedelta(seconds=30),
-                    limit=10,
-                )
-            got += [sid for sid, _ in rows]
+            claimed = await claim_due(database, owner, now, lease=timedelta(seconds=30))
+            got += [spec.service_id for _, spec in claimed]
             await asyncio.sleep(0)
         return got
 
@@ -177,28 +196,12 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_release_i
 ) -> None:
     row = await create_http(database, "handover", interval=10)
     now = T0 + timedelta(seconds=10)
-    async with queries.statement_transaction(database) as tx:
-        first = await queries.claim_due_checks(
-            tx,
-            owner="dead-worker",
-            now=now,
-            horizon=now,
-            lease_until=now + timedelta(seconds=30),
-            limit=10,
-        )
-    assert [sid for sid, _ in first] == [row.id]
+    first = await claim_due(database, "dead-worker", now, lease=timedelta(seconds=30))
+    assert [spec.service_id for _, spec in first] == [row.id]
     later = now + timedelta(seconds=31)
-    async with queries.statement_transaction(database) as tx:
-        taken = await queries.claim_due_checks(
-            tx,
-            owner="alive-worker",
-            now=later,
-            horizon=later,
-            lease_until=later + timedelta(seconds=30),
-            limit=10,
-        )
-    assert [sid for sid, _ in taken] == [row.id]
-    scheduled = taken[0][1]
+    taken = await claim_due(database, "alive-worker", later, lease=timedelta(seconds=30))
+    assert [spec.service_id for _, spec in taken] == [row.id]
+    scheduled = taken[0][0]
     async with database.writing() as session:  # the dead one wakes up late
         await record_checks(
             session,
@@ -239,11 +242,19 @@ async def test_paused_services_are_not_claimed(database: Database) -> None:
             now=T0,
         )
     now = T0 + timedelta(seconds=20)
-    async with queries.statement_transaction(database) as tx:
-        claimed = await queries.claim_due_checks(
-            tx, owner="w", now=now, horizon=now, lease_until=now, limit=10
-        )
-    assert claimed == []
+    assert await claim_due(database, "w", now, lease=timedelta(0)) == []
+
+
+async def test_a_slot_already_queued_here_is_not_claimed_again(database: Database) -> None:
+    row = await create_http(database, "queued", interval=10)
+    now = T0 + timedelta(seconds=10)
+    ((slot, spec),) = await claim_due(database, "w", now, lease=timedelta(0))
+    assert spec.service_id == row.id and spec.interval_s == 10
+    later = now + timedelta(seconds=1)  # its lease ran out: the same slot is due again
+    assert await claim_due(database, "w", later, lease=timedelta(0), queued={row.id: slot}) == []
+    # (That claim leased it anew: it is still this worker's to run and write.)
+    again = await claim_due(database, "w", later + timedelta(seconds=1), lease=timedelta(0))
+    assert [(at, s.service_id) for at, s in again] == [(slot, row.id)]
 
 
 async def test_a_check_that_only_extends_the_streak_updates_the_row(database: Database) -> None:
@@ -356,7 +367,7 @@ def test_checker_settings_are_parsed_once_per_stored_text() -> None:
 
 def test_a_spec_is_kept_while_its_row_is_unchanged() -> None:
     reader = SpecReader(CHECKERS)
-    row = queries.ProbeSpecRow(
+    row = ProbeSpecRow(
         id=uuid.uuid4(),
         key="web",
         type="http",

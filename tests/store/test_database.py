@@ -10,7 +10,8 @@ from sqlalchemy import JSON, Integer, String, Uuid, column, func, insert, select
 
 from heartwatch.domain.status import Status
 from heartwatch.services.heartbeats import new_service_row
-from heartwatch.store import queries
+from heartwatch.store import history_pages
+from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
 from heartwatch.store.migrate import SchemaOutOfDate, ensure_current, upgrade
 from heartwatch.store.models import Heartbeat, Service, StateTransition
@@ -68,7 +69,7 @@ async def test_time_range_queries_compare_as_times(database: Database) -> None:
                 )
             )
     async with database.reading() as session:
-        page = await queries.history_page(
+        page = await history_pages.history_page(
             session,
             Heartbeat,
             row.id,
@@ -106,11 +107,11 @@ async def test_deleting_a_service_deletes_its_history(database: Database) -> Non
 async def test_insert_if_absent_leaves_an_existing_key_alone(database: Database) -> None:
     original = await _add_service(database, "dup")
     async with database.writing() as session:
-        await queries.insert_services_if_absent(
+        await service_store.insert_services_if_absent(
             session, [new_service_row("dup", T0 + timedelta(days=1)), new_service_row("new", T0)]
         )
     async with database.reading() as session:
-        rows = {r.key: r for r in await queries.list_services(session)}
+        rows = {r.key: r for r in await service_store.list_services(session)}
     assert rows["dup"].id == original.id
     assert rows["dup"].created_at == T0
     assert set(rows) == {"dup", "new"}
@@ -120,8 +121,8 @@ async def test_a_key_that_looks_like_a_uuid_still_finds_its_service(database: Da
     other = await _add_service(database, "plain")
     tricky = await _add_service(database, str(other.id))
     async with database.reading() as session:
-        by_id = await queries.find_service(session, str(other.id))
-        by_key = await queries.find_service(session, str(tricky.id))
+        by_id = await service_store.find_service(session, str(other.id))
+        by_key = await service_store.find_service(session, str(tricky.id))
     assert by_id is not None and by_id.key == "plain"  # the id wins over the key
     assert by_key is not None and by_key.id == tricky.id
 
@@ -153,7 +154,7 @@ async def test_readers_are_not_blocked_by_an_open_write(database: Database) -> N
         writer.add(Service(**new_service_row("w", T0)))
         await writer.flush()
         async with database.reading() as reader:
-            keys = [r.key for r in await queries.list_services(reader)]
+            keys = [r.key for r in await service_store.list_services(reader)]
     assert keys == ["r"]  # the uncommitted row is invisible, and the read did not wait
 
 
@@ -187,7 +188,7 @@ async def test_upgrading_a_populated_database_keeps_its_rows(db_url: str, backen
             await session.execute(insert(old_services), [row_values])
         await upgrade(db)
         async with db.reading() as session:
-            row = await queries.find_service(session, "old")
+            row = await service_store.find_service(session, "old")
         assert row is not None
         assert (row.criticality, row.tags, row.retry_count, row.check_settings) == (
             "medium",

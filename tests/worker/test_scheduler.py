@@ -22,7 +22,7 @@ from heartwatch.domain.status import Status
 from heartwatch.runtime import Runtime
 from heartwatch.services import registry
 from heartwatch.services.probes import FinishedCheck, ProbedService
-from heartwatch.store import queries
+from heartwatch.store import statements
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Incident, Service
 from heartwatch.worker.scheduler import CheckScheduler
@@ -182,16 +182,16 @@ async def test_a_write_round_needs_a_session_only_when_a_status_changes(
 
     monkeypatch.setattr(runtime.db, "writing", counted)
     lean_tries = 0
-    statement_transaction = queries.statement_transaction
+    statement_transaction = statements.statement_transaction
 
     @contextlib.asynccontextmanager
-    async def counted_lean(db: Database) -> AsyncIterator[queries.StatementTx]:
+    async def counted_lean(db: Database) -> AsyncIterator[statements.StatementTx]:
         nonlocal lean_tries
         lean_tries += 1
         async with statement_transaction(db) as tx:
             yield tx
 
-    monkeypatch.setattr(queries, "statement_transaction", counted_lean)
+    monkeypatch.setattr(statements, "statement_transaction", counted_lean)
 
     async def one_round(up: bool) -> list[tuple[ProbedService, Transition]]:
         assert await scheduler.claim() == 1  # its next slot, within the claim's horizon

@@ -44,6 +44,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def only_counts(
+    status: Status, streak_up: bool | None, streak_since: datetime | None, up: bool
+) -> bool:
+    """Whether `apply_result` of this result (`up`) would only count it into the current
+    streak, whatever the rules: an alive service seen up again, the usual check. Nothing
+    else can move then, so a caller with many such results may skip the state objects and
+    add one to the streak's count itself."""
+    return up and status is Status.ALIVE and streak_up is True and streak_since is not None
+
+
 def apply_result(
     state: ProbeState, up: bool, at: datetime, rules: ProbeRules, error: str | None = None
 ) -> tuple[ProbeState, list[Transition]]:

@@ -6,15 +6,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heartwatch.store import queries
+from heartwatch.store import app_state
 
 _KEY = "dev_clock_offset_seconds"
 
 
 async def load_offset(session: AsyncSession) -> float:
-    value = await queries.get_app_state(session, _KEY)
+    value = await app_state.get_app_state(session, _KEY)
     return float(value) if value is not None else 0.0
 
 
 async def save_offset(session: AsyncSession, offset_seconds: float, now: datetime) -> None:
-    await queries.put_app_state(session, _KEY, repr(offset_seconds), now)
+    await app_state.put_app_state(session, _KEY, repr(offset_seconds), now)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, advance
 from heartwatch.services.lifecycle import stage, state_of
-from heartwatch.store import queries
+from heartwatch.store import services as service_store
 
 
 async def evaluate_due(
@@ -23,7 +23,7 @@ async def evaluate_due(
     work is found through the `next_deadline_at` index.
     """
     changes: list[tuple[str, Transition]] = []
-    rows = await queries.lock_due_services(session, now, limit)
+    rows = await service_store.lock_due_services(session, now, limit)
     for row in rows:
         transitions = await stage(session, row, advance(state_of(row), now, rules), rules, now)
         changes.extend((row.key, t) for t in transitions)

@@ -27,8 +27,11 @@ from heartwatch.ids import new_id
 from heartwatch.services.group_commit import GroupCommit
 from heartwatch.services.lifecycle import state_columns, state_of, transition_values
 from heartwatch.services.transitions import record_transitions
-from heartwatch.store import queries
+from heartwatch.store import heartbeats as heartbeat_store
+from heartwatch.store import services as service_store
+from heartwatch.store import statements
 from heartwatch.store.database import Database
+from heartwatch.store.heartbeats import HeartbeatExtend, HeartbeatRow, HeartbeatWrite, NewHeartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +98,18 @@ class _Target:
     probe: bool
     state: HeartbeatState
     last_start_at: datetime | None
-    row: queries.HeartbeatRow  # as read
+    row: HeartbeatRow  # as read
     touched: bool = False
     # `schedule(state, rules)`, when the rules just worked it out.
     steps: list[Step] | None = None
 
 
-def _target(row: queries.HeartbeatRow) -> _Target:
+def _target(row: HeartbeatRow) -> _Target:
     return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
 
 
 async def _lock_targets(
-    tx: queries.StatementTx,
+    tx: statements.StatementTx,
     session: AsyncSession | None,
     pings: Sequence[Ping],
     auto_register: bool,
@@ -114,7 +117,7 @@ async def _lock_targets(
     """Lock every service the batch names, registering new keys where allowed."""
     keys = sorted({p.key for p in pings if p.key is not None})
     ids = sorted({p.service_id for p in pings if p.service_id is not None})
-    locked = [_target(r) for r in await queries.lock_heartbeat_rows(tx, keys=keys, ids=ids)]
+    locked = [_target(r) for r in await heartbeat_store.lock_heartbeat_rows(tx, keys=keys, ids=ids)]
     by_key = {t.key: t for t in locked}
     creatable = {
         p.key
@@ -125,15 +128,15 @@ async def _lock_targets(
     }
     if creatable:
         if session is None:
-            raise queries.NeedsSession
+            raise statements.NeedsSession
         first_seen: dict[str, datetime] = {}
         for p in pings:
             if p.key in creatable:
                 first_seen.setdefault(p.key, p.received_at)
-        await queries.insert_services_if_absent(
+        await service_store.insert_services_if_absent(
             session, [new_service_row(k, at) for k, at in sorted(first_seen.items())]
         )
-        rows = await queries.lock_heartbeat_rows(tx, keys=sorted(creatable), ids=[])
+        rows = await heartbeat_store.lock_heartbeat_rows(tx, keys=sorted(creatable), ids=[])
         fresh = [_target(r) for r in rows]
         locked += fresh
         by_key.update((t.key, t) for t in fresh)
@@ -143,7 +146,7 @@ async def _lock_targets(
 class _Runs:
     """Finds the start a success or failure closes, to record how long the run took."""
 
-    def __init__(self, tx: queries.StatementTx) -> None:
+    def __init__(self, tx: statements.StatementTx) -> None:
         self._tx = tx
         # Events of this batch, not yet in the table: (service, run id) -> (kind, at).
         self._latest: dict[tuple[uuid.UUID, str | None], tuple[Signal, datetime]] = {}
@@ -156,7 +159,7 @@ class _Runs:
         if ping.signal not in (Signal.SUCCESS, Signal.FAIL) or target.last_start_at is None:
             return None  # most services never send a start: no lookup for them
         if previous is None:
-            previous = await queries.last_run_event(self._tx, target.id, ping.run_id)
+            previous = await heartbeat_store.last_run_event(self._tx, target.id, ping.run_id)
         if previous is None or previous[0] is not Signal.START:
             return None
         return max(0.0, (ping.received_at - previous[1]).total_seconds() * 1000)
@@ -185,12 +188,12 @@ async def record_pings(
 ) -> list[PingOutcome | UnknownService]:
     """Store a batch of pings in the caller's transaction; one outcome per ping, in order.
     Each service is read once and written once per batch, however many pings it got."""
-    tx = await queries.StatementTx.joining(session)
+    tx = await statements.StatementTx.joining(session)
     return await _record(tx, session, pings, rules=rules, auto_register=auto_register, now=now)
 
 
 async def _record(
-    tx: queries.StatementTx,
+    tx: statements.StatementTx,
     session: AsyncSession | None,
     pings: Sequence[Ping],
     *,
@@ -198,13 +201,13 @@ async def _record(
     auto_register: bool,
     now: datetime,
 ) -> list[PingOutcome | UnknownService]:
-    """`record_pings` in `tx`. Without a session (`queries.write_lean`) it raises
-    `queries.NeedsSession`, before writing anything, for a batch that registers a service
+    """`record_pings` in `tx`. Without a session (`statements.write_lean`) it raises
+    `statements.NeedsSession`, before writing anything, for a batch that registers a service
     or records a transition."""
     by_key, by_id, registered_now = await _lock_targets(tx, session, pings, auto_register)
     runs = _Runs(tx)
     outcomes: list[PingOutcome | UnknownService] = []
-    heartbeats: list[dict[str, Any]] = []
+    heartbeats: list[NewHeartbeat] = []
     transitions: list[dict[str, Any]] = []
     for ping in pings:  # queue order is arrival order
         target = by_key.get(ping.key) if ping.key is not None else None
@@ -218,25 +221,26 @@ async def _record(
         changes = _apply(target, ping, rules)
         if changes:
             if session is None:
-                raise queries.NeedsSession
+                raise statements.NeedsSession
             transitions += transition_values(target.id, changes, now)
         if target.probe:
             target.state = replace(target.state, heartbeat_count=target.state.heartbeat_count + 1)
         if ping.signal is Signal.START:
             target.last_start_at = at
         target.touched = True
+        # (Positional, here and in the service's row: cheaper than by keyword, per ping.)
         heartbeats.append(
-            {
-                "id": new_id(),
-                "service_id": target.id,
-                "received_at": at,
-                "kind": ping.signal,
-                "body": ping.body,
-                "source": ping.source,
-                "run_id": ping.run_id,
-                "duration_ms": duration,
-                "latency_ms": ping.latency_ms,
-            }
+            NewHeartbeat(
+                new_id(),
+                target.id,
+                at,  # received_at
+                ping.signal,
+                ping.body,
+                ping.source,
+                ping.run_id,
+                duration,
+                ping.latency_ms,
+            )
         )
         registered = target.key in registered_now
         registered_now.discard(target.key)  # only the first ping of a new key registered it
@@ -244,19 +248,24 @@ async def _record(
             PingOutcome(target.id, target.key, target.state.status, at, registered, duration)
         )
     rows = [_columns(t, rules, now) for t in by_id.values() if t.touched]
-    await queries.update_heartbeat_rows(tx, [r for r in rows if "status" in r])
-    await queries.extend_heartbeat_rows(tx, [r for r in rows if "status" not in r])
-    await queries.insert_heartbeats(tx, heartbeats)
+    await heartbeat_store.update_heartbeat_rows(
+        tx, [r for r in rows if isinstance(r, HeartbeatWrite)]
+    )
+    await heartbeat_store.extend_heartbeat_rows(
+        tx, [r for r in rows if isinstance(r, HeartbeatExtend)]
+    )
+    await heartbeat_store.insert_heartbeats(tx, heartbeats)
     if session is not None:
         await record_transitions(session, transitions)
     return outcomes
 
 
-def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str, Any]:
-    """What to write of a service: `lifecycle.state_columns` with its last start (for
-    `update_heartbeat_rows`), with the next deadline taken from the schedule the rules just
-    walked if they did; or only HEARTBEAT_EXTEND (for `extend_heartbeat_rows`) when the
-    other columns keep the values read."""
+def _columns(
+    target: _Target, rules: HeartbeatRules, now: datetime
+) -> HeartbeatWrite | HeartbeatExtend:
+    """What to write of a service: `lifecycle.state_columns` with its last start, with the
+    next deadline taken from the schedule the rules just walked if they did; or only what
+    a plain ping moves, when the other columns keep the values read."""
     state, row = target.state, target.row
     steps = target.steps if target.steps is not None else schedule(state, rules)
     if (
@@ -266,20 +275,20 @@ def _columns(target: _Target, rules: HeartbeatRules, now: datetime) -> dict[str,
         or state.declared_period != row.expected_period_sec
         or target.last_start_at != row.last_start_at
     ):
-        return {
-            "sid": target.id,
+        return HeartbeatWrite(
+            sid=target.id,
             **state_columns(state, rules, now, steps),
-            "last_start_at": target.last_start_at,
-            "updated_at": now,
-        }
-    return {
-        "sid": target.id,
-        "last_heartbeat_at": state.last_heartbeat_at,
-        "recent_gaps": list(state.recent_gaps),
-        "heartbeat_count": state.heartbeat_count,
-        "next_deadline_at": deadline_in(steps, now),
-        "updated_at": now,
-    }
+            last_start_at=target.last_start_at,
+            updated_at=now,
+        )
+    return HeartbeatExtend(
+        target.id,
+        state.last_heartbeat_at,
+        list(state.recent_gaps),
+        state.heartbeat_count,
+        deadline_in(steps, now),  # next_deadline_at
+        now,  # updated_at
+    )
 
 
 class HeartbeatIngest:
@@ -302,10 +311,10 @@ class HeartbeatIngest:
         rules, auto_register = self._rules, self._auto_register
 
         async def record(
-            tx: queries.StatementTx, session: AsyncSession | None
+            tx: statements.StatementTx, session: AsyncSession | None
         ) -> list[PingOutcome | UnknownService]:
             return await _record(
                 tx, session, pings, rules=rules, auto_register=auto_register, now=now
             )
 
-        return await queries.write_lean(self._db, record)
+        return await statements.write_lean(self._db, record)

@@ -20,16 +20,26 @@ from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.checkers.runner import run_check
 from heartwatch.clock import Clock
 from heartwatch.domain.heartbeat import Transition
-from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result
+from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result, only_counts
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
 from heartwatch.services.lifecycle import transition_values
 from heartwatch.services.transitions import record_transitions
+from heartwatch.store import history_pages, statements
 from heartwatch.store import incidents as incident_store
-from heartwatch.store import queries
+from heartwatch.store import probes as probe_store
+from heartwatch.store import services as service_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, SchedulerState, Service
+from heartwatch.store.probes import (
+    NewCheckResult,
+    NextRun,
+    ProbeExtend,
+    ProbeSpecRow,
+    ProbeStateRow,
+    ProbeWrite,
+)
 
 log = structlog.get_logger("heartwatch.checks")
 _stdlib_log = logging.getLogger("heartwatch.checks")
@@ -85,7 +95,7 @@ def _parse_settings(
 
 
 def _spec(row: Any, settings: CheckerSettings | None, problem: str | None) -> ProbeSpec:
-    """`row`: a Service, or one of `queries.probe_spec_rows` (the same attributes)."""
+    """`row`: a Service, or one of `probe_store.probe_spec_rows` (the same attributes)."""
     return ProbeSpec(
         service_id=row.id,
         key=row.key,
@@ -106,7 +116,7 @@ def spec_of(row: Service, checkers: CheckerRegistry) -> ProbeSpec:
 
 
 class SpecReader:
-    """ProbeSpecs from `queries.probe_spec_rows`, for the scheduler, which reads every
+    """ProbeSpecs from `probe_store.probe_spec_rows`, for the scheduler, which reads every
     service's configuration before each run (so that edits take effect by the next run).
 
     Validating checker settings with pydantic costs more than running many a check, and
@@ -122,7 +132,7 @@ class SpecReader:
         self._parsed = {}
         # Each service's last spec with the row it came from: the same row (the usual
         # case, claim after claim) gives the same spec back (specs are immutable).
-        self._specs: dict[uuid.UUID, tuple[queries.ProbeSpecRow, ProbeSpec]] = {}
+        self._specs: dict[uuid.UUID, tuple[ProbeSpecRow, ProbeSpec]] = {}
 
     def settings(
         self, checker_type: str, settings_json: str | None
@@ -136,8 +146,8 @@ class SpecReader:
             parsed = self._parsed[key] = _parse_settings(self.checkers, checker_type, data)
         return parsed
 
-    def spec(self, row: queries.ProbeSpecRow) -> ProbeSpec:
-        """`row`: one of `queries.probe_spec_rows`."""
+    def spec(self, row: ProbeSpecRow) -> ProbeSpec:
+        """`row`: one of `probe_store.probe_spec_rows`."""
         kept = self._specs.get(row.id)
         if kept is not None and kept[0] == row:
             return kept[1]
@@ -197,7 +207,7 @@ async def execute(
     )
 
 
-def probe_state_of(row: Service | queries.ProbeStateRow) -> ProbeState:
+def probe_state_of(row: Service | ProbeStateRow) -> ProbeState:
     return ProbeState(
         status=Status(row.status),
         status_since=row.status_since,
@@ -207,7 +217,7 @@ def probe_state_of(row: Service | queries.ProbeStateRow) -> ProbeState:
     )
 
 
-def probe_rules_of(row: Service | queries.ProbeStateRow, dead_after: timedelta) -> ProbeRules:
+def probe_rules_of(row: Service | ProbeStateRow, dead_after: timedelta) -> ProbeRules:
     return ProbeRules(
         failure_threshold=row.failure_threshold,
         success_threshold=row.success_threshold,
@@ -260,22 +270,23 @@ def schedule_row(service_id: uuid.UUID, interval_sec: float, now: datetime) -> S
     return SchedulerState(service_id=service_id, next_run_at=first_slot(interval_sec, now))
 
 
-def _result_row(check: FinishedCheck) -> dict[str, Any]:
+def _result_row(check: FinishedCheck) -> NewCheckResult:
     o = check.outcome
-    return {
-        "id": new_id(),
-        "service_id": check.service_id,
-        "up": o.up,
-        "latency_ms": o.latency_ms,
-        "http_status": o.http_status,
-        "error": o.error,
-        "failed_assertion": o.failed_assertion,
-        "detail": o.detail[:MAX_DETAIL_CHARS] if o.detail else None,
-        "attempts": check.attempts,
-        "scheduled_at": check.scheduled_at,
-        "started_at": check.started_at,
-        "checked_at": check.finished_at,
-    }
+    # (Positional, here and in the other rows of every check: cheaper than by keyword.)
+    return NewCheckResult(
+        new_id(),
+        check.service_id,
+        o.up,
+        o.latency_ms,
+        o.http_status,
+        o.error,
+        o.failed_assertion,
+        o.detail[:MAX_DETAIL_CHARS] if o.detail else None,
+        check.attempts,
+        check.scheduled_at,
+        check.started_at,
+        check.finished_at,  # checked_at
+    )
 
 
 class ProbedService(NamedTuple):
@@ -296,12 +307,12 @@ async def record_checks(
     """Store finished checks in the caller's transaction: result rows, new statuses and
     their transitions, and (for scheduled checks run by `owner`) the next slot with the
     lease released. Checks of services deleted meanwhile are dropped."""
-    tx = await queries.StatementTx.joining(session)
+    tx = await statements.StatementTx.joining(session)
     return await record_checks_in(tx, session, checks, now=now, dead_after=dead_after, owner=owner)
 
 
 async def record_checks_in(
-    tx: queries.StatementTx,
+    tx: statements.StatementTx,
     session: AsyncSession | None,
     checks: Sequence[FinishedCheck],
     *,
@@ -310,8 +321,8 @@ async def record_checks_in(
     owner: str | None = None,
 ) -> list[tuple[ProbedService, Transition]]:
     """`record_checks` in `tx`: plain rows and one executemany per table (no ORM objects),
-    because this runs for every check. Without a session (`queries.write_lean`) it raises
-    `queries.NeedsSession`, before writing anything, for a batch with a status change."""
+    because this runs for every check. Without a session (`statements.write_lean`) it raises
+    `statements.NeedsSession`, before writing anything, for a batch with a status change."""
     if owner is not None:
         # A scheduled result counts only while its slot's lease is still ours: a worker
         # that stalled past its lease may finish a check another worker has taken over
@@ -319,21 +330,21 @@ async def record_checks_in(
         # lease is read and locked with the service's row.)
         scheduled = [c.service_id for c in checks if c.scheduled_at is not None]
         manual = [c.service_id for c in checks if c.scheduled_at is None]
-        locked = await queries.lock_probe_rows(tx, scheduled, lease_owner=owner)
+        locked = await probe_store.lock_probe_rows(tx, scheduled, lease_owner=owner)
         held = {r.id for r in locked}
         late = [c for c in checks if c.scheduled_at is not None and c.service_id not in held]
         if late:
             checks = [c for c in checks if c.scheduled_at is None or c.service_id in held]
         if manual:
-            locked += await queries.lock_probe_rows(tx, manual)
+            locked += await probe_store.lock_probe_rows(tx, manual)
     else:
         late = []
-        locked = await queries.lock_probe_rows(tx, [c.service_id for c in checks])
-    # Plain rows with a Service's attributes (PROBE_STATE_ROW), read like one.
-    rows: dict[uuid.UUID, queries.ProbeStateRow] = {r.id: r for r in locked}
+        locked = await probe_store.lock_probe_rows(tx, [c.service_id for c in checks])
+    # Plain rows with a Service's attributes, read like one.
+    rows: dict[uuid.UUID, ProbeStateRow] = {r.id: r for r in locked}
     states: dict[uuid.UUID, ProbeState] = {}
-    results: list[dict[str, Any]] = []
-    slots: list[dict[str, Any]] = []
+    results: list[NewCheckResult] = []
+    slots: list[NextRun] = []
     changes: list[tuple[ProbedService, Transition]] = []
     transition_log: list[dict[str, Any]] = []
     # Failed checks of services already down: they add to the open incident's count.
@@ -343,8 +354,8 @@ async def record_checks_in(
     opened: set[uuid.UUID] = set()
     # Most checks only extend their service's streak: those rows get the short UPDATE.
     # (A service's row after its last check of the batch.)
-    extended: dict[uuid.UUID, dict[str, Any]] = {}
-    moved: dict[uuid.UUID, dict[str, Any]] = {}
+    extended: dict[uuid.UUID, ProbeExtend] = {}
+    moved: dict[uuid.UUID, ProbeWrite] = {}
     for check in checks:
         sid = check.service_id
         row = rows.get(sid)
@@ -355,27 +366,17 @@ async def record_checks_in(
         if (
             before is None
             and sid not in extended
-            and o.up
-            and row.status is Status.ALIVE
-            and row.streak_up is True
-            and row.streak_since is not None
+            and only_counts(row.status, row.streak_up, row.streak_since, o.up)
         ):
-            # The usual check: an alive service seen up again. `apply_result` would only
-            # count it into the streak (nothing can move): done here without the state
-            # objects, for hundreds of checks a second.
-            status, streak_count = Status.ALIVE, row.streak_count + 1
-            extended[sid] = {
-                "sid": sid,
-                "streak_count": streak_count,
-                "last_check_at": check.finished_at,
-                "last_latency_ms": o.latency_ms,
-                "last_error": None,
-            }
+            # The usual check (an alive service seen up again): counted into its streak
+            # here, without the state objects, for hundreds of checks a second.
+            status, streak_count = row.status, row.streak_count + 1
+            extended[sid] = ProbeExtend(sid, streak_count, check.finished_at, o.latency_ms, None)
         else:
             if before is None:
                 before = probe_state_of(row)
                 if sid in extended:  # counted in by the usual case above, earlier in the batch
-                    before = replace(before, streak_count=extended[sid]["streak_count"])
+                    before = replace(before, streak_count=extended[sid].streak_count)
             if not o.up and before.status in (Status.DOWN, Status.DEAD) and sid not in opened:
                 failures[sid] = (failures.get(sid, (0, None))[0] + 1, o.error)
             state, transitions = apply_result(
@@ -386,27 +387,31 @@ async def record_checks_in(
                 o.error,
             )
             states[sid] = state
-            values = {
-                "sid": sid,
-                "status": state.status,
-                "status_since": state.status_since,
-                "streak_up": state.streak_up,
-                "streak_count": state.streak_count,
-                "streak_since": state.streak_since,
-                "last_check_at": check.finished_at,
-                "last_latency_ms": o.latency_ms,
-                "last_error": None if o.up else o.error,
-            }
+            error = None if o.up else o.error
+            extended.pop(sid, None)
+            moved.pop(sid, None)
             # Against the row as read: status and streak start unchanged is the short UPDATE.
-            same = (row.status, row.status_since, row.streak_up, row.streak_since) == (
+            if (row.status, row.status_since, row.streak_up, row.streak_since) == (
                 state.status,
                 state.status_since,
                 state.streak_up,
                 state.streak_since,
-            )
-            extended.pop(sid, None)
-            moved.pop(sid, None)
-            (extended if same else moved)[sid] = values
+            ):
+                extended[sid] = ProbeExtend(
+                    sid, state.streak_count, check.finished_at, o.latency_ms, error
+                )
+            else:
+                moved[sid] = ProbeWrite(
+                    sid,
+                    state.status,
+                    state.status_since,
+                    state.streak_up,
+                    state.streak_count,
+                    state.streak_since,
+                    check.finished_at,  # last_check_at
+                    o.latency_ms,
+                    error,
+                )
             status = state.status
             if transitions:
                 transition_log += transition_values(sid, transitions, now)
@@ -417,18 +422,17 @@ async def record_checks_in(
         if owner is not None and check.scheduled_at is not None:
             assert row.check_interval_sec is not None
             slot = _next_slot(row.check_interval_sec, status, check.scheduled_at, now)
-            slots.append({"sid": sid, "next_run_at": slot})
+            slots.append(NextRun(sid, slot, owner))
     if transition_log and session is None:
-        raise queries.NeedsSession  # nothing written yet: `write_lean` runs it again
-    await queries.update_probe_rows(tx, list(moved.values()))
-    await queries.extend_probe_streaks(tx, list(extended.values()))
-    await queries.insert_check_results(tx, results)
+        raise statements.NeedsSession  # nothing written yet: `write_lean` runs it again
+    await probe_store.update_probe_rows(tx, list(moved.values()))
+    await probe_store.extend_probe_streaks(tx, list(extended.values()))
+    await probe_store.insert_check_results(tx, results)
     if session is not None:
         # After the services rows: what hangs off a transition may read the new status.
         await record_transitions(session, transition_log)
     await incident_store.count_failures(tx, failures)
-    if owner is not None:
-        await queries.reschedule(tx, owner, slots)
+    await probe_store.reschedule(tx, slots)
     if late:
         log.warning("dropping results of slots whose lease was taken over", count=len(late))
     return changes
@@ -446,7 +450,7 @@ async def check_now(
     """`POST /services/{id}/check`: run one check of a probe service now and record it
     like any other (outside the schedule: no slot, no lease)."""
     async with db.reading() as session:
-        row = await queries.find_service(session, ident)
+        row = await service_store.find_service(session, ident)
         if row is None:
             raise NotFound(f"service {ident!r} not found")
         if row.type == "heartbeat":
@@ -457,7 +461,7 @@ async def check_now(
     finished = await execute(spec, None, checkers, context, clock)
     async with db.writing() as session:
         await record_checks(session, [finished], now=clock.now(), dead_after=dead_after)
-        latest = await queries.history_page(
+        latest = await history_pages.history_page(
             session, CheckResult, spec.service_id, start=None, end=None, before=None, limit=1
         )
     if not latest:

@@ -20,7 +20,8 @@ from heartwatch.services.heartbeats import new_service_row
 from heartwatch.services.lifecycle import stage, state_of, transition_values
 from heartwatch.services.probes import probe_state_of, schedule_row, write_probe_state
 from heartwatch.services.transitions import record_transitions
-from heartwatch.store import queries
+from heartwatch.store import history_pages
+from heartwatch.store import services as service_store
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
 
 PROBE_FIELDS = (
@@ -151,14 +152,14 @@ def is_probe(row: Service) -> bool:
 
 
 async def get_service(session: AsyncSession, ident: str, *, for_update: bool = False) -> Service:
-    row = await queries.find_service(session, ident, for_update=for_update)
+    row = await service_store.find_service(session, ident, for_update=for_update)
     if row is None:
         raise NotFound(f"service {ident!r} not found")
     return row
 
 
 async def list_services(session: AsyncSession) -> list[Service]:
-    return await queries.list_services(session)
+    return await service_store.list_services(session)
 
 
 async def create_service(
@@ -182,7 +183,7 @@ async def create_service(
             raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
         assert checkers is not None
         probe = validate_probe(probe, checkers)
-    if await queries.key_exists(session, key):
+    if await service_store.key_exists(session, key):
         raise Conflict(f"a service with key {key!r} already exists")
     row = Service(**new_service_row(key, now, name=name))
     row.description = description
@@ -239,7 +240,7 @@ async def update_service(
         _apply_labels(row, replace(current_labels, **dict(changes.labels)))
     if changes.key is not None and changes.key != row.key:
         check_key(changes.key)
-        if await queries.key_exists(session, changes.key):
+        if await service_store.key_exists(session, changes.key):
             raise Conflict(f"a service with key {changes.key!r} already exists")
         row.key = changes.key
     if changes.name is not None:
@@ -293,7 +294,7 @@ async def heartbeats(
     limit: int,
 ) -> list[Heartbeat]:
     """A heartbeat service's history: its heartbeats, newest first, within [start, end]."""
-    return await queries.history_page(
+    return await history_pages.history_page(
         session, Heartbeat, service.id, start=start, end=end, before=before, limit=limit
     )
 
@@ -308,7 +309,7 @@ async def check_results(
     limit: int,
 ) -> list[CheckResult]:
     """A probe service's history: its check results, newest first, within [start, end]."""
-    return await queries.history_page(
+    return await history_pages.history_page(
         session, CheckResult, service.id, start=start, end=end, before=before, limit=limit
     )
 
@@ -324,6 +325,6 @@ async def state_history(
     service_id = None
     if service_key is not None:
         service_id = (await get_service(session, service_key)).id
-    return await queries.transitions(
+    return await history_pages.transitions(
         session, service_id=service_id, start=start, end=end, limit=limit
     )

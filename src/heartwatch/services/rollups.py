@@ -38,7 +38,7 @@ from heartwatch.domain.uptime import (
     time_in_status_by_hour,
 )
 from heartwatch.services.uptime import DAYS_ROLLED_THROUGH, ROLLED_THROUGH, rolled_through
-from heartwatch.store import history, queries
+from heartwatch.store import app_state, history
 from heartwatch.store import notifications as notification_store
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Heartbeat
@@ -158,7 +158,7 @@ async def roll_up(db: Database, now: datetime, stop: asyncio.Event | None = None
         rows = await compute_rollups(db, None, through, end)
         async with db.writing() as session:
             await history.upsert_rollups(session, rows)
-            await queries.put_app_state(session, ROLLED_THROUGH, end.isoformat(), now)
+            await app_state.put_app_state(session, ROLLED_THROUGH, end.isoformat(), now)
         written += len(rows)
         through = end
     if written:
@@ -190,7 +190,7 @@ async def roll_up_days(
         day += DAY
         async with db.writing() as session:
             await history.upsert_latency_days(session, rows)
-            await queries.put_app_state(session, DAYS_ROLLED_THROUGH, day.isoformat(), now)
+            await app_state.put_app_state(session, DAYS_ROLLED_THROUGH, day.isoformat(), now)
         written += len(rows)
     return written
 

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.uptime import floor_hour
 from heartwatch.services import incidents, notifications
-from heartwatch.store import queries
+from heartwatch.store import history
 from heartwatch.store.models import StateTransition
+from heartwatch.store.tables import insert_rows
 
 
 async def record_transitions(session: AsyncSession, values: list[dict[str, Any]]) -> None:
@@ -25,7 +26,7 @@ async def record_transitions(session: AsyncSession, values: list[dict[str, Any]]
     and already hold their new state."""
     if not values:
         return
-    await queries.insert_rows(session, StateTransition, values)
+    await insert_rows(session, StateTransition, values)
     told = await incidents.follow(session, values)
     await notifications.queue_for_transitions(session, values, told)
     # A change stamped in an hour before the one it was recorded in may land in an hour
@@ -35,4 +36,4 @@ async def record_transitions(session: AsyncSession, values: list[dict[str, Any]]
         if floor_hour(v["at"]) < floor_hour(v["detected_at"]):
             sid = v["service_id"]
             late[sid] = min(late.get(sid, v["at"]), v["at"])
-    await queries.mark_rollups_dirty(session, late)
+    await history.mark_rollups_dirty(session, late)

@@ -30,7 +30,7 @@ from heartwatch.domain.uptime import (
     time_in_status,
 )
 from heartwatch.services.lifecycle import as_of
-from heartwatch.store import history, queries
+from heartwatch.store import app_state, history
 from heartwatch.store import incidents as incident_store
 from heartwatch.store.models import Service
 
@@ -49,7 +49,7 @@ DAYS_ROLLED_THROUGH = "rollups.days_through"
 
 
 async def rolled_through(session: AsyncSession, key: str = ROLLED_THROUGH) -> datetime | None:
-    value = await queries.get_app_state(session, key)
+    value = await app_state.get_app_state(session, key)
     return datetime.fromisoformat(value) if value else None
 
 
@@ -60,7 +60,7 @@ class Watermarks:
 
 
 async def watermarks(session: AsyncSession) -> Watermarks:
-    values = await queries.get_app_states(session, (ROLLED_THROUGH, DAYS_ROLLED_THROUGH))
+    values = await app_state.get_app_states(session, (ROLLED_THROUGH, DAYS_ROLLED_THROUGH))
 
     def at(key: str) -> datetime | None:
         value = values.get(key)

@@ -1,1 +1,1 @@
-"""Storage: SQLAlchemy 2.0 async models, the database handle, queries, migrations."""
+"""Storage: SQLAlchemy 2.0 async models, the database handle, statements, migrations."""

@@ -11,10 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from heartwatch.store.dialects import postgresql, sqlite
 
-# An execution option: this engine's SQLite connections may also be used from the event
-# loop's thread, not only from aiosqlite's (see `queries._sqlite_here`).
-SQLITE_INLINE = "heartwatch_sqlite_inline"
-
 
 class Database:
     def __init__(
@@ -30,13 +26,13 @@ class Database:
             self.engine: AsyncEngine = sqlite.create_engine(
                 inline.render_as_string(hide_password=False), synchronous=sqlite_synchronous
             )
-            options[SQLITE_INLINE] = True
+            options[sqlite.INLINE_OPTION] = True
         elif self.dialect == "postgresql":
             self.engine = postgresql.create_engine(url)
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         # Same pool; the option makes SQLite open write transactions with BEGIN IMMEDIATE.
-        # (Public for writers that skip the ORM session: `queries.statement_transaction`.)
+        # (Public for writers that skip the ORM session: `statements.statement_transaction`.)
         self.write_engine = write_engine = self.engine.execution_options(
             **{sqlite.WRITE_OPTION: True}, **options
         )
@@ -66,7 +62,7 @@ class Database:
     @asynccontextmanager
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the write engine, for a writer that runs its transaction on it
-        itself (`queries.statement_transaction`: heartbeat ingest, the probe scheduler).
+        itself (`statements.statement_transaction`: heartbeat ingest, the probe scheduler).
         Whoever asks when nobody else is using it gets one connection kept out of the pool
         between uses: a connection going back to the pool is rolled back on the way, which
         on aiosqlite is one more hand-off to its thread per transaction. Others at the same

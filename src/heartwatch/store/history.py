@@ -36,7 +36,7 @@ from heartwatch.store.models import (
     StateTransition,
     UptimeRollup,
 )
-from heartwatch.store.queries import core_table, insert_for
+from heartwatch.store.tables import core_table, insert_for
 
 Stmt = TypeVar("Stmt", bound=Select[*tuple[Any, ...]])
 
@@ -366,6 +366,27 @@ async def upsert_rollups(
         },
     )
     await session.execute(stmt, rows)
+
+
+async def mark_rollups_dirty(session: AsyncSession, earliest: dict[uuid.UUID, datetime]) -> None:
+    """Lower each service's `rollup_dirty_from` to the given moment (never raise it): the
+    rollups from that hour on are redone (a change recorded after its hour was summed)."""
+    if not earliest:
+        return
+    table = core_table(Service)
+    at = bindparam("at", type_=Service.rollup_dirty_from.type)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values(
+            rollup_dirty_from=case(
+                (table.c.rollup_dirty_from.is_(None), at),
+                (table.c.rollup_dirty_from > at, at),
+                else_=table.c.rollup_dirty_from,
+            )
+        )
+    )
+    await session.execute(stmt, [{"sid": sid, "at": at_} for sid, at_ in earliest.items()])
 
 
 async def dirty_services(session: AsyncSession) -> list[tuple[uuid.UUID, datetime]]:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.store.models import Heartbeat, Incident, Service
-from heartwatch.store.queries import Executemany, StatementTx, core_table, insert_rows
+from heartwatch.store.statements import Statement, StatementTx
+from heartwatch.store.tables import core_table, insert_rows
 
 # The table, for the Core statements over plain rows below.
 _incidents = core_table(Incident)
@@ -84,13 +85,22 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     await session.execute(stmt, rows)
 
 
-_COUNT_FAILURES = Executemany(
-    update(_incidents)
-    .where(_incidents.c.service_id == bindparam("sid"), _incidents.c.resolved.is_(False))
-    .values(
-        checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
-        last_error=bindparam("error"),
-    )
+class _FailureCount(NamedTuple):
+    sid: uuid.UUID  # the service's id
+    n: int  # failed checks to add
+    error: str | None  # the latest one's
+
+
+_COUNT_FAILURES = Statement(
+    lambda: (
+        update(_incidents)
+        .where(_incidents.c.service_id == bindparam("sid"), _incidents.c.resolved.is_(False))
+        .values(
+            checks_failed_count=_incidents.c.checks_failed_count + bindparam("n"),
+            last_error=bindparam("error"),
+        )
+    ),
+    fields=_FailureCount._fields,
 )
 
 
@@ -100,7 +110,7 @@ async def count_failures(
     """Add failed checks (and the latest error) to the services' open incidents (a
     compiled-once statement: the scheduler's write round runs it for every failure)."""
     await _COUNT_FAILURES.run(
-        tx, [{"sid": sid, "n": n, "error": error} for sid, (n, error) in failures.items()]
+        tx, [_FailureCount(sid, n, error) for sid, (n, error) in failures.items()]
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from heartwatch.store.models import Service
-from heartwatch.store.queries import core_table
+from heartwatch.store.tables import core_table
 
 # What a listing shows of each service (api.schemas.ServiceOut), as plain rows: loading
 # a thousand ORM objects with every column cost GET /services a third of its time

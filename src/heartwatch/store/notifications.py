@@ -16,7 +16,7 @@ from heartwatch.store.models import (
     Service,
     StateTransition,
 )
-from heartwatch.store.queries import core_table, insert_for
+from heartwatch.store.tables import core_table, insert_for
 
 PENDING = ("queued", "sending")
 # The partial index's own condition, spelled as a literal: SQLite uses a partial index

@@ -42,7 +42,7 @@ _SQLITE_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 def sqlite_utc_text(value: datetime | None) -> str | None:
     """What UTCDateTime stores on SQLite for `value`: the same text as its bind processing
     (aware to naive UTC, then SQLite DATETIME's format), the same error for a naive time.
-    For the hot batched writes (`queries._Prepared`), where going through both types'
+    For the hot batched writes (`statements.Prepared`), where going through both types'
     processors costs several times the formatting itself."""
     if value is None:
         return None

@@ -15,9 +15,8 @@
   costs about as much as writing a hundred results in it, so a second's worth of results
   shares one where the intervals allow.
 
-Claims and write rounds run their compiled-once statements without an ORM session
-(`queries.statement_transaction`); a round with a status change runs in a session, so
-that its transitions go through `record_transitions` (`queries.write_lean`).
+What the loops read and write goes through `services.schedule` (claims and write rounds
+run without an ORM session unless a status changes).
 
 Configuration is read at claim time, a few seconds before the run, so an edited interval
 or a deleted service takes effect at its next run at the latest.
@@ -35,20 +34,18 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch import gc_tuning
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.runtime import Runtime
+from heartwatch.services import schedule
 from heartwatch.services.probes import (
     FinishedCheck,
     ProbedService,
     ProbeSpec,
     SpecReader,
     execute,
-    record_checks_in,
 )
-from heartwatch.store import queries
 from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
@@ -188,31 +185,28 @@ class CheckScheduler:
     async def claim(self) -> int:
         now = self.rt.clock.now()
         limit = max(100, self.rt.settings.max_concurrent_checks * 10)
-        async with queries.statement_transaction(self.rt.db) as tx:
-            claimed = await queries.claim_due_checks(
-                tx,
-                owner=self.owner,
-                now=now,
-                horizon=now + timedelta(seconds=self.HORIZON_S),
-                lease_until=now + timedelta(seconds=self.LEASE_S),
-                limit=limit,
-            )
-            due = {sid: at for sid, at in claimed if self._queued.get(sid) != at}
-            rows = await queries.probe_spec_rows(tx, list(due))
-        for row in rows:
-            spec = self._specs.spec(row)
-            at = self._queued[spec.service_id] = due[spec.service_id]
+        claimed = await schedule.claim_due(
+            self.rt.db,
+            self._specs,
+            owner=self.owner,
+            now=now,
+            horizon=timedelta(seconds=self.HORIZON_S),
+            lease=timedelta(seconds=self.LEASE_S),
+            limit=limit,
+            queued=self._queued,
+        )
+        for at, spec in claimed:
+            self._queued[spec.service_id] = at
             heapq.heappush(self._heap, (at.timestamp(), next(self._tiebreak), at, spec))
-        if rows:
+        if claimed:
             self._wake()
-        return len(rows)
+        return len(claimed)
 
     async def renew_leases(self) -> None:
         now = self.rt.clock.now()
-        async with self.rt.db.writing() as session:
-            await queries.renew_leases(
-                session, self.owner, list(self._queued), now + timedelta(seconds=self.LEASE_S)
-            )
+        await schedule.renew_leases(
+            self.rt.db, self.owner, list(self._queued), now + timedelta(seconds=self.LEASE_S)
+        )
 
     async def write(self) -> None:
         """Record the checks finished by now (those finishing meanwhile wait for the next
@@ -257,17 +251,13 @@ class CheckScheduler:
                 )
 
     async def _record(self, batch: list[FinishedCheck]) -> list[tuple[ProbedService, Transition]]:
-        now, dead_after = self.rt.clock.now(), self.rt.rules.dead_after
-
-        async def record(
-            tx: queries.StatementTx, session: AsyncSession | None
-        ) -> list[tuple[ProbedService, Transition]]:
-            return await record_checks_in(
-                tx, session, batch, now=now, dead_after=dead_after, owner=self.owner
-            )
-
-        # A round that changes no status (nearly all) runs without an ORM session.
-        return await queries.write_lean(self.rt.db, record)
+        return await schedule.record_round(
+            self.rt.db,
+            batch,
+            now=self.rt.clock.now(),
+            dead_after=self.rt.rules.dead_after,
+            owner=self.owner,
+        )
 
     # --- internals --------------------------------------------------------------------
     async def _run(self, spec: ProbeSpec, scheduled_at: datetime) -> None:
@@ -294,8 +284,7 @@ class CheckScheduler:
         try:
             await self.write()
             unrun = [spec.service_id for *_, spec in self._heap]
-            async with self.rt.db.writing() as session:
-                await queries.release_leases(session, self.owner, unrun)
+            await schedule.release_leases(self.rt.db, self.owner, unrun)
         except Exception:
             log.exception("scheduler shutdown could not write everything; leases will expire")
 

@@ -18,7 +18,8 @@ from heartwatch import cli
 from heartwatch.config import Settings
 from heartwatch.domain.auth import Role, hash_secret, parse_key
 from heartwatch.services import auth
-from heartwatch.services.auth import Authenticator, Passwords, Principal
+from heartwatch.services.auth import Authenticator, Principal
+from heartwatch.services.passwords import Passwords
 from heartwatch.store.database import Database
 from heartwatch.store.migrate import ensure_current, upgrade
 from heartwatch.store.models import ApiKey, User

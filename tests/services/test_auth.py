@@ -14,8 +14,9 @@ from sqlalchemy import event
 from heartwatch.config import Settings
 from heartwatch.domain.auth import Access, Role, generate_key, parse_key
 from heartwatch.services import auth
-from heartwatch.services.auth import ENV_ADMIN, Authenticator, Passwords, Principal
+from heartwatch.services.auth import ENV_ADMIN, Authenticator, Principal
 from heartwatch.services.errors import Conflict, Invalid, NotFound
+from heartwatch.services.passwords import PASSWORDS, Passwords
 from heartwatch.store import auth as auth_store
 from heartwatch.store.database import Database
 from tests.conftest import T0
@@ -330,7 +331,7 @@ async def test_a_key_created_here_turns_access_control_on_at_once(
 
 
 def test_the_default_password_hashing_is_argon2id_with_rfc9106_parameters() -> None:
-    hasher = auth.PASSWORDS.hasher
+    hasher = PASSWORDS.hasher
     assert hasher.type is Type.ID
     assert hasher.memory_cost >= 64 * 1024
     assert hasher.time_cost >= 3

@@ -6,9 +6,9 @@ cost of one SHA-256 and a dictionary lookup: what it read about a key is kept fo
 dropped from this process's cache), and one revoked through another process (the CLI,
 another API replica) within `KEY_CACHE_TTL_S`.
 
-Passwords are hashed with argon2id off the event loop, in a small pool of their own (each
-hash takes tens of MiB and a good fraction of a second, on purpose), and never inside a
-database write transaction (on SQLite that would hold every other writer back).
+Passwords are hashed (services.passwords) before a write transaction opens, never inside
+one: a hash takes a good fraction of a second on purpose, and on SQLite a write
+transaction holds back every other writer.
 
 Nothing here logs a key, a secret, a password or a hash: ids and names only.
 """
@@ -20,14 +20,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal
 
 import structlog
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,13 +46,13 @@ from heartwatch.domain.auth import (
     secret_matches,
 )
 from heartwatch.services.errors import Conflict, Invalid, NotFound
+from heartwatch.services.passwords import PASSWORDS, Passwords
 from heartwatch.store import auth as store
 from heartwatch.store.database import Database
 from heartwatch.store.models import ApiKey, User
 
 log = structlog.get_logger("heartwatch.auth")
 
-T = TypeVar("T")
 
 KEY_CACHE_TTL_S = 10.0
 # Keys looked up (known or not) kept at most; past it the stale ones are dropped, and if
@@ -140,58 +137,6 @@ async def revoke_key(session: AsyncSession, key_id: str, now: datetime) -> ApiKe
         await session.refresh(row)
         log.info("api key revoked", key_id=row.id, key_name=row.name)
     return row
-
-
-# --- passwords ------------------------------------------------------------------------
-
-
-class Passwords:
-    """argon2id hashing, with argon2-cffi's default parameters (RFC 9106's recommended
-    option for memory-constrained machines) unless given a hasher. A hash made with other
-    parameters still verifies, and `verify_password` replaces it after a log-in."""
-
-    # Concurrent hashes at most: each takes the hasher's memory cost (64 MiB by default).
-    WORKERS = 2
-
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self.hasher = hasher or PasswordHasher()
-        self._dummy_hash: str | None = None
-        self._pool: ThreadPoolExecutor | None = None
-
-    def hash_now(self, password: str) -> str:
-        return self.hasher.hash(password)
-
-    def verify_now(self, password_hash: str | None, password: str) -> bool:
-        """Whether `password` matches `password_hash`. With no hash (no such user) the
-        same work is done against a stand-in, so the answer takes as long either way."""
-        if password_hash is None:
-            if self._dummy_hash is None:
-                self._dummy_hash = self.hasher.hash("no such user")
-            target = self._dummy_hash
-        else:
-            target = password_hash
-        try:
-            self.hasher.verify(target, password)
-        except (VerificationError, InvalidHashError):
-            return False
-        return password_hash is not None
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return self.hasher.check_needs_rehash(password_hash)
-
-    async def _off_loop(self, work: Callable[[], T]) -> T:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="heartwatch-argon2")
-        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
-
-    async def hash(self, password: str) -> str:
-        return await self._off_loop(lambda: self.hash_now(password))
-
-    async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await self._off_loop(lambda: self.verify_now(password_hash, password))
-
-
-PASSWORDS = Passwords()
 
 
 # --- users ----------------------------------------------------------------------------

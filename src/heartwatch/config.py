@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from heartwatch.domain.heartbeat import HeartbeatRules
@@ -133,6 +133,16 @@ class Settings(BaseSettings):
     # once; the service's alerts are held until it has been stable for a whole window.
     flap_changes: int = Field(5, ge=2, validation_alias=_env("FLAP_CHANGES"))
     flap_window_minutes: float = Field(30.0, gt=0, validation_alias=_env("FLAP_WINDOW_MINUTES"))
+
+    # --- access control ----------------------------------------------------------------
+    # An admin credential from the environment, for deployments configured by environment
+    # only (Coolify): sent like an API key, accepted without any row in the database.
+    admin_key: SecretStr | None = Field(None, min_length=32, validation_alias=_env("ADMIN_KEY"))
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _empty_admin_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("timezone")
     @classmethod

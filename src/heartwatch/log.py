@@ -49,6 +49,9 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # aiosqlite's debug lines repeat every statement with its parameters (a key's hash, a
+    # channel's secrets): never shown, whatever the level.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

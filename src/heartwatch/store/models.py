@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from heartwatch.domain.auth import Role
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
@@ -36,7 +37,7 @@ NAMING = {
 }
 
 
-def _enum(enum_cls: type[Status] | type[Signal], name: str) -> Enum:
+def _enum(enum_cls: type[Status] | type[Signal] | type[Role], name: str) -> Enum:
     # VARCHAR + values (not names) on every backend: no PostgreSQL enum type to migrate.
     return Enum(
         enum_cls,
@@ -359,3 +360,57 @@ class NotificationEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    """A program's credential (`domain.auth`: `hwk_<id>_<secret>`). Revoked keys are kept
+    (revoked_at set), so a listing still says what a leaked key was and when it stopped
+    working."""
+
+    __tablename__ = "api_keys"
+
+    # The key's public id, the middle part of the key.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "api_key_role"))
+    # SHA-256 of the secret part, in hex; the secret itself is never stored.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once a minute per key (services.auth), not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person's credential (the dashboard logs in with it)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    # As it was given (for listings) ...
+    name: Mapped[str] = mapped_column(String(100))
+    # ... and the form names are compared in (domain.auth.fold_name): unique, so `Alice`
+    # and `alice` cannot be two users, alike on both backends.
+    name_folded: Mapped[str] = mapped_column(String(100), unique=True)
+    # argon2id, in argon2's own encoding (parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random token, this row only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    # domain.auth.hash_secret of the cookie's token.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Expired sessions are pruned by this.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,13 +18,12 @@ from heartwatch.domain.heartbeat import (
     next_deadline,
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import HeartbeatColumns, state_of
 from heartwatch.services.registry import PROBE_FIELDS
 from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
-
-MAX_PERIOD_S = 366 * 86400
 
 
 def as_utc(value: datetime) -> datetime:
@@ -41,7 +40,7 @@ Key = Annotated[
     Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
     AfterValidator(check_key),
 ]
-Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
+Period = Annotated[float, Field(gt=PERIOD_MIN_EXCLUSIVE_S, le=PERIOD_MAX_S, description="seconds")]
 
 
 class ServiceColumns(HeartbeatColumns, Protocol):

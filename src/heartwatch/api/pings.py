@@ -60,12 +60,10 @@ PING_KEY_REQUIRED = PingRefused(
 )
 
 
-def not_registered(key: str) -> str:
-    return f"service {key!r} is not registered (auto-registration is off)"
-
-
 def unknown_service(key: str) -> PingRefused:
-    return PingRefused(404, {"detail": not_registered(key)})
+    """A ping to a key no service has, while auto-registration is off."""
+    detail = f"service {key!r} is not registered (auto-registration is off)"
+    return PingRefused(404, {"detail": detail})
 
 
 class _QueryError(NamedTuple):

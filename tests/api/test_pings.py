@@ -24,7 +24,7 @@ from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import KEY_RULE
 from heartwatch.domain.ping import PERIOD_MAX_S, RUN_ID_MAX_LENGTH
 
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=200, deadline=None)
 PERIOD: TypeAdapter[float] = TypeAdapter(Period)
 RUN_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(max_length=RUN_ID_MAX_LENGTH)])
 
@@ -195,7 +195,7 @@ def test_a_period_reads_as_a_declared_period_does(text: str) -> None:
     assert _parser_says(query, "period") == _pydantic_says(PERIOD, text)
 
 
-@PROPERTY
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=RUN_ID_MAX_LENGTH + 8).filter(lambda t: t.isprintable()))
 def test_a_run_id_reads_as_pydantic_reads_a_bounded_string(text: str) -> None:
     query = f"rid={quote(text, safe='')}".encode()

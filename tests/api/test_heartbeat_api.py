@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
 
 
@@ -150,3 +151,61 @@ async def test_a_nul_byte_is_stored_not_refused_and_costs_no_one_else(
     assert [r.status_code for r in responses] == [200] * 21
     stored = (await client.get("/services/binary/history")).json()["items"][0]
     assert (stored["body"], stored["run_id"]) == ("abc\ufffddef", "a\ufffdb")
+
+
+async def test_a_bad_query_gets_fastapis_validation_answer(client: httpx.AsyncClient) -> None:
+    """The ping parser (api/pings.py) says what FastAPI's validation said before it."""
+    response = await client.post("/heartbeat/x/start", params={"period": "0", "rid": "r" * 65})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "query.period: Input should be greater than 0; "
+        "query.rid: String should have at most 64 characters",
+        "errors": [
+            {
+                "loc": ["query", "period"],
+                "msg": "Input should be greater than 0",
+                "type": "greater_than",
+            },
+            {
+                "loc": ["query", "rid"],
+                "msg": "String should have at most 64 characters",
+                "type": "string_too_long",
+            },
+        ],
+    }
+    assert (await client.get("/services")).json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/heartbeat", ["service_key", "period", "rid"]),
+        ("/heartbeat/{key}", ["key", "period", "rid"]),
+        ("/heartbeat/{key}/start", ["key", "period", "rid"]),
+        ("/heartbeat/{key}/fail", ["key", "period", "rid"]),
+    ],
+)
+async def test_the_heartbeat_routes_document_their_query(
+    client: httpx.AsyncClient, path: str, names: list[str]
+) -> None:
+    """The query is parsed by api/pings.py, not by FastAPI: its parameters are still in
+    the OpenAPI document, with the domain's limits."""
+    spec = (await client.get("/openapi.json")).json()
+    for method in ("get", "post"):
+        operation = spec["paths"][path][method]
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert list(parameters) == names
+        assert all(
+            p["in"] == "query" and not p["required"] for n, p in parameters.items() if n != "key"
+        )
+        period = parameters["period"]["schema"]["anyOf"][0]
+        assert (period["type"], period["exclusiveMinimum"], period["maximum"]) == (
+            "number",
+            PERIOD_MIN_EXCLUSIVE_S,
+            PERIOD_MAX_S,
+        )
+        assert parameters["rid"]["schema"]["anyOf"][0]["maxLength"] == RUN_ID_MAX_LENGTH
+        assert set(operation["responses"]) == {"200", "422"}
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/PingAck"
+        }

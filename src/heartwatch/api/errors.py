@@ -3,6 +3,9 @@ validation failures), so a client always finds the reason in the same place."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,15 +20,20 @@ def _where(loc: tuple[object, ...] | list[object]) -> str:
     return ".".join(parts) or "request"
 
 
+def validation_error_content(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The 422 body for request validation errors: FastAPI's, and the ping parser's."""
+    listed = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+    summary = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in listed)
+    return {"detail": summary or "invalid request", "errors": listed}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors)
-        return JSONResponse({"detail": summary or "invalid request", "errors": errors}, 422)
+        return JSONResponse(validation_error_content(exc.errors()), 422)
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period, next_deadline
 from heartwatch.domain.keys import KEY_PATTERN, check_key
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
@@ -19,8 +20,6 @@ from heartwatch.services.registry import PROBE_FIELDS
 
 if TYPE_CHECKING:  # the rows rendered; the API runs no store code
     from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
-
-MAX_PERIOD_S = 366 * 86400
 
 
 def as_utc(value: datetime) -> datetime:
@@ -37,7 +36,7 @@ Key = Annotated[
     Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
     AfterValidator(check_key),
 ]
-Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
+Period = Annotated[float, Field(gt=PERIOD_MIN_EXCLUSIVE_S, le=PERIOD_MAX_S, description="seconds")]
 
 
 class ServiceColumns(StatusColumns, Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 KEY_MAX_LENGTH = 100
-KEY_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
+KEY_PATTERN = rf"^[A-Za-z0-9._-]{{1,{KEY_MAX_LENGTH}}}$"
 _KEY_RE = re.compile(KEY_PATTERN)
-KEY_RULE = "1-100 characters of letters, digits, '-', '_' and '.', not only dots"
+KEY_RULE = f"1-{KEY_MAX_LENGTH} characters of letters, digits, '-', '_' and '.', not only dots"
 
 
 class InvalidKey(ValueError):

@@ -17,10 +17,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from heartwatch.api.deps import RuntimeDep
-from heartwatch.api.routes.heartbeats import RunId, record_ping
+from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
+from heartwatch.domain.ping import RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
 from heartwatch.services.heartbeats import UnknownService
 
@@ -29,6 +30,10 @@ router = APIRouter(tags=["compatibility: Healthchecks"])
 METHODS = ("GET", "HEAD", "POST")
 _SUFFIXES = {"start": Signal.START, "fail": Signal.FAIL, "log": Signal.LOG}
 Create = Annotated[int, Query(ge=0, le=1, description="1: register an unknown slug")]
+RunId = Annotated[
+    str | None,
+    Query(max_length=RUN_ID_MAX_LENGTH, description="pairs a start with its end (`rid`)"),
+]
 
 
 def _ok() -> PlainTextResponse:

@@ -1,44 +1,73 @@
 """Heartbeat ingest (seeds 000/001): `/heartbeat?service_key=K` and `/heartbeat/{key}`,
 with Healthchecks-style `/start` and `/fail` signals. GET and POST both work, so any
-cron line, curl or wget call can report in."""
+cron line, curl or wget call can report in.
+
+These routes read, record and answer a ping with api/pings.py, as the ASGI fast path in
+front of them does (api/fast_heartbeat.py): they answer what it hands on, pings to a
+server that requires a ping key. The query is parsed there, not by FastAPI, so its
+parameters are documented for OpenAPI here, from the same limits.
+"""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.constants import REF_PREFIX
 
 from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.pings import PingRefused, ack_body, make_ping, parse_ping, unknown_service
 from heartwatch.api.routes.ping_route import ping_route
-from heartwatch.api.schemas import Period, PingAck
+from heartwatch.api.schemas import PingAck
 from heartwatch.client import PING_KEY_HEADER
 from heartwatch.domain.heartbeat import Signal
-from heartwatch.domain.keys import check_key
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
-from heartwatch.services.heartbeats import Ping, PingOutcome, UnknownService
+from heartwatch.services.heartbeats import PingOutcome, UnknownService
 
 router = APIRouter(tags=["heartbeats"])
 
-PeriodQuery = Annotated[
-    Period | None,
-    Query(description="the period the service promises to report at, in seconds"),
-]
-RunId = Annotated[
-    str | None, Query(max_length=64, description="pairs a start with its end (`rid`)")
-]
+
+def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """An optional query parameter, as FastAPI documents a declared `X | None = None`."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {
+            "anyOf": [schema, {"type": "null"}],
+            "description": description,
+            "title": name.replace("_", " ").title(),
+        },
+        "description": description,
+    }
 
 
-def make_ping(
-    runtime: Runtime, signal: Signal, raw_body: bytes, source: str | None, **fields: Any
-) -> Ping:
-    """Stamp a ping and keep its body. Longer bodies are cut, not refused: a cron job's
-    log tail must never cost its ping."""
-    limit = runtime.settings.max_heartbeat_body_bytes
-    body = raw_body[:limit].decode("utf-8", errors="ignore") if raw_body else None
-    return Ping(
-        signal=signal, received_at=runtime.clock.now(), body=body or None, source=source, **fields
-    )
+_SERVICE_KEY = _query_parameter("service_key", {"type": "string"}, "the service's key")
+_PERIOD_AND_RUN_ID = [
+    _query_parameter(
+        "period",
+        {
+            "type": "number",
+            "maximum": PERIOD_MAX_S,
+            "exclusiveMinimum": PERIOD_MIN_EXCLUSIVE_S,
+            "description": "seconds",
+        },
+        "the period the service promises to report at, in seconds",
+    ),
+    _query_parameter(
+        "rid",
+        {"type": "string", "maxLength": RUN_ID_MAX_LENGTH},
+        "pairs a start with its end (`rid`)",
+    ),
+]
+_INVALID = {
+    "description": "Validation Error",
+    "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}HTTPValidationError"}}},
+}
+BY_QUERY_DOC = {"parameters": [_SERVICE_KEY, *_PERIOD_AND_RUN_ID], "responses": {"422": _INVALID}}
+BY_PATH_DOC = {"parameters": _PERIOD_AND_RUN_ID}
 
 
 async def record_ping(
@@ -50,76 +79,58 @@ async def record_ping(
     return await runtime.heartbeats.record(make_ping(runtime, signal, raw, source, **fields))
 
 
-def not_registered(key: str) -> str:
-    return f"service {key!r} is not registered (auto-registration is off)"
-
-
-def _check_ping_key(request: Request, runtime: Runtime) -> None:
+def _ping_key_ok(request: Request, runtime: Runtime) -> bool:
     expected = runtime.settings.ping_key
     if not runtime.settings.require_ping_key or expected is None:
-        return
+        return True
     given = request.headers.get(PING_KEY_HEADER) or request.query_params.get("ping_key") or ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(401, f"a valid ping key is required ({PING_KEY_HEADER} header)")
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def _ack(
-    request: Request,
-    runtime: Runtime,
-    key: str,
-    signal: Signal,
-    period: float | None,
-    run_id: str | None,
-) -> PingAck:
-    _check_ping_key(request, runtime)
-    check_key(key)
-    outcome = await record_ping(request, runtime, signal, key=key, period=period, run_id=run_id)
-    if isinstance(outcome, UnknownService):
-        raise HTTPException(404, not_registered(key))
-    return PingAck(
-        service_id=outcome.service_id,
-        service_key=outcome.key,
-        status=outcome.status,
-        received_at=outcome.received_at,
-        registered=outcome.registered,
-        duration_ms=outcome.duration_ms,
+async def _answer(
+    request: Request, runtime: Runtime, signal: Signal, path_key: str | None
+) -> Response:
+    parsed = parse_ping(
+        signal,
+        path_key,
+        request.scope["query_string"],
+        ping_key_ok=_ping_key_ok(request, runtime),
     )
+    if isinstance(parsed, PingRefused):
+        return parsed.response()
+    outcome = await record_ping(
+        request,
+        runtime,
+        parsed.signal,
+        key=parsed.key,
+        period=parsed.period,
+        run_id=parsed.run_id,
+    )
+    if isinstance(outcome, UnknownService):
+        return unknown_service(parsed.key).response()
+    return Response(ack_body(outcome), media_type="application/json")
 
 
-@ping_route(router, "/heartbeat", response_model=PingAck)
-async def heartbeat_by_query(
-    request: Request,
-    runtime: RuntimeDep,
-    service_key: Annotated[str | None, Query(description="the service's key")] = None,
-    period: PeriodQuery = None,
-    rid: RunId = None,
-) -> PingAck:
+@ping_route(router, "/heartbeat", response_model=PingAck, openapi_extra=BY_QUERY_DOC)
+async def heartbeat_by_query(request: Request, runtime: RuntimeDep) -> Response:
     """Seed 000's form: `curl -X POST 'http://localhost:8765/heartbeat?service_key=billing'`."""
-    if service_key is None:
-        raise HTTPException(422, "service_key is required: /heartbeat?service_key=<key>")
-    return await _ack(request, runtime, service_key, Signal.SUCCESS, period, rid)
+    return await _answer(request, runtime, Signal.SUCCESS, None)
 
 
-@ping_route(router, "/heartbeat/{key}", response_model=PingAck)
-async def heartbeat(
-    request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None, rid: RunId = None
-) -> PingAck:
+@ping_route(router, "/heartbeat/{key}", response_model=PingAck, openapi_extra=BY_PATH_DOC)
+async def heartbeat(request: Request, runtime: RuntimeDep, key: str) -> Response:
     """Seed 001's form: `POST /heartbeat/billing`."""
-    return await _ack(request, runtime, key, Signal.SUCCESS, period, rid)
+    return await _answer(request, runtime, Signal.SUCCESS, key)
 
 
-@ping_route(router, "/heartbeat/{key}/start", response_model=PingAck)
-async def heartbeat_start(
-    request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None, rid: RunId = None
-) -> PingAck:
+@ping_route(router, "/heartbeat/{key}/start", response_model=PingAck, openapi_extra=BY_PATH_DOC)
+async def heartbeat_start(request: Request, runtime: RuntimeDep, key: str) -> Response:
     """A job is starting. Recorded; the status waits for its success or failure, and the
     run's duration is recorded with the success or failure that follows."""
-    return await _ack(request, runtime, key, Signal.START, period, rid)
+    return await _answer(request, runtime, Signal.START, key)
 
 
-@ping_route(router, "/heartbeat/{key}/fail", response_model=PingAck)
-async def heartbeat_fail(
-    request: Request, runtime: RuntimeDep, key: str, period: PeriodQuery = None, rid: RunId = None
-) -> PingAck:
+@ping_route(router, "/heartbeat/{key}/fail", response_model=PingAck, openapi_extra=BY_PATH_DOC)
+async def heartbeat_fail(request: Request, runtime: RuntimeDep, key: str) -> Response:
     """The service reports a failure: it is down at once, until its next success."""
-    return await _ack(request, runtime, key, Signal.FAIL, period, rid)
+    return await _answer(request, runtime, Signal.FAIL, key)

@@ -1,0 +1,177 @@
+"""A heartbeat ping on the wire: how its request reads (`parse_ping`), how it becomes a
+`Ping` (`make_ping`), and what it is answered (`ack_body`, `PingRefused`).
+
+The ASGI fast path (api/fast_heartbeat.py) and the FastAPI routes (api/routes/heartbeats.py)
+both go through here, so they cannot drift apart; tests/api/test_fast_heartbeat.py sends
+the same requests through both and compares the answers byte for byte.
+
+The query reads as Starlette reads one: of a repeated name the last value counts, names
+the route does not know are ignored. A refusal says what the API has always said: the
+period's and run id's come in FastAPI's validation shape (api/errors.py) with pydantic's
+words for the same constraints, so they match every other route's 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from fastapi.responses import JSONResponse
+from pydantic_core import to_json
+
+from heartwatch.api.errors import validation_error_content
+from heartwatch.client import PING_KEY_HEADER
+from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.keys import InvalidKey, check_key
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
+from heartwatch.runtime import Runtime
+from heartwatch.services.heartbeats import Ping, PingOutcome
+
+
+@dataclass(slots=True)
+class ParsedPing:
+    """A well-formed ping request. (Not frozen: one is built for every heartbeat, and a
+    frozen dataclass costs about twice as much to build.)"""
+
+    signal: Signal
+    key: str
+    period: float | None
+    run_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PingRefused:
+    """The answer to a ping that is not recorded: a 4xx and its JSON."""
+
+    status: int
+    content: dict[str, Any]
+
+    def response(self) -> JSONResponse:
+        """What the routes return; also an ASGI app, which the fast path calls."""
+        return JSONResponse(self.content, self.status)
+
+
+SERVICE_KEY_REQUIRED = PingRefused(
+    422, {"detail": "service_key is required: /heartbeat?service_key=<key>"}
+)
+PING_KEY_REQUIRED = PingRefused(
+    401, {"detail": f"a valid ping key is required ({PING_KEY_HEADER} header)"}
+)
+
+
+def unknown_service(key: str) -> PingRefused:
+    """A ping to a key no service has, while auto-registration is off."""
+    detail = f"service {key!r} is not registered (auto-registration is off)"
+    return PingRefused(404, {"detail": detail})
+
+
+class _QueryError(NamedTuple):
+    """One query parameter's fault, in pydantic's words for that constraint."""
+
+    type: str
+    msg: str
+
+
+_NOT_A_NUMBER = _QueryError(
+    "float_parsing", "Input should be a valid number, unable to parse string as a number"
+)
+_PERIOD_TOO_LONG = _QueryError(
+    "less_than_equal", f"Input should be less than or equal to {PERIOD_MAX_S}"
+)
+_PERIOD_TOO_SHORT = _QueryError(
+    "greater_than", f"Input should be greater than {PERIOD_MIN_EXCLUSIVE_S}"
+)
+_RUN_ID_TOO_LONG = _QueryError(
+    "string_too_long", f"String should have at most {RUN_ID_MAX_LENGTH} characters"
+)
+
+
+def _period(text: str) -> float | _QueryError:
+    """A period in seconds, in ASCII digits (as pydantic reads a number; float() would
+    also read other scripts' digits). NaN and infinity are refused as too long, -infinity
+    as too short: pydantic checks the bounds in this order, so the API always answered so."""
+    try:
+        period = float(text)
+    except ValueError:
+        return _NOT_A_NUMBER
+    if not text.isascii() and not text.strip().isascii():
+        return _NOT_A_NUMBER
+    if not period <= PERIOD_MAX_S:
+        return _PERIOD_TOO_LONG
+    if not period > PERIOD_MIN_EXCLUSIVE_S:
+        return _PERIOD_TOO_SHORT
+    return period
+
+
+def parse_ping(
+    signal: Signal, path_key: str | None, query_string: bytes, *, ping_key_ok: bool = True
+) -> ParsedPing | PingRefused:
+    """Read a ping to `/heartbeat/{path_key}[/start|/fail]` (the route gives `signal`), or
+    to `/heartbeat?service_key=` when `path_key` is None. Faults are reported in the order
+    the API has always checked them: the query's parameters, then a missing key, then the
+    ping key (`ping_key_ok`: the caller checked it, when one is required), then the key."""
+    key = path_key
+    period = run_id = None
+    if query_string:
+        params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        run_id = params.get("rid")
+        run_id_too_long = run_id is not None and len(run_id) > RUN_ID_MAX_LENGTH
+        if "period" in params:
+            checked = _period(params["period"])
+            if isinstance(checked, _QueryError):
+                return _invalid_query(checked, run_id_too_long)
+            period = checked
+        if run_id_too_long:
+            return _invalid_query(None, run_id_too_long)
+        if path_key is None:
+            key = params.get("service_key")
+    if key is None:
+        return SERVICE_KEY_REQUIRED
+    if not ping_key_ok:
+        return PING_KEY_REQUIRED
+    try:
+        check_key(key)
+    except InvalidKey as exc:
+        return PingRefused(422, {"detail": str(exc)})
+    return ParsedPing(signal, key, period, run_id)
+
+
+def _invalid_query(period_fault: _QueryError | None, run_id_too_long: bool) -> PingRefused:
+    """Every fault of the query at once, in the order of the routes' parameters."""
+    faults = [] if period_fault is None else [("period", period_fault)]
+    if run_id_too_long:
+        faults.append(("rid", _RUN_ID_TOO_LONG))
+    errors = [{"loc": ("query", name), "msg": f.msg, "type": f.type} for name, f in faults]
+    return PingRefused(422, validation_error_content(errors))
+
+
+def make_ping(
+    runtime: Runtime, signal: Signal, raw_body: bytes, source: str | None, **fields: Any
+) -> Ping:
+    """Stamp a ping and keep its body. Longer bodies are cut, not refused: a cron job's
+    log tail must never cost its ping."""
+    limit = runtime.settings.max_heartbeat_body_bytes
+    body = raw_body[:limit].decode("utf-8", errors="ignore") if raw_body else None
+    return Ping(
+        signal=signal, received_at=runtime.clock.now(), body=body or None, source=source, **fields
+    )
+
+
+def ack_body(outcome: PingOutcome) -> bytes:
+    """The JSON of the `PingAck` for `outcome` (api/schemas.py, which documents it), for
+    both the fast path and the routes. pydantic-core writes it, as it writes
+    `PingAck.model_dump_json()` (non-finite floats as null, like a model's default), but
+    without building and validating a model for every heartbeat."""
+    return to_json(
+        {
+            "ok": True,
+            "service_id": outcome.service_id,
+            "service_key": outcome.key,
+            "status": outcome.status,
+            "received_at": outcome.received_at,
+            "registered": outcome.registered,
+            "duration_ms": outcome.duration_ms,
+        },
+        inf_nan_mode="null",
+    )

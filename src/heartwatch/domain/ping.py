@@ -1,0 +1,12 @@
+"""What a heartbeat ping may declare besides its key (whose rule is in domain/keys.py):
+the limits every ping route holds a ping to, and a service's declared period too."""
+
+from __future__ import annotations
+
+# A declared period is longer than this many seconds (exclusive): a period of zero would
+# make a service overdue at every moment.
+PERIOD_MIN_EXCLUSIVE_S = 0
+# ... and at most this many (inclusive): a leap year, the cadence of a yearly job.
+PERIOD_MAX_S = 366 * 86400
+# Healthchecks' `rid` pairs a start with its end; heartbeats.run_id holds this many.
+RUN_ID_MAX_LENGTH = 64

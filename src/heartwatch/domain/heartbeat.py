@@ -16,6 +16,7 @@ else is reading that list:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -50,10 +51,17 @@ class HeartbeatRules:
     sample_size: int = 20
     # Period to assume while none is declared or learned; None keeps such services unknown.
     fallback_period: float | None = None
+    # The shortest period that can be learned, in seconds: a gap shorter than this teaches
+    # nothing. A few pings sent by hand, or a retried request, come fractions of a second
+    # apart; learned as the period, they would make the service silent a second later and
+    # alert everyone. (A declared period is the sender's word and is not held to this.)
+    min_period: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 < self.silent_factor < self.down_factor:
             raise ValueError("need 0 < silent_factor < down_factor")
+        if self.min_period < 0:
+            raise ValueError("need min_period >= 0")
         if self.min_heartbeats < 2 or self.sample_size < self.min_heartbeats - 1:
             # Only sample_size gaps are kept, so fewer than min_heartbeats - 1 of them
             # could never be enough to learn a period.
@@ -100,11 +108,18 @@ class Transition:
 
 
 def median_period(gaps: tuple[float, ...] | list[float], rules: HeartbeatRules) -> float | None:
-    """Median of the last `sample_size` gaps; None until `min_heartbeats` have been seen."""
+    """Median of the last `sample_size` gaps that are at least `min_period` long; None
+    until there are `min_heartbeats - 1` of them."""
     if len(gaps) < rules.min_heartbeats - 1:
         return None
     # statistics.median, without its generality (this runs for every heartbeat).
     ordered = sorted(gaps[-rules.sample_size :])
+    if ordered[0] < rules.min_period:
+        # `receive` records no gap below the floor; these were recorded under a lower one
+        # (or before there was one), and teach nothing either.
+        ordered = ordered[bisect_left(ordered, rules.min_period) :]
+        if len(ordered) < rules.min_heartbeats - 1:
+            return None
     mid = len(ordered) // 2
     return float(ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2)
 
@@ -286,7 +301,12 @@ def receive(
         gaps = state.recent_gaps
         last = state.last_heartbeat_at
         if last is not None and at > last:
-            gaps = (*gaps, (at - last).total_seconds())[-rules.sample_size :]
+            gap = (at - last).total_seconds()
+            # A burst of pings (a retry, a few by hand) is one heartbeat, not several
+            # gaps: a gap below the floor is not recorded, and the next gap is measured
+            # from the burst's last ping, which still counts as the last heartbeat.
+            if gap >= rules.min_period:
+                gaps = (*gaps, gap)[-rules.sample_size :]
         state = replace(
             state,
             last_heartbeat_at=at if last is None else max(at, last),

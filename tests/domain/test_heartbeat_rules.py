@@ -515,9 +515,14 @@ def test_start_and_log_signals_do_not_postpone_silence(signal: Signal) -> None:
 # --------------------------------------------------------------------------------------
 
 
+def kept_paused(state: HeartbeatState) -> HeartbeatState:
+    """The service set to stay paused when it pings (resume_on_ping off)."""
+    return replace(state, resume_on_ping=False)
+
+
 def test_pause_freezes_the_status_whatever_happens() -> None:
     state, _ = beats([0], declared=60.0)
-    state, transitions = set_paused(state, True, T0 + sec(30), RULES)
+    state, transitions = set_paused(kept_paused(state), True, T0 + sec(30), RULES)
     assert timeline(transitions) == [(Status.ALIVE, Status.PAUSED, T0 + sec(30))]
     assert advance(state, T0 + 30 * DAY, RULES) == (state, [])
     assert next_deadline(state, RULES, T0 + sec(30)) is None
@@ -551,11 +556,60 @@ def test_resume_goes_back_to_what_the_signals_say(
     during_pause: list[tuple[Signal, timedelta]], resume_after: timedelta, expected: Status
 ) -> None:
     state, _ = beats([0], declared=60.0)
-    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    state, _ = set_paused(kept_paused(state), True, T0 + sec(10), RULES)
     state, _ = feed(state, [(s, T0 + d) for s, d in during_pause])
     state, transitions = set_paused(state, False, T0 + resume_after, RULES)
     assert timeline(transitions) == [(Status.PAUSED, expected, T0 + resume_after)]
     assert (state.status, state.status_since) == (expected, T0 + resume_after)
+
+
+@pytest.mark.parametrize(
+    ("signal", "after", "expected", "reason"),
+    [
+        (Signal.SUCCESS, sec(30), Status.ALIVE, "resumed by a success ping"),
+        # Long past 4P: the pause covered that time, so no outage is found in it.
+        (Signal.SUCCESS, 3 * DAY, Status.ALIVE, "resumed by a success ping"),
+        (Signal.FAIL, sec(30), Status.DOWN, "resumed by a fail ping"),
+    ],
+)
+def test_a_verdict_ping_resumes_a_paused_service_by_default(
+    signal: Signal, after: timedelta, expected: Status, reason: str
+) -> None:
+    # Healthchecks resumes a paused check on its next ping; so does heartwatch, unless
+    # the service is set to stay paused (resume_on_ping off).
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    resumed, transitions = apply_signal(state, signal, T0 + after, RULES)
+    assert [(t.from_status, t.to_status, t.at, t.reason) for t in transitions] == [
+        (Status.PAUSED, expected, T0 + after, reason)
+    ]
+    assert (resumed.status, resumed.status_since) == (expected, T0 + after)
+    assert resumed.heartbeat_count == state.heartbeat_count + 1
+
+
+def test_a_success_ping_resumes_an_unlearned_service_into_unknown() -> None:
+    state, _ = set_paused(new_service(), True, T0, RULES)
+    _, transitions = apply_signal(state, Signal.SUCCESS, T0 + sec(5), RULES)
+    assert timeline(transitions) == [(Status.PAUSED, Status.UNKNOWN, T0 + sec(5))]
+
+
+@pytest.mark.parametrize("signal", NEUTRAL_SIGNALS)
+def test_start_and_log_pings_leave_a_paused_service_paused(signal: Signal) -> None:
+    # Not verdicts: a job that starts is resumed by the success (or failure) that ends it.
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    after, transitions = apply_signal(state, signal, T0 + sec(20), RULES)
+    assert (after.status, transitions) == (Status.PAUSED, [])
+    _, transitions = apply_signal(after, Signal.SUCCESS, T0 + sec(30), RULES)
+    assert timeline(transitions) == [(Status.PAUSED, Status.ALIVE, T0 + sec(30))]
+
+
+def test_a_service_kept_paused_stays_paused_on_any_ping() -> None:
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(kept_paused(state), True, T0 + sec(10), RULES)
+    state, transitions = feed(state, [(s, T0 + sec(20 + i)) for i, s in enumerate(Signal)])
+    assert (state.status, transitions) == (Status.PAUSED, [])
+    assert state.heartbeat_count == 1 + len(Signal)
 
 
 def test_resuming_a_never_heard_service_makes_it_unknown() -> None:
@@ -976,10 +1030,19 @@ def test_next_deadline_is_the_next_moment_advance_changes_something(
 
 
 @PROPERTY
-@given(h=histories(), signal=SUCCESS_HEAVY, gap=GAPS, paused=st.booleans())
-def test_apply_signal_invariants(h: History, signal: Signal, gap: timedelta, paused: bool) -> None:
+@given(
+    h=histories(),
+    signal=SUCCESS_HEAVY,
+    gap=GAPS,
+    paused=st.booleans(),
+    resume_on_ping=st.booleans(),
+)
+def test_apply_signal_invariants(
+    h: History, signal: Signal, gap: timedelta, paused: bool, resume_on_ping: bool
+) -> None:
     rules = h.rules
     state, _ = run(h)
+    state = replace(state, resume_on_ping=resume_on_ping)
     if paused:
         state, _ = set_paused(state, True, h.end, rules)
     at = h.end + gap
@@ -997,8 +1060,12 @@ def test_apply_signal_invariants(h: History, signal: Signal, gap: timedelta, pau
         assert after.last_heartbeat_at == state.last_heartbeat_at
         assert after.recent_gaps == state.recent_gaps
 
-    if paused:
+    resumes = resume_on_ping and signal in (Signal.SUCCESS, Signal.FAIL)
+    if paused and not resumes:
         assert (after.status, transitions) == (Status.PAUSED, [])
+    elif paused:  # resumed: straight from paused to the verdict, nothing in between
+        assert [t.from_status for t in transitions] == [Status.PAUSED]
+        assert after.status is not Status.PAUSED
     elif signal is Signal.SUCCESS:
         known = expected_period(after, rules) is not None
         assert after.status is (Status.ALIVE if known else Status.UNKNOWN)
@@ -1032,16 +1099,49 @@ def test_paused_service_resumes_to_what_an_unpaused_twin_would_show(
         signals.append((signal, at))
     resume_at = at + resume_after
 
-    paused, _ = set_paused(base, True, pause_at, rules)
+    paused, _ = set_paused(kept_paused(base), True, pause_at, rules)
     paused, while_paused = feed(paused, signals, rules)
     assert (paused.status, while_paused) == (Status.PAUSED, [])
     assert advance(paused, resume_at, rules) == (paused, [])
 
-    twin, _ = feed(base, signals, rules)
+    twin, _ = feed(kept_paused(base), signals, rules)
     resumed, transitions = set_paused(paused, False, resume_at, rules)
     assert timeline(transitions) == [(Status.PAUSED, status_at(twin, resume_at, rules), resume_at)]
     # ...and from then on it follows the twin's ladder.
     assert status_at(resumed, resume_at + later, rules) is status_at(twin, resume_at + later, rules)
+
+
+@PROPERTY
+@given(
+    h=histories(),
+    pause_after=LATER,
+    during=st.lists(st.tuples(SUCCESS_HEAVY, GAPS), max_size=5),
+    verdict=st.sampled_from([Signal.SUCCESS, Signal.FAIL]),
+    gap=GAPS,
+    later=LATER,
+)
+def test_a_verdict_ping_resumes_to_what_an_unpaused_twin_shows(
+    h: History,
+    pause_after: timedelta,
+    during: list[tuple[Signal, timedelta]],
+    verdict: Signal,
+    gap: timedelta,
+    later: timedelta,
+) -> None:
+    rules = h.rules
+    base, _ = run(h)
+    at, signals = h.end + pause_after, []
+    paused, _ = set_paused(base, True, at, rules)
+    # Start and log only while paused: the first verdict is the one that resumes it.
+    for signal, step in during:
+        at += step
+        signals.append((Signal.LOG if signal is Signal.LOG else Signal.START, at))
+    at += gap
+    signals.append((verdict, at))
+    resumed, transitions = feed(paused, signals, rules)
+    twin, _ = feed(base, signals, rules)
+    assert timeline(transitions) == [(Status.PAUSED, twin.status, max(at, paused.status_since))]
+    assert status_at(resumed, at + later, rules) is status_at(twin, at + later, rules)
 
 
 @PROPERTY

@@ -87,6 +87,10 @@ class ServiceOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     is_active: bool
+    resume_on_ping: bool | None = Field(
+        description="heartbeat services: a success or fail ping resumes the service when "
+        "paused (null for probe services)"
+    )
     criticality: str
     tags: list[str]
     sla_target: float | None
@@ -135,6 +139,7 @@ class ServiceOut(BaseModel):
             created_at=row.created_at,
             updated_at=row.updated_at,
             is_active=current.status is not Status.PAUSED,
+            resume_on_ping=None if probe else row.resume_on_ping,
             criticality=row.criticality,
             tags=list(row.tags or ()),
             sla_target=row.sla_target,
@@ -201,6 +206,12 @@ class _ServiceFields(BaseModel):
         None, gt=0, le=100, validation_alias=_aliases("sla_target", "slaTarget")
     )
     is_active: bool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
+    resume_on_ping: bool | None = Field(
+        None,
+        description="heartbeat services: resume when paused on a success or fail ping "
+        "(default true); false keeps the service paused until it is resumed",
+        validation_alias=_aliases("resume_on_ping", "resumeOnPing"),
+    )
 
     def checker_settings(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

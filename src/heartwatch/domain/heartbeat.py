@@ -81,6 +81,9 @@ class HeartbeatState:
     # O(1) per heartbeat and the learned period survives pruning of old heartbeats.
     recent_gaps: tuple[float, ...] = ()
     heartbeat_count: int = 0
+    # A success or fail ping to a paused service resumes it (as Healthchecks does: a job
+    # that reports again is being watched again); False keeps it paused until resumed.
+    resume_on_ping: bool = True
 
 
 class Step(NamedTuple):
@@ -294,7 +297,17 @@ def receive(
     """`apply_signal`, plus the schedule of the state it returns (`schedule(state, rules)`),
     for ingest to take the next deadline from (`deadline_in`) without working it out again.
     (A state's schedule does not depend on its status unless paused, nor on its
-    `status_since`, so the schedule the final catch-up walked is the returned state's.)"""
+    `status_since`, so the schedule the final catch-up walked is the returned state's.)
+
+    A paused service stays paused, its signals recorded, unless it resumes on a ping
+    (`resume_on_ping`) and this one carries a verdict (success or fail): then it goes
+    straight to what that signal makes it, in one transition from paused. Start and log
+    are not verdicts; a paused service that sends them waits for one, still paused."""
+    resumes = (
+        state.status is Status.PAUSED
+        and state.resume_on_ping
+        and signal in (Signal.SUCCESS, Signal.FAIL)
+    )
     state, transitions = _advance(state, schedule(state, rules), at - _JUST_BEFORE)
     count = state.heartbeat_count + 1
     if signal is Signal.SUCCESS:
@@ -320,9 +333,26 @@ def receive(
         state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
+    if resumes:
+        return _resume_on(state, signal, at, rules)
     steps = schedule(state, rules)
     state, more = _advance(state, steps, at)
     return state, transitions + more, steps
+
+
+def _resume_on(
+    paused: HeartbeatState, signal: Signal, at: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition], list[Step]]:
+    """`receive` of a verdict by a service that resumes on it (the signal is applied to
+    `paused` already): from paused to the status in force now, with nothing in between
+    — the pause covered the time before, so no outage is found in it after the fact."""
+    steps = schedule(replace(paused, status=Status.UNKNOWN), rules)
+    in_force = step_at(steps, at)
+    target = in_force.status if in_force is not None else Status.UNKNOWN
+    since = max(at, paused.status_since)
+    reason = f"resumed by a {signal.value} ping"
+    state = replace(paused, status=target, status_since=since)
+    return state, [Transition(Status.PAUSED, target, since, reason)], steps
 
 
 def _settle(

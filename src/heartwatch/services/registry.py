@@ -36,6 +36,9 @@ PROBE_FIELDS = (
     "failure_threshold",
     "success_threshold",
 )
+RESUME_ON_PING_IS_FOR_HEARTBEATS = (
+    "resume_on_ping is for heartbeat services (a ping to a probe service is only recorded)"
+)
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -76,6 +79,8 @@ class ServiceChanges:
     # goes back to the learned one.
     set_period: bool = False
     expected_period_sec: float | None = None
+    # Heartbeat services: does a ping resume it when paused (domain.heartbeat.receive)?
+    resume_on_ping: bool | None = None
     # Probe fields given (PROBE_FIELDS), and checker settings given (merged into the
     # current ones).
     probe: Mapping[str, Any] = field(default_factory=dict)
@@ -181,6 +186,7 @@ LISTING_COLUMNS = (
     Service.expected_period_sec,
     Service.recent_gaps,
     Service.heartbeat_count,
+    Service.resume_on_ping,
     Service.created_at,
     Service.updated_at,
     Service.criticality,
@@ -261,6 +267,7 @@ async def create_service(
     probe: ProbeConfig | None = None,
     labels: Labels = Labels(),
     active: bool = True,
+    resume_on_ping: bool | None = None,
     checkers: CheckerRegistry | None = None,
 ) -> Service:
     """Register a heartbeat service (no `probe`) or a probe service (validated with the
@@ -269,6 +276,8 @@ async def create_service(
     if probe is not None:
         if expected_period_sec is not None:
             raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+        if resume_on_ping is not None:
+            raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
         assert checkers is not None
         probe = validate_probe(probe, checkers)
     if await queries.key_exists(session, key):
@@ -276,6 +285,7 @@ async def create_service(
     row = Service(**new_service_row(key, now, name=name))
     row.description = description
     row.expected_period_sec = expected_period_sec
+    row.resume_on_ping = resume_on_ping is not False
     _apply_labels(row, labels)
     if probe is not None:
         _apply_probe(row, probe)
@@ -310,6 +320,8 @@ async def update_service(
         raise Invalid(f"{given}: only probe services have these; this is a heartbeat service")
     if changes.set_period and is_probe(row):
         raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+    if changes.resume_on_ping is not None and is_probe(row):
+        raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
     if probe_change and is_probe(row):
         assert checkers is not None
         current = probe_config_of(row)
@@ -335,6 +347,8 @@ async def update_service(
         row.name = changes.name
     if changes.description is not None:
         row.description = changes.description
+    if changes.resume_on_ping is not None:
+        row.resume_on_ping = changes.resume_on_ping
     if changes.set_period:
         period = changes.expected_period_sec
         await stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)

@@ -126,6 +126,7 @@ class HeartbeatRow:
     recent_gaps: list[float]
     heartbeat_count: int
     last_start_at: datetime | None
+    resume_on_ping: bool
 
 
 HEARTBEAT_ROW = tuple(getattr(Service, f.name) for f in fields(HeartbeatRow))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from heartwatch.checkers.registry import CheckerRegistry
+from heartwatch.checkers.script import SCRIPTS_DISABLED, ScriptChecker
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
 from heartwatch.domain.probe import set_paused as probe_set_paused
@@ -269,11 +270,16 @@ async def create_service(
     active: bool = True,
     resume_on_ping: bool | None = None,
     checkers: CheckerRegistry | None = None,
+    allow_scripts: bool = False,
 ) -> Service:
     """Register a heartbeat service (no `probe`) or a probe service (validated with the
-    checker registry, and scheduled: its first run lands somewhere in its first interval)."""
+    checker registry, and scheduled: its first run lands somewhere in its first interval).
+    A script service is refused unless script checks are allowed (`allow_scripts`, the
+    operator's HEARTWATCH_ALLOW_SCRIPT_CHECKS): it could never run."""
     check_key(key)
     if probe is not None:
+        if probe.type == ScriptChecker.type and not allow_scripts:
+            raise Invalid(SCRIPTS_DISABLED)
         if expected_period_sec is not None:
             raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
         if resume_on_ping is not None:

@@ -34,8 +34,8 @@ async def insert_incidents(session: AsyncSession, rows: list[dict[str, Any]]) ->
 
 
 async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Resolve open incidents; each dict has `iid`, `recovered_at`, `closed_by`,
-    `checks_failed_count`. Only an incident still open is touched."""
+    """Resolve open incidents; each dict has `iid`, `recovered_at`, `closed_by`. Only an
+    incident still open is touched."""
     if not rows:
         return
     stmt = (
@@ -45,7 +45,6 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             resolved=True,
             recovered_at=bindparam("recovered_at"),
             closed_by=bindparam("closed_by"),
-            checks_failed_count=bindparam("failed"),
         )
     )
     await session.execute(stmt, rows)
@@ -88,6 +87,7 @@ PAGE_COLUMNS = (
     Service.key.label("service_key"),
     Incident.started_at,
     Incident.recovered_at,
+    Service.type.label("service_type"),
     Incident.checks_failed_count,
     Incident.last_error,
     Incident.resolved,

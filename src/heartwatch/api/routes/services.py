@@ -154,6 +154,7 @@ async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut
             active=body.is_active is not False,
             resume_on_ping=body.resume_on_ping,
             checkers=runtime.checkers,
+            allow_scripts=runtime.check_context.allow_scripts,
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now())
 

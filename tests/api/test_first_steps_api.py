@@ -41,6 +41,7 @@ async def test_four_quick_pings_teach_no_period_and_raise_no_alarm(
     service = (await client.get("/services/newbie")).json()
     assert (service["status"], service["expected_period_sec"]) == ("unknown", None)
     assert service["heartbeat_count"] == 4
+    assert service["resume_on_ping"] is True  # registered by its first ping: the default
     assert await transitions(client, "newbie") == []
     assert (await client.get("/incidents/active")).json() == []
 

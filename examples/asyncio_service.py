@@ -19,7 +19,10 @@ async def handle_batch() -> None:
     await asyncio.sleep(WORK_S)  # stands in for real work
 
 
-@heartbeat_for_async("example-asyncio-service", interval=INTERVAL)
+# A process that runs for good: its keep-alives are its heartbeats, so its period is the
+# keep-alive interval. A scheduled job would declare its schedule instead (period=86400
+# for a nightly one), or no period at all to let heartwatch learn it.
+@heartbeat_for_async("example-asyncio-service", interval=INTERVAL, period=INTERVAL)
 async def main() -> None:
     for _ in range(ROUNDS):
         await handle_batch()

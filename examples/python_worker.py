@@ -23,7 +23,10 @@ def process_queue_once() -> None:
     time.sleep(WORK_S)  # stands in for real work
 
 
-@heartbeat_for_sync("example-python-worker", interval=INTERVAL)
+# A process that runs for good: its keep-alives are its heartbeats, so its period is the
+# keep-alive interval. A scheduled job would declare its schedule instead (period=86400
+# for a nightly one), or no period at all to let heartwatch learn it.
+@heartbeat_for_sync("example-python-worker", interval=INTERVAL, period=INTERVAL)
 def main() -> int:
     for _ in range(ROUNDS):
         process_queue_once()

@@ -39,6 +39,15 @@ def test_defaults() -> None:
         dt.timedelta(days=7),
     )
     assert rules.fallback_period is None
+    assert rules.min_period == 60
+
+
+def test_the_learned_period_floor_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEARTWATCH_MIN_PERIOD_SECONDS", "5")
+    assert Settings().heartbeat_rules.min_period == 5
+    monkeypatch.setenv("HEARTWATCH_MIN_PERIOD_SECONDS", "-1")
+    with pytest.raises(ValidationError):
+        Settings()
 
 
 def test_the_seed_env_file_keeps_working(tmp_path: Path) -> None:

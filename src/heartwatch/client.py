@@ -4,10 +4,15 @@
 
     heartbeat("billing")                        # one heartbeat
 
-    @heartbeat_for_sync("nightly-import", interval=60)
-    def main() -> None: ...                     # start, a heartbeat a minute, then success or fail
+    @heartbeat_for_sync("nightly-import", interval=60, period=86400)
+    def main() -> None: ...     # start, a keep-alive a minute, then success or fail; runs daily
 
     with monitor("reindex", interval=30): ...   # the same for a block (`async with` works too)
+
+The keep-alive `interval` is how often a running job says it is still running; `period`
+is how often the job runs (its schedule), declared only when given. Without it nothing
+is declared: a period set on the server (PATCH /services) stays, and with none set,
+heartwatch learns the period from the heartbeats.
 
 Nothing here ever raises into the host program because the registry is down or slow: a
 failed report logs a warning and returns False. The registry is `url`, else
@@ -197,25 +202,37 @@ def _failure_text(exc: BaseException) -> str:
 
 
 class monitor:
-    """Report on a block of work: `start` on entry, a heartbeat every `interval` seconds
+    """Report on a block of work: `start` on entry, a keep-alive every `interval` seconds
     (with a little jitter) while it runs, then success — or `fail` with the exception's
-    traceback, the exception itself propagating unchanged. Declares `interval` as the
-    service's expected period. Works with `with` (a daemon thread pings) and `async with`
-    (an asyncio task pings)."""
+    traceback, the exception itself propagating unchanged. Works with `with` (a daemon
+    thread pings) and `async with` (an asyncio task pings).
+
+    `period` (seconds) is the job's schedule — 86400 for a nightly job — and is declared
+    with every report when given. The keep-alive interval is not the schedule: a job
+    that runs for a minute every night, declared with a one-minute period, would go down
+    minutes after every run. Without `period` nothing is declared: heartwatch learns the
+    period from the heartbeats (keep-alives are heartbeats too, so a job that runs much
+    longer than `interval` should declare its period), or keeps the one set on the
+    server. For a process that runs for good (a worker loop), the keep-alives are its
+    heartbeats: pass `period=interval`."""
 
     def __init__(
         self,
         service_key: str,
         *,
         interval: float = 300,
+        period: float | None = None,
         url: str | None = None,
         timeout: float = 5.0,
         jitter: float = 0.1,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
+        if period is not None and period <= 0:
+            raise ValueError("period must be positive")
         self.service_key = service_key
         self.interval = interval
+        self.period = period
         self.url = url
         self.timeout = min(timeout, interval)
         self.jitter = jitter
@@ -234,7 +251,7 @@ class monitor:
             "status": status,
             "message": message,
             "timeout": self.timeout,
-            "period": self.interval,
+            "period": self.period,
             "run_id": self.run_id if run else None,
         }
 
@@ -301,14 +318,18 @@ class monitor:
 
 
 def heartbeat_for_sync(
-    service_key: str, *, interval: float = 300, url: str | None = None
+    service_key: str,
+    *,
+    interval: float = 300,
+    period: float | None = None,
+    url: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a (main) function: see `monitor`."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with monitor(service_key, interval=interval, url=url):
+            with monitor(service_key, interval=interval, period=period, url=url):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -317,14 +338,18 @@ def heartbeat_for_sync(
 
 
 def heartbeat_for_async(
-    service_key: str, *, interval: float = 300, url: str | None = None
+    service_key: str,
+    *,
+    interval: float = 300,
+    period: float | None = None,
+    url: str | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Decorate an async (main) function: see `monitor`."""
 
     def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            async with monitor(service_key, interval=interval, url=url):
+            async with monitor(service_key, interval=interval, period=period, url=url):
                 return await fn(*args, **kwargs)
 
         return wrapper

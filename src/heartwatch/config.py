@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     dead_after_days: float = Field(7.0, gt=0, validation_alias=_env("DEAD_AFTER_DAYS"))
     min_heartbeats: int = Field(4, ge=2, validation_alias=_env("MIN_HEARTBEATS"))
     period_sample_size: int = Field(20, ge=1, validation_alias=_env("PERIOD_SAMPLE_SIZE"))
+    # Gaps between heartbeats shorter than this teach nothing: a few pings by hand must
+    # not teach a period of a fraction of a second (see HeartbeatRules.min_period).
+    min_period_seconds: float = Field(60.0, ge=0, validation_alias=_env("MIN_PERIOD_SECONDS"))
     # Seed 000's SERVICE_INACTIVE_THRESHOLD_MINUTES: when set, a service with no declared
     # and no learned period yet goes silent after this long without a heartbeat (instead of
     # staying unknown until it has sent enough heartbeats to learn its period).
@@ -193,6 +196,7 @@ class Settings(BaseSettings):
             min_heartbeats=self.min_heartbeats,
             sample_size=self.period_sample_size,
             fallback_period=fallback,
+            min_period=self.min_period_seconds,
         )
 
 

@@ -20,7 +20,7 @@ async def test_register_an_http_service_with_seed_004_camel_case(
         type="http",
         endpoint=f"{http_target}/ok",
         checkInterval=30,
-        timeout=5000,
+        timeout=5,  # seconds, as checkInterval is
         retry_count=2,
         retry_backoff_ms=500,
         failure_threshold=2,
@@ -139,7 +139,10 @@ async def test_manual_check_of_a_heartbeat_service_is_422(client: httpx.AsyncCli
 
 
 async def test_script_checks_are_off_by_default(client: httpx.AsyncClient) -> None:
-    await create(client, key="sh", type="script", endpoint="true")
-    result = (await client.post("/services/sh/check")).json()
-    assert result["status"] == "down"
-    assert "HEARTWATCH_ALLOW_SCRIPT_CHECKS" in result["error"]
+    # Refused at registration with the checker's own words (a script service that was
+    # registered while they were on says the same when checked: tests/checkers).
+    response = await create(client, key="sh", type="script", endpoint="true")
+    assert response.status_code == 422
+    assert "script checks are disabled" in response.json()["detail"]
+    assert "HEARTWATCH_ALLOW_SCRIPT_CHECKS=true" in response.json()["detail"]
+    assert (await client.get("/services/sh")).status_code == 404

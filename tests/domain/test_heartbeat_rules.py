@@ -51,6 +51,8 @@ from heartwatch.domain.status import SEVERITY, Health, Status, health_of
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 RULES = HeartbeatRules()
+# Without the learned-period floor: for rules that hold at every scale, sub-minute included.
+NO_FLOOR = HeartbeatRules(min_period=0.0)
 US = timedelta(microseconds=1)  # the resolution of datetime: "just before" a moment
 DAY = timedelta(days=1)
 
@@ -148,6 +150,7 @@ def test_default_rules_are_the_ones_design_states() -> None:
     assert RULES.min_heartbeats == 4
     assert RULES.sample_size == 20
     assert RULES.fallback_period is None
+    assert RULES.min_period == 60.0
 
 
 @pytest.mark.parametrize(
@@ -159,6 +162,7 @@ def test_default_rules_are_the_ones_design_states() -> None:
         {"silent_factor": 5.0, "down_factor": 4.0},
         {"min_heartbeats": 1},  # one heartbeat has no gap to learn from
         {"sample_size": 0},
+        {"min_period": -1.0},
     ],
 )
 def test_rules_reject_settings_that_make_no_sense(kwargs: dict[str, float]) -> None:
@@ -189,8 +193,8 @@ def test_fourth_heartbeat_learns_the_period_and_makes_the_service_alive_at_once(
 
 def test_learned_period_is_the_median_gap_not_the_mean() -> None:
     # gaps 10, 20, 30, 1000: the mean (265) would tolerate a 9-minute silence.
-    state, _ = beats([0, 10, 30, 60, 1060])
-    assert expected_period(state, RULES) == 25.0  # even count: mean of the middle two
+    state, _ = beats([0, 10, 30, 60, 1060], rules=NO_FLOOR)
+    assert expected_period(state, NO_FLOOR) == 25.0  # even count: mean of the middle two
 
 
 def test_learned_period_uses_only_the_last_twenty_gaps() -> None:
@@ -228,8 +232,8 @@ def test_fallback_period_applies_while_nothing_is_declared_or_learned() -> None:
 
 def test_learned_period_replaces_the_fallback_once_known() -> None:
     rules = HeartbeatRules(fallback_period=300.0)
-    state, _ = beats(every(10, 4), rules=rules)
-    assert expected_period(state, rules) == 10.0
+    state, _ = beats(every(120, 4), rules=rules)
+    assert expected_period(state, rules) == 120.0
 
 
 def test_duplicate_heartbeat_adds_no_zero_gap() -> None:
@@ -250,7 +254,7 @@ def test_late_heartbeat_does_not_move_the_last_heartbeat_back() -> None:
 def test_median_period_needs_min_heartbeats_minus_one_gaps() -> None:
     assert median_period((60.0, 60.0), RULES) is None
     assert median_period((60.0, 60.0, 90.0), RULES) == 60.0
-    assert median_period([1.0, 2.0, 3.0, 4.0], HeartbeatRules(min_heartbeats=2)) == 2.5
+    assert median_period([61.0, 62.0, 63.0, 64.0], HeartbeatRules(min_heartbeats=2)) == 62.5
 
 
 def test_rules_that_could_never_learn_a_period_are_refused() -> None:
@@ -261,6 +265,52 @@ def test_rules_that_could_never_learn_a_period_are_refused() -> None:
     state, _ = beats(every(60, 10), rules=rules)
     assert expected_period(state, rules) == 60.0
     assert state.status is Status.ALIVE
+
+
+def test_a_few_pings_by_hand_teach_no_period_and_raise_no_alarm() -> None:
+    # The README's first steps: four curls a fraction of a second apart. They once taught
+    # a period of 0.13 s: silent, then down (an incident, every channel alerted) within a
+    # second. Gaps below the floor teach nothing, so the service waits, unknown.
+    state, transitions = beats([0, 0.13, 0.26, 0.39])
+    assert state.recent_gaps == ()
+    assert expected_period(state, RULES) is None
+    assert (state.status, transitions) == (Status.UNKNOWN, [])
+    _, later = advance(state, T0 + sec(11), RULES)
+    assert later == []
+    assert status_at(state, T0 + 6 * DAY) is Status.UNKNOWN
+
+
+def test_a_burst_of_pings_counts_as_one_heartbeat() -> None:
+    # An hourly job whose report was retried (or sent twice): the burst is not a gap of
+    # its own; the next gap is measured from the burst's last ping.
+    state, _ = beats([0, 3600, 3600.2, 3600.5, 7200.5, 10800.5])
+    assert state.recent_gaps == (3600.0, 3600.0, 3600.0)
+    assert state.last_heartbeat_at == T0 + sec(10800.5)
+    assert state.heartbeat_count == 6
+    assert expected_period(state, RULES) == 3600.0
+
+
+def test_a_gap_of_exactly_the_floor_teaches() -> None:
+    state, _ = beats(every(60, 4))
+    assert expected_period(state, RULES) == 60.0
+    state, _ = beats(every(59.9, 4))
+    assert expected_period(state, RULES) is None
+
+
+def test_gaps_recorded_below_the_floor_teach_nothing_either() -> None:
+    # Gaps a service learned before the floor existed (or under a lower one) are still in
+    # its sample: they must not make a period below the floor either.
+    legacy = replace(new_service(), recent_gaps=(0.13, 0.13, 0.13, 0.0186))
+    assert expected_period(legacy, RULES) is None
+    mixed = replace(legacy, recent_gaps=(0.13, 120.0, 0.2, 120.0, 180.0))
+    assert expected_period(mixed, RULES) == 120.0
+
+
+def test_a_declared_period_is_not_held_to_the_floor() -> None:
+    # The floor is for learning from gaps; a period the sender declares is its own word.
+    state, _ = beats([0, 10, 20], declared=10.0)
+    assert expected_period(state, RULES) == 10.0
+    assert status_at(state, T0 + sec(40)) is Status.SILENT
 
 
 # --------------------------------------------------------------------------------------
@@ -465,9 +515,14 @@ def test_start_and_log_signals_do_not_postpone_silence(signal: Signal) -> None:
 # --------------------------------------------------------------------------------------
 
 
+def kept_paused(state: HeartbeatState) -> HeartbeatState:
+    """The service set to stay paused when it pings (resume_on_ping off)."""
+    return replace(state, resume_on_ping=False)
+
+
 def test_pause_freezes_the_status_whatever_happens() -> None:
     state, _ = beats([0], declared=60.0)
-    state, transitions = set_paused(state, True, T0 + sec(30), RULES)
+    state, transitions = set_paused(kept_paused(state), True, T0 + sec(30), RULES)
     assert timeline(transitions) == [(Status.ALIVE, Status.PAUSED, T0 + sec(30))]
     assert advance(state, T0 + 30 * DAY, RULES) == (state, [])
     assert next_deadline(state, RULES, T0 + sec(30)) is None
@@ -501,11 +556,60 @@ def test_resume_goes_back_to_what_the_signals_say(
     during_pause: list[tuple[Signal, timedelta]], resume_after: timedelta, expected: Status
 ) -> None:
     state, _ = beats([0], declared=60.0)
-    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    state, _ = set_paused(kept_paused(state), True, T0 + sec(10), RULES)
     state, _ = feed(state, [(s, T0 + d) for s, d in during_pause])
     state, transitions = set_paused(state, False, T0 + resume_after, RULES)
     assert timeline(transitions) == [(Status.PAUSED, expected, T0 + resume_after)]
     assert (state.status, state.status_since) == (expected, T0 + resume_after)
+
+
+@pytest.mark.parametrize(
+    ("signal", "after", "expected", "reason"),
+    [
+        (Signal.SUCCESS, sec(30), Status.ALIVE, "resumed by a success ping"),
+        # Long past 4P: the pause covered that time, so no outage is found in it.
+        (Signal.SUCCESS, 3 * DAY, Status.ALIVE, "resumed by a success ping"),
+        (Signal.FAIL, sec(30), Status.DOWN, "resumed by a fail ping"),
+    ],
+)
+def test_a_verdict_ping_resumes_a_paused_service_by_default(
+    signal: Signal, after: timedelta, expected: Status, reason: str
+) -> None:
+    # Healthchecks resumes a paused check on its next ping; so does heartwatch, unless
+    # the service is set to stay paused (resume_on_ping off).
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    resumed, transitions = apply_signal(state, signal, T0 + after, RULES)
+    assert [(t.from_status, t.to_status, t.at, t.reason) for t in transitions] == [
+        (Status.PAUSED, expected, T0 + after, reason)
+    ]
+    assert (resumed.status, resumed.status_since) == (expected, T0 + after)
+    assert resumed.heartbeat_count == state.heartbeat_count + 1
+
+
+def test_a_success_ping_resumes_an_unlearned_service_into_unknown() -> None:
+    state, _ = set_paused(new_service(), True, T0, RULES)
+    _, transitions = apply_signal(state, Signal.SUCCESS, T0 + sec(5), RULES)
+    assert timeline(transitions) == [(Status.PAUSED, Status.UNKNOWN, T0 + sec(5))]
+
+
+@pytest.mark.parametrize("signal", NEUTRAL_SIGNALS)
+def test_start_and_log_pings_leave_a_paused_service_paused(signal: Signal) -> None:
+    # Not verdicts: a job that starts is resumed by the success (or failure) that ends it.
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(state, True, T0 + sec(10), RULES)
+    after, transitions = apply_signal(state, signal, T0 + sec(20), RULES)
+    assert (after.status, transitions) == (Status.PAUSED, [])
+    _, transitions = apply_signal(after, Signal.SUCCESS, T0 + sec(30), RULES)
+    assert timeline(transitions) == [(Status.PAUSED, Status.ALIVE, T0 + sec(30))]
+
+
+def test_a_service_kept_paused_stays_paused_on_any_ping() -> None:
+    state, _ = beats([0], declared=60.0)
+    state, _ = set_paused(kept_paused(state), True, T0 + sec(10), RULES)
+    state, transitions = feed(state, [(s, T0 + sec(20 + i)) for i, s in enumerate(Signal)])
+    assert (state.status, transitions) == (Status.PAUSED, [])
+    assert state.heartbeat_count == 1 + len(Signal)
 
 
 def test_resuming_a_never_heard_service_makes_it_unknown() -> None:
@@ -550,11 +654,11 @@ def test_raising_the_period_of_a_down_service_makes_it_alive_now() -> None:
 
 
 def test_forgetting_the_declared_period_goes_back_to_the_learned_one() -> None:
-    state, _ = beats(every(10, 5), declared=3600.0)
-    state, _ = redeclare_period(state, None, T0 + sec(41), RULES)
-    assert expected_period(state, RULES) == 10.0
+    state, _ = beats(every(10, 5), declared=3600.0, rules=NO_FLOOR)
+    state, _ = redeclare_period(state, None, T0 + sec(41), NO_FLOOR)
+    assert expected_period(state, NO_FLOOR) == 10.0
     assert state.status is Status.ALIVE
-    assert status_at(state, T0 + sec(60)) is Status.SILENT
+    assert status_at(state, T0 + sec(60), NO_FLOOR) is Status.SILENT
 
 
 def test_declaring_a_period_on_an_unknown_service_gives_it_a_verdict() -> None:
@@ -637,6 +741,7 @@ def rules_st(draw: st.DrawFn) -> HeartbeatRules:
         min_heartbeats=(min_heartbeats := draw(st.integers(2, 6))),
         sample_size=draw(st.integers(min_heartbeats - 1, 25)),
         fallback_period=draw(st.none() | st.integers(1, 86_400).map(float)),
+        min_period=draw(st.sampled_from([0.0, 1.0, 60.0]) | st.floats(0, 7200, allow_nan=False)),
     )
 
 
@@ -738,8 +843,32 @@ def test_one_outlier_gap_does_not_move_the_learned_period(
     for gap in gaps:
         at += gap
         signals.append((Signal.SUCCESS, at))
-    state, _ = feed(new_service(), signals)
-    assert expected_period(state, RULES) == float(common_s)
+    state, _ = feed(new_service(), signals, NO_FLOOR)
+    assert expected_period(state, NO_FLOOR) == float(common_s)
+
+
+@PROPERTY
+@given(h=histories(signals=SUCCESS_HEAVY, max_size=40))
+def test_no_sequence_of_heartbeats_learns_a_period_below_the_floor(h: History) -> None:
+    rules = replace(h.rules, fallback_period=None)
+    state = h.start if h.start.declared_period is None else replace(h.start, declared_period=None)
+    for signal, at in h.signals:
+        state, _ = apply_signal(state, signal, at, rules)
+        assert all(g >= rules.min_period for g in state.recent_gaps)
+        learned = expected_period(state, rules)
+        assert learned is None or learned >= rules.min_period
+
+
+@CHEAP_PROPERTY
+@given(
+    gaps=st.lists(
+        st.floats(0, 1e-3, allow_nan=False) | st.floats(0, 1e6, allow_nan=False), max_size=40
+    ),
+    floor=st.sampled_from([0.0, 1.0, 60.0, 3600.0]),
+)
+def test_no_recorded_gaps_make_a_period_below_the_floor(gaps: list[float], floor: float) -> None:
+    learned = median_period(gaps, HeartbeatRules(min_period=floor))
+    assert learned is None or learned >= floor
 
 
 @CHEAP_PROPERTY
@@ -754,7 +883,7 @@ def test_median_period_ignores_one_outlier(
 ) -> None:
     gaps = [common] * n
     gaps.insert(min(position, n), outlier)
-    assert median_period(gaps, RULES) == common
+    assert median_period(gaps, NO_FLOOR) == common
 
 
 @PROPERTY
@@ -901,10 +1030,19 @@ def test_next_deadline_is_the_next_moment_advance_changes_something(
 
 
 @PROPERTY
-@given(h=histories(), signal=SUCCESS_HEAVY, gap=GAPS, paused=st.booleans())
-def test_apply_signal_invariants(h: History, signal: Signal, gap: timedelta, paused: bool) -> None:
+@given(
+    h=histories(),
+    signal=SUCCESS_HEAVY,
+    gap=GAPS,
+    paused=st.booleans(),
+    resume_on_ping=st.booleans(),
+)
+def test_apply_signal_invariants(
+    h: History, signal: Signal, gap: timedelta, paused: bool, resume_on_ping: bool
+) -> None:
     rules = h.rules
     state, _ = run(h)
+    state = replace(state, resume_on_ping=resume_on_ping)
     if paused:
         state, _ = set_paused(state, True, h.end, rules)
     at = h.end + gap
@@ -922,8 +1060,12 @@ def test_apply_signal_invariants(h: History, signal: Signal, gap: timedelta, pau
         assert after.last_heartbeat_at == state.last_heartbeat_at
         assert after.recent_gaps == state.recent_gaps
 
-    if paused:
+    resumes = resume_on_ping and signal in (Signal.SUCCESS, Signal.FAIL)
+    if paused and not resumes:
         assert (after.status, transitions) == (Status.PAUSED, [])
+    elif paused:  # resumed: straight from paused to the verdict, nothing in between
+        assert [t.from_status for t in transitions] == [Status.PAUSED]
+        assert after.status is not Status.PAUSED
     elif signal is Signal.SUCCESS:
         known = expected_period(after, rules) is not None
         assert after.status is (Status.ALIVE if known else Status.UNKNOWN)
@@ -957,16 +1099,49 @@ def test_paused_service_resumes_to_what_an_unpaused_twin_would_show(
         signals.append((signal, at))
     resume_at = at + resume_after
 
-    paused, _ = set_paused(base, True, pause_at, rules)
+    paused, _ = set_paused(kept_paused(base), True, pause_at, rules)
     paused, while_paused = feed(paused, signals, rules)
     assert (paused.status, while_paused) == (Status.PAUSED, [])
     assert advance(paused, resume_at, rules) == (paused, [])
 
-    twin, _ = feed(base, signals, rules)
+    twin, _ = feed(kept_paused(base), signals, rules)
     resumed, transitions = set_paused(paused, False, resume_at, rules)
     assert timeline(transitions) == [(Status.PAUSED, status_at(twin, resume_at, rules), resume_at)]
     # ...and from then on it follows the twin's ladder.
     assert status_at(resumed, resume_at + later, rules) is status_at(twin, resume_at + later, rules)
+
+
+@PROPERTY
+@given(
+    h=histories(),
+    pause_after=LATER,
+    during=st.lists(st.tuples(SUCCESS_HEAVY, GAPS), max_size=5),
+    verdict=st.sampled_from([Signal.SUCCESS, Signal.FAIL]),
+    gap=GAPS,
+    later=LATER,
+)
+def test_a_verdict_ping_resumes_to_what_an_unpaused_twin_shows(
+    h: History,
+    pause_after: timedelta,
+    during: list[tuple[Signal, timedelta]],
+    verdict: Signal,
+    gap: timedelta,
+    later: timedelta,
+) -> None:
+    rules = h.rules
+    base, _ = run(h)
+    at, signals = h.end + pause_after, []
+    paused, _ = set_paused(base, True, at, rules)
+    # Start and log only while paused: the first verdict is the one that resumes it.
+    for signal, step in during:
+        at += step
+        signals.append((Signal.LOG if signal is Signal.LOG else Signal.START, at))
+    at += gap
+    signals.append((verdict, at))
+    resumed, transitions = feed(paused, signals, rules)
+    twin, _ = feed(base, signals, rules)
+    assert timeline(transitions) == [(Status.PAUSED, twin.status, max(at, paused.status_since))]
+    assert status_at(resumed, at + later, rules) is status_at(twin, at + later, rules)
 
 
 @PROPERTY
@@ -1002,4 +1177,4 @@ def test_a_step_words_its_reason_when_asked() -> None:
 @CHEAP_PROPERTY
 @given(gaps=st.lists(st.floats(0, 1e7, allow_nan=False), min_size=3, max_size=40))
 def test_median_period_is_the_statistics_median_of_the_sample(gaps: list[float]) -> None:
-    assert median_period(gaps, RULES) == statistics.median(gaps[-RULES.sample_size :])
+    assert median_period(gaps, NO_FLOOR) == statistics.median(gaps[-RULES.sample_size :])

@@ -151,7 +151,30 @@ def test_sync_decorator_reports_start_keepalives_and_success(live: str) -> None:
     # so no upper bound beyond "not absurd").
     assert 1000 <= got[-1]["duration_ms"] < 30_000
     assert all(e["duration_ms"] is None for e in got[1:-1])  # keep-alives end nothing
-    assert httpx.get(f"{live}/services/sdk-sync").json()["expected_period_sec"] == 0.3
+    # The keep-alive interval is not the job's period: none is declared, and keep-alives
+    # a fraction of a second apart teach none.
+    service = httpx.get(f"{live}/services/sdk-sync").json()
+    assert (service["expected_period_sec"], service["period_source"]) == (None, None)
+    assert service["status"] == "unknown"
+
+
+def test_a_period_given_to_the_sdk_is_declared_and_one_set_on_the_server_is_kept(
+    live: str,
+) -> None:
+    @heartbeat_for_sync("sdk-nightly", interval=60, period=86400, url=live)
+    def nightly() -> None:
+        pass
+
+    nightly()
+    service = httpx.get(f"{live}/services/sdk-nightly").json()
+    assert (service["expected_period_sec"], service["status"]) == (86400, "alive")
+
+    # Edited on the server; the next run, without period=, leaves it as it is.
+    edited = httpx.patch(f"{live}/services/sdk-nightly", json={"expected_period_sec": 7 * 86400})
+    assert edited.is_success, edited.text
+    with monitor("sdk-nightly", interval=60, url=live):
+        pass
+    assert httpx.get(f"{live}/services/sdk-nightly").json()["expected_period_sec"] == 7 * 86400
 
 
 def test_sync_decorator_reports_the_exception_and_lets_it_through(live: str) -> None:
@@ -287,21 +310,48 @@ def test_systemd_example_unit_commands(live: str) -> None:
     unit = (EXAMPLES / "systemd" / "backup.service").read_text()
     commands = re.findall(r"^ExecStart(?:Pre)?=(.+)$", unit, flags=re.M)
     assert len(commands) == 2 and "Environment=HEARTWATCH_URL=" in unit
-    for command in commands:
-        shell_line = command.replace("%n", "backup.service").replace(
-            "/usr/local/bin/backup.sh", "true"
-        )
-        done = subprocess.run(
-            ["sh", "-c", shell_line],
-            env={**os.environ, "HEARTWATCH_URL": live},
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    start, end = events(live, "nightly-backup")
-    assert (start["kind"], end["kind"], end["run_id"]) == ("start", "success", "backup.service")
-    assert end["duration_ms"] is not None
+    # A registry that is down must never stop the backup: systemd ignores the failure of
+    # a command written with a leading "-".
+    assert commands[0].startswith("-/usr/bin/curl ")
+    for stand_in, run_id in (("true", "1f0e3dad99908345"), ("false", "c4ca4238a0b92382")):
+        for command, backup in zip(commands, ("no backup", stand_in), strict=True):
+            shell_line = command.removeprefix("-").replace("/usr/local/bin/backup.sh", stand_in)
+            done = subprocess.run(
+                ["sh", "-c", shell_line],
+                # systemd gives every run of a unit its own INVOCATION_ID
+                env={**os.environ, "HEARTWATCH_URL": live, "INVOCATION_ID": run_id},
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            # The unit's result is the backup's own, whatever the report did.
+            assert done.returncode == (1 if backup == "false" else 0), done.stderr
+    got = events(live, "nightly-backup")
+    assert [(e["kind"], e["run_id"]) for e in got] == [
+        ("start", "1f0e3dad99908345"),
+        ("success", "1f0e3dad99908345"),
+        ("start", "c4ca4238a0b92382"),
+        ("fail", "c4ca4238a0b92382"),
+    ]
+    assert got[1]["duration_ms"] is not None and got[3]["duration_ms"] is not None
+    assert httpx.get(f"{live}/services/nightly-backup").json()["expected_period_sec"] == 86400
+
+
+def test_systemd_example_backup_runs_while_the_registry_is_down() -> None:
+    unit = (EXAMPLES / "systemd" / "backup.service").read_text()
+    [command] = re.findall(r"^ExecStart=(.+)$", unit, flags=re.M)
+    done = subprocess.run(
+        ["sh", "-c", command.replace("/usr/local/bin/backup.sh", "true")],
+        env={
+            **os.environ,
+            "HEARTWATCH_URL": f"http://127.0.0.1:{free_port()}",
+            "INVOCATION_ID": "0",
+        },
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ def test_an_outage_makes_one_incident_and_the_uptime_figures(launcher: Launcher)
     hw.wait_recorded("db", "down")
     [open_] = hw.http.get("/incidents/active").json()
     assert datetime.fromisoformat(open_["started_at"]) == last + timedelta(seconds=240)
-    assert open_["duration"] is None and open_["checks_failed_count"] == 4
+    assert open_["duration"] is None
+    assert open_["checks_failed_count"] is None  # a heartbeat service has no checks to count
 
     recovered = datetime.fromisoformat(hw.heartbeat("db")["received_at"])
     assert hw.http.get("/incidents/active").json() == []

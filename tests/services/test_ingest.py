@@ -70,7 +70,7 @@ async def test_fail_signal_is_down_at_once_and_success_recovers(database: Databa
     hb = ingest(database, clock)
     for _ in range(4):
         await ping(hb, clock, "etl")
-        clock.advance(30)
+        clock.advance(60)
     assert (await ping(hb, clock, "etl", Signal.FAIL)).status is Status.DOWN
     clock.advance(5)
     assert (await ping(hb, clock, "etl", Signal.START)).status is Status.DOWN
@@ -177,7 +177,7 @@ async def test_a_batch_with_a_new_key_or_a_transition_is_recorded_once(
     hb = ingest(database, clock)
     for _ in range(3):
         await ping(hb, clock, "known")
-        clock.advance(10)
+        clock.advance(60)
     # Together: the fourth beat of "known" (unknown -> alive) and a new key.
     results = await asyncio.gather(
         *(

@@ -25,6 +25,7 @@ class IncidentColumns(Protocol):
     service_key: str
     started_at: datetime
     recovered_at: datetime | None
+    service_type: str
     checks_failed_count: int
     last_error: str | None
     resolved: bool
@@ -37,7 +38,10 @@ class IncidentOut(BaseModel):
     started_at: datetime = Field(description="when the service turned down")
     recovered_at: datetime | None
     duration: float | None = Field(description="seconds; null while open")
-    checks_failed_count: int = Field(description="failed checks, or missed heartbeat periods")
+    checks_failed_count: int | None = Field(
+        description="probe services: failed checks (null for heartbeat services, which "
+        "have no checks)"
+    )
     last_error: str | None
     resolved: bool
 
@@ -51,7 +55,9 @@ class IncidentOut(BaseModel):
             started_at=row.started_at,
             recovered_at=recovered,
             duration=None if recovered is None else (recovered - row.started_at).total_seconds(),
-            checks_failed_count=row.checks_failed_count,
+            checks_failed_count=None
+            if row.service_type == "heartbeat"
+            else row.checks_failed_count,
             last_error=row.last_error,
             resolved=row.resolved,
         )

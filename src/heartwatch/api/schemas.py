@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Self
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period, next_deadline
@@ -20,6 +29,9 @@ from heartwatch.services.registry import PROBE_FIELDS
 
 if TYPE_CHECKING:  # the rows rendered; the API runs no store code
     from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
+
+# A check timeout under this many milliseconds is a timeout meant in seconds.
+MIN_TIMEOUT_MS = 100
 
 
 def as_utc(value: datetime) -> datetime:
@@ -81,6 +93,10 @@ class ServiceOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     is_active: bool
+    resume_on_ping: bool | None = Field(
+        description="heartbeat services: a success or fail ping resumes the service when "
+        "paused (null for probe services)"
+    )
     criticality: str
     tags: list[str]
     sla_target: float | None
@@ -126,6 +142,7 @@ class ServiceOut(BaseModel):
             created_at=row.created_at,
             updated_at=row.updated_at,
             is_active=current.status is not Status.PAUSED,
+            resume_on_ping=None if probe else row.resume_on_ping,
             criticality=row.criticality,
             tags=list(row.tags or ()),
             sla_target=row.sla_target,
@@ -172,7 +189,20 @@ class _ServiceFields(BaseModel):
         validation_alias=_aliases("check_interval_sec", "checkInterval", "checkIntervalSec"),
     )
     timeout_ms: int | None = Field(
-        None, ge=1, le=3_600_000, validation_alias=_aliases("timeout_ms", "timeout", "timeoutMs")
+        None,
+        le=3_600_000,
+        description=f"milliseconds, at least {MIN_TIMEOUT_MS}",
+        validation_alias=_aliases("timeout_ms", "timeoutMs"),
+    )
+    # Seed 004's camelCase `timeout` is in seconds, as its `checkInterval` is: taken as
+    # milliseconds, `"timeout": 3` made a 3 ms timeout that failed every check.
+    timeout_s: float | None = Field(
+        None,
+        ge=MIN_TIMEOUT_MS / 1000,
+        le=3600,
+        description="seed 004's `timeout`: seconds (stored as timeout_ms)",
+        validation_alias=_aliases("timeout"),
+        exclude=True,
     )
     retry_count: int | None = Field(
         None, ge=0, le=10, validation_alias=_aliases("retry_count", "retryCount")
@@ -192,6 +222,37 @@ class _ServiceFields(BaseModel):
         None, gt=0, le=100, validation_alias=_aliases("sla_target", "slaTarget")
     )
     is_active: bool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
+    resume_on_ping: bool | None = Field(
+        None,
+        description="heartbeat services: resume when paused on a success or fail ping "
+        "(default true); false keeps the service paused until it is resumed",
+        validation_alias=_aliases("resume_on_ping", "resumeOnPing"),
+    )
+
+    @field_validator("timeout_ms")
+    @classmethod
+    def _milliseconds(cls, value: int | None) -> int | None:
+        if value is not None and value < MIN_TIMEOUT_MS:
+            raise PydanticCustomError(
+                "timeout_in_seconds",
+                "timeout_ms is in milliseconds, and {value} ms is under the minimum of "
+                "{minimum} ms: did you mean seconds? ({value} s is timeout_ms {ms}, or "
+                '"timeout": {value})',
+                {"value": value, "minimum": MIN_TIMEOUT_MS, "ms": value * 1000},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _timeout_from_seconds(self) -> Self:
+        if self.timeout_s is None:
+            return self
+        if "timeout_ms" in self.model_fields_set:
+            raise PydanticCustomError(
+                "timeout_twice", "give timeout (seconds) or timeout_ms (milliseconds), not both"
+            )
+        self.timeout_ms = round(self.timeout_s * 1000)
+        self.model_fields_set.add("timeout_ms")
+        return self
 
     def checker_settings(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

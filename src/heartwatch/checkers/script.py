@@ -28,6 +28,11 @@ _PRIVATE_ENV_PREFIX = "HEARTWATCH_"
 _PRIVATE_ENV = frozenset({"DATABASE_URL", "TELEGRAM_BOT_TOKEN"})
 # After the command exits (or is killed), how long its output may take to drain.
 _DRAIN_S = 1.0
+# Both when a script service is registered and when one is checked (it may have been
+# registered while they were on).
+SCRIPTS_DISABLED = (
+    "script checks are disabled on this server: set HEARTWATCH_ALLOW_SCRIPT_CHECKS=true to run them"
+)
 
 
 class ScriptSettings(CheckerSettings):
@@ -56,12 +61,7 @@ class ScriptChecker(Checker):
         if not isinstance(settings, ScriptSettings):
             raise TypeError(f"script checks need ScriptSettings, got {type(settings).__name__}")
         if not ctx.allow_scripts:
-            return Outcome(
-                up=False,
-                error="script checks are disabled: set HEARTWATCH_ALLOW_SCRIPT_CHECKS=true "
-                "on the worker to run them",
-                failed_assertion="disabled",
-            )
+            return Outcome(up=False, error=SCRIPTS_DISABLED, failed_assertion="disabled")
         argv = ["/bin/sh", "-c", probe.endpoint] if settings.shell else shlex.split(probe.endpoint)
         started = time.perf_counter()
         # Our own pipe, not asyncio's PIPE: Process.wait() also waits for its pipes to

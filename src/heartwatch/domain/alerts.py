@@ -7,6 +7,7 @@ notification: "payments is DOWN", "payments RECOVERED after 12 min".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -122,15 +123,22 @@ def transition_alert(
     *,
     link: str | None,
     tz: ZoneInfo,
+    path: Sequence[Status] = (),
 ) -> AlertText:
+    """`path`: the statuses the service went through to get here, when this alert stands
+    for several changes recorded together (only the last is told)."""
     name = service.key
+    was = path[0] if len(path) > 2 else from_status
     if event == "recovered":
         since = incident.started_at if incident is not None else None
         took = f" after {human_duration((at - since).total_seconds())}" if since else ""
         title = f"{name} RECOVERED{took}"
     else:
         title = f"{name} is {to_status.value.upper()}"
-    fields = {"Status": f"{to_status.value} (was {from_status.value})", "Since": local(at, tz)}
+    fields = {"Status": f"{to_status.value} (was {was.value})"}
+    if len(path) > 2:
+        fields["Path"] = " → ".join(status.value for status in path)
+    fields["Since"] = local(at, tz)
     if reason:
         fields["Reason"] = reason
     error = (incident.last_error if incident else None) or service.last_error

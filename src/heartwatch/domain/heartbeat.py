@@ -16,6 +16,7 @@ else is reading that list:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -50,10 +51,17 @@ class HeartbeatRules:
     sample_size: int = 20
     # Period to assume while none is declared or learned; None keeps such services unknown.
     fallback_period: float | None = None
+    # The shortest period that can be learned, in seconds: a gap shorter than this teaches
+    # nothing. A few pings sent by hand, or a retried request, come fractions of a second
+    # apart; learned as the period, they would make the service silent a second later and
+    # alert everyone. (A declared period is the sender's word and is not held to this.)
+    min_period: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 < self.silent_factor < self.down_factor:
             raise ValueError("need 0 < silent_factor < down_factor")
+        if self.min_period < 0:
+            raise ValueError("need min_period >= 0")
         if self.min_heartbeats < 2 or self.sample_size < self.min_heartbeats - 1:
             # Only sample_size gaps are kept, so fewer than min_heartbeats - 1 of them
             # could never be enough to learn a period.
@@ -73,6 +81,9 @@ class HeartbeatState:
     # O(1) per heartbeat and the learned period survives pruning of old heartbeats.
     recent_gaps: tuple[float, ...] = ()
     heartbeat_count: int = 0
+    # A success or fail ping to a paused service resumes it (as Healthchecks does: a job
+    # that reports again is being watched again); False keeps it paused until resumed.
+    resume_on_ping: bool = True
 
 
 class Step(NamedTuple):
@@ -100,11 +111,18 @@ class Transition:
 
 
 def median_period(gaps: tuple[float, ...] | list[float], rules: HeartbeatRules) -> float | None:
-    """Median of the last `sample_size` gaps; None until `min_heartbeats` have been seen."""
+    """Median of the last `sample_size` gaps that are at least `min_period` long; None
+    until there are `min_heartbeats - 1` of them."""
     if len(gaps) < rules.min_heartbeats - 1:
         return None
     # statistics.median, without its generality (this runs for every heartbeat).
     ordered = sorted(gaps[-rules.sample_size :])
+    if ordered[0] < rules.min_period:
+        # `receive` records no gap below the floor; these were recorded under a lower one
+        # (or before there was one), and teach nothing either.
+        ordered = ordered[bisect_left(ordered, rules.min_period) :]
+        if len(ordered) < rules.min_heartbeats - 1:
+            return None
     mid = len(ordered) // 2
     return float(ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2)
 
@@ -279,14 +297,29 @@ def receive(
     """`apply_signal`, plus the schedule of the state it returns (`schedule(state, rules)`),
     for ingest to take the next deadline from (`deadline_in`) without working it out again.
     (A state's schedule does not depend on its status unless paused, nor on its
-    `status_since`, so the schedule the final catch-up walked is the returned state's.)"""
+    `status_since`, so the schedule the final catch-up walked is the returned state's.)
+
+    A paused service stays paused, its signals recorded, unless it resumes on a ping
+    (`resume_on_ping`) and this one carries a verdict (success or fail): then it goes
+    straight to what that signal makes it, in one transition from paused. Start and log
+    are not verdicts; a paused service that sends them waits for one, still paused."""
+    resumes = (
+        state.status is Status.PAUSED
+        and state.resume_on_ping
+        and signal in (Signal.SUCCESS, Signal.FAIL)
+    )
     state, transitions = _advance(state, schedule(state, rules), at - _JUST_BEFORE)
     count = state.heartbeat_count + 1
     if signal is Signal.SUCCESS:
         gaps = state.recent_gaps
         last = state.last_heartbeat_at
         if last is not None and at > last:
-            gaps = (*gaps, (at - last).total_seconds())[-rules.sample_size :]
+            gap = (at - last).total_seconds()
+            # A burst of pings (a retry, a few by hand) is one heartbeat, not several
+            # gaps: a gap below the floor is not recorded, and the next gap is measured
+            # from the burst's last ping, which still counts as the last heartbeat.
+            if gap >= rules.min_period:
+                gaps = (*gaps, gap)[-rules.sample_size :]
         state = replace(
             state,
             last_heartbeat_at=at if last is None else max(at, last),
@@ -300,9 +333,26 @@ def receive(
         state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
+    if resumes:
+        return _resume_on(state, signal, at, rules)
     steps = schedule(state, rules)
     state, more = _advance(state, steps, at)
     return state, transitions + more, steps
+
+
+def _resume_on(
+    paused: HeartbeatState, signal: Signal, at: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition], list[Step]]:
+    """`receive` of a verdict by a service that resumes on it (the signal is applied to
+    `paused` already): from paused to the status in force now, with nothing in between
+    — the pause covered the time before, so no outage is found in it after the fact."""
+    steps = schedule(replace(paused, status=Status.UNKNOWN), rules)
+    in_force = step_at(steps, at)
+    target = in_force.status if in_force is not None else Status.UNKNOWN
+    since = max(at, paused.status_since)
+    reason = f"resumed by a {signal.value} ping"
+    state = replace(paused, status=target, status_since=since)
+    return state, [Transition(Status.PAUSED, target, since, reason)], steps
 
 
 def _settle(

@@ -10,8 +10,6 @@ The pages people read (and the count of open ones) are read here too.
 
 from __future__ import annotations
 
-import math
-import statistics
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,26 +32,12 @@ _CLOSES = frozenset({Status.ALIVE})
 _OPEN_LIMIT = 100_000
 
 
-def _period(facts: Any) -> float | None:
-    """The heartbeat period as the rules see it: declared, else the typical gap."""
-    if facts.expected_period_sec:
-        return float(facts.expected_period_sec)
-    gaps = facts.recent_gaps or []
-    return float(statistics.median(gaps)) if gaps else None
-
-
-def _failed_at_open(facts: Any, at: datetime) -> int:
-    """Failed checks so far (probes: the failing streak that crossed the threshold), or
-    for a heartbeat service the fail signal, or the periods missed since the last beat."""
+def _failed_at_open(facts: Any) -> int:
+    """Probes: the failed checks so far (the failing streak that crossed the threshold).
+    A heartbeat service has no checks to count: 0, and the API leaves it out."""
     if facts.type != "heartbeat":
         return int(facts.streak_count) if facts.streak_up is False else 1
-    if facts.failed_at is not None and facts.failed_at == at:
-        return 1
-    period = _period(facts)
-    if period is None or facts.last_heartbeat_at is None or period <= 0:
-        return 1
-    missed: int = math.floor((at - facts.last_heartbeat_at).total_seconds() / period)
-    return max(1, missed)
+    return 0
 
 
 async def _error_of(session: AsyncSession, facts: Any, at: datetime) -> str | None:
@@ -67,19 +51,10 @@ async def _error_of(session: AsyncSession, facts: Any, at: datetime) -> str | No
     return body.strip()[:1000] or None if body else None
 
 
-def _missed_while_open(facts: Any, started_at: datetime, recovered_at: datetime) -> int:
-    """Heartbeat services: periods that passed without a heartbeat while it was down."""
-    period = _period(facts)
-    if facts.type != "heartbeat" or period is None or period <= 0:
-        return 0
-    return math.floor((recovered_at - started_at).total_seconds() / period)
-
-
 @dataclass(slots=True)
 class _Open:
     id: uuid.UUID
     started_at: datetime
-    checks_failed_count: int
     row: dict[str, Any] | None  # set when opened in this batch (not yet stored)
     error: str | None
 
@@ -95,10 +70,7 @@ async def follow(
     service_ids = {t["service_id"] for t in relevant}
     facts = await store.failure_facts(session, service_ids)
     stored = await store.open_incidents(session, list(service_ids))
-    open_now = {
-        sid: _Open(i.id, i.started_at, i.checks_failed_count, None, i.last_error)
-        for sid, i in stored.items()
-    }
+    open_now = {sid: _Open(i.id, i.started_at, None, i.last_error) for sid, i in stored.items()}
     new: list[dict[str, Any]] = []
     closes: list[dict[str, Any]] = []
     told: dict[uuid.UUID, IncidentFacts] = {}
@@ -118,28 +90,21 @@ async def follow(
                 "started_at": at,
                 "recovered_at": None,
                 "resolved": False,
-                "checks_failed_count": _failed_at_open(facts[sid], at),
+                "checks_failed_count": _failed_at_open(facts[sid]),
                 "last_error": error or t["reason"],
                 "opened_by": t["id"],
                 "closed_by": None,
             }
             new.append(row)
-            open_now[sid] = _Open(row["id"], at, row["checks_failed_count"], row, row["last_error"])
+            open_now[sid] = _Open(row["id"], at, row, row["last_error"])
             told[t["id"]] = IncidentFacts(str(row["id"]), at, None, row["last_error"])
         elif sid in open_now:
             incident = open_now.pop(sid)
             told[t["id"]] = IncidentFacts(str(incident.id), incident.started_at, at, incident.error)
-            failed = incident.checks_failed_count + _missed_while_open(
-                facts[sid], incident.started_at, at
-            )
             if incident.row is None:
-                closes.append(
-                    {"iid": incident.id, "recovered_at": at, "closed_by": t["id"], "failed": failed}
-                )
+                closes.append({"iid": incident.id, "recovered_at": at, "closed_by": t["id"]})
             else:  # opened and closed within this batch
-                incident.row.update(
-                    recovered_at=at, resolved=True, closed_by=t["id"], checks_failed_count=failed
-                )
+                incident.row.update(recovered_at=at, resolved=True, closed_by=t["id"])
     await store.insert_incidents(session, new)
     await store.close_incidents(session, closes)
     return told

@@ -35,6 +35,7 @@ class HeartbeatColumns(Protocol):
     expected_period_sec: float | None
     recent_gaps: list[float]
     heartbeat_count: int
+    resume_on_ping: bool
 
 
 class StatusColumns(HeartbeatColumns, Protocol):
@@ -52,6 +53,7 @@ def state_of(row: HeartbeatColumns) -> HeartbeatState:
         declared_period=row.expected_period_sec,
         recent_gaps=tuple(row.recent_gaps or ()),
         heartbeat_count=row.heartbeat_count,
+        resume_on_ping=row.resume_on_ping,
     )
 
 

@@ -8,7 +8,6 @@ business (`services.dispatch`), in the worker.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -109,26 +108,47 @@ def event_row(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _News:
+    """The transition of one service to alert on, and the statuses it went through."""
+
+    transition: dict[str, Any]
+    event: str
+    path: tuple[Status, ...]
+
+
+def latest_news(transitions: Sequence[dict[str, Any]]) -> dict[uuid.UUID, _News]:
+    """Per service, the last of its transitions that is news, with the path that led to
+    it. Several changes of one service recorded together (a worker catching up finds
+    silent, then down, at the same moment) are one alert, not one a second: the last,
+    naming the way it came ("alive → silent → down"). Every transition is still recorded."""
+    paths: dict[uuid.UUID, list[Status]] = {}
+    news: dict[uuid.UUID, _News] = {}
+    for t in transitions:  # in time order per service
+        path = paths.setdefault(t["service_id"], [Status(t["from_status"])])
+        path.append(Status(t["to_status"]))
+        if event := event_of(t["from_status"], t["to_status"]):
+            news[t["service_id"]] = _News(t, event, tuple(path))
+    return news
+
+
 async def queue_for_transitions(
     session: AsyncSession,
     transitions: Sequence[dict[str, Any]],
     incidents: dict[uuid.UUID, IncidentFacts],
 ) -> None:
-    news = [(t, e) for t in transitions if (e := event_of(t["from_status"], t["to_status"]))]
+    news = latest_news(transitions)
     if not news:
         return
     channels = await store.enabled_channels(session)
     if not channels:
         return
     policy = policy_of(session)
-    by_service: dict[uuid.UUID, list[tuple[dict[str, Any], str]]] = defaultdict(list)
-    for t, event in news:
-        by_service[t["service_id"]].append((t, event))
-    services = await store.service_facts(session, list(by_service))
-    now = max(t["detected_at"] for t, _ in news)
-    recent = await store.transitions_since(session, list(by_service), now - policy.flap_window)
+    services = await store.service_facts(session, list(news))
+    now = max(n.transition["detected_at"] for n in news.values())
+    recent = await store.transitions_since(session, list(news), now - policy.flap_window)
     rows: list[dict[str, Any]] = []
-    for sid, items in by_service.items():
+    for sid, told in news.items():
         row = services.get(sid)
         if row is None:
             continue
@@ -167,34 +187,35 @@ async def queue_for_transitions(
             continue
         if row.flapping_since is not None:
             continue  # still settling: the worker announces when it is stable again
-        for t, event in items:
-            incident = incidents.get(t["id"])
-            text = transition_alert(
-                event,
-                facts,
-                Status(t["from_status"]),
-                Status(t["to_status"]),
-                t["at"],
-                t["reason"],
-                incident,
+        t, event = told.transition, told.event
+        incident = incidents.get(t["id"])
+        text = transition_alert(
+            event,
+            facts,
+            Status(t["from_status"]),
+            Status(t["to_status"]),
+            t["at"],
+            t["reason"],
+            incident,
+            link=link,
+            tz=policy.tz,
+            path=told.path,
+        )
+        rows += [
+            event_row(
+                ch,
+                text,
+                dedup=f"t:{t['id']}",
+                now=now,
+                at=t["at"],
+                service=facts,
+                service_id=sid,
+                status=Status(t["to_status"]),
                 link=link,
-                tz=policy.tz,
+                incident=incident,
+                transition_id=t["id"],
             )
-            rows += [
-                event_row(
-                    ch,
-                    text,
-                    dedup=f"t:{t['id']}",
-                    now=now,
-                    at=t["at"],
-                    service=facts,
-                    service_id=sid,
-                    status=Status(t["to_status"]),
-                    link=link,
-                    incident=incident,
-                    transition_id=t["id"],
-                )
-                for ch in channels
-                if wants(ch.events, ch.min_criticality, ch.tags, ch.service_keys, event, facts)
-            ]
+            for ch in channels
+            if wants(ch.events, ch.min_criticality, ch.tags, ch.service_keys, event, facts)
+        ]
     await store.queue(session, rows)

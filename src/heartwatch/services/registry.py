@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.checkers.registry import CheckerRegistry
+from heartwatch.checkers.script import SCRIPTS_DISABLED, ScriptChecker
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
 from heartwatch.domain.probe import set_paused as probe_set_paused
@@ -32,6 +33,9 @@ PROBE_FIELDS = (
     "retry_backoff_ms",
     "failure_threshold",
     "success_threshold",
+)
+RESUME_ON_PING_IS_FOR_HEARTBEATS = (
+    "resume_on_ping is for heartbeat services (a ping to a probe service is only recorded)"
 )
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_MS = 10_000
@@ -73,6 +77,8 @@ class ServiceChanges:
     # goes back to the learned one.
     set_period: bool = False
     expected_period_sec: float | None = None
+    # Heartbeat services: does a ping resume it when paused (domain.heartbeat.receive)?
+    resume_on_ping: bool | None = None
     # Probe fields given (PROBE_FIELDS), and checker settings given (merged into the
     # current ones).
     probe: Mapping[str, Any] = field(default_factory=dict)
@@ -173,14 +179,22 @@ async def create_service(
     probe: ProbeConfig | None = None,
     labels: Labels = Labels(),
     active: bool = True,
+    resume_on_ping: bool | None = None,
     checkers: CheckerRegistry | None = None,
+    allow_scripts: bool = False,
 ) -> Service:
     """Register a heartbeat service (no `probe`) or a probe service (validated with the
-    checker registry, and scheduled: its first run lands somewhere in its first interval)."""
+    checker registry, and scheduled: its first run lands somewhere in its first interval).
+    A script service is refused unless script checks are allowed (`allow_scripts`, the
+    operator's HEARTWATCH_ALLOW_SCRIPT_CHECKS): it could never run."""
     check_key(key)
     if probe is not None:
+        if probe.type == ScriptChecker.type and not allow_scripts:
+            raise Invalid(SCRIPTS_DISABLED)
         if expected_period_sec is not None:
             raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+        if resume_on_ping is not None:
+            raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
         assert checkers is not None
         probe = validate_probe(probe, checkers)
     if await service_store.key_exists(session, key):
@@ -188,6 +202,7 @@ async def create_service(
     row = Service(**new_service_row(key, now, name=name))
     row.description = description
     row.expected_period_sec = expected_period_sec
+    row.resume_on_ping = resume_on_ping is not False
     _apply_labels(row, labels)
     if probe is not None:
         _apply_probe(row, probe)
@@ -222,6 +237,8 @@ async def update_service(
         raise Invalid(f"{given}: only probe services have these; this is a heartbeat service")
     if changes.set_period and is_probe(row):
         raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+    if changes.resume_on_ping is not None and is_probe(row):
+        raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
     if probe_change and is_probe(row):
         assert checkers is not None
         current = probe_config_of(row)
@@ -247,6 +264,8 @@ async def update_service(
         row.name = changes.name
     if changes.description is not None:
         row.description = changes.description
+    if changes.resume_on_ping is not None:
+        row.resume_on_ping = changes.resume_on_ping
     if changes.set_period:
         period = changes.expected_period_sec
         await stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)

@@ -129,7 +129,7 @@ async def status_times(
     session: AsyncSession, rows: Sequence[Service], start: datetime, end: datetime
 ) -> dict[uuid.UUID, StatusTimes]:
     """Seconds per status in [start, end) for each service. Time before a service existed
-    counts as unknown (no verdict), so it is out of every uptime denominator."""
+    is not counted at all: not even as unknown."""
     return await _status_times(session, rows, start, end, await rolled_through(session))
 
 
@@ -166,6 +166,14 @@ async def _status_times(
         for piece in pieces:
             for sid, times in piece.items():
                 totals[sid].merge(times)
+    # Every piece answers the time before a service existed as unknown (no transition is
+    # stamped before its creation, and rollups have whole hours before it as unknown):
+    # take it back out, so `unknown` is time the service was there with no verdict.
+    for row in rows:
+        unborn = (min(row.created_at, end) - start).total_seconds()
+        if unborn > 0:
+            seconds = totals[row.id].seconds
+            seconds[Status.UNKNOWN] = max(0.0, seconds[Status.UNKNOWN] - unborn)
     return totals
 
 

@@ -49,6 +49,7 @@ class HeartbeatRow:
     recent_gaps: list[float]
     heartbeat_count: int
     last_start_at: datetime | None
+    resume_on_ping: bool
 
 
 _HEARTBEAT_ROW = tuple(f.name for f in fields(HeartbeatRow))

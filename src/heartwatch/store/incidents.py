@@ -33,16 +33,13 @@ async def open_incidents(
 
 async def failure_facts(session: AsyncSession, service_ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """What an incident opening or closing reads of each service: its type, its probe
-    streak, its heartbeat timing and its last error (plain rows, by id)."""
+    streak, when it last failed and its last error (plain rows, by id)."""
     stmt = select(
         Service.id,
         Service.type,
         Service.streak_up,
         Service.streak_count,
-        Service.last_heartbeat_at,
         Service.failed_at,
-        Service.expected_period_sec,
-        Service.recent_gaps,
         Service.last_error,
     ).where(Service.id.in_(service_ids))
     return {row.id: row for row in (await session.execute(stmt)).all()}
@@ -68,8 +65,8 @@ async def insert_incidents(session: AsyncSession, rows: list[dict[str, Any]]) ->
 
 
 async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Resolve open incidents; each dict has `iid`, `recovered_at`, `closed_by`,
-    `checks_failed_count`. Only an incident still open is touched."""
+    """Resolve open incidents; each dict has `iid`, `recovered_at`, `closed_by`. Only an
+    incident still open is touched."""
     if not rows:
         return
     stmt = (
@@ -79,7 +76,6 @@ async def close_incidents(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             resolved=True,
             recovered_at=bindparam("recovered_at"),
             closed_by=bindparam("closed_by"),
-            checks_failed_count=bindparam("failed"),
         )
     )
     await session.execute(stmt, rows)
@@ -131,6 +127,7 @@ PAGE_COLUMNS = (
     Service.key.label("service_key"),
     Incident.started_at,
     Incident.recovered_at,
+    Service.type.label("service_type"),
     Incident.checks_failed_count,
     Incident.last_error,
     Incident.resolved,

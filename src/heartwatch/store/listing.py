@@ -30,6 +30,7 @@ LISTING_COLUMNS = (
     Service.expected_period_sec,
     Service.recent_gaps,
     Service.heartbeat_count,
+    Service.resume_on_ping,
     Service.created_at,
     Service.updated_at,
     Service.criticality,

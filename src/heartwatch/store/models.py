@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,6 +80,8 @@ class Service(Base):
     # The latest start signal; lets ingest skip the run-duration lookup for the many
     # services that never send one.
     last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A success or fail ping to a paused service resumes it (HeartbeatState.resume_on_ping).
+    resume_on_ping: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")

@@ -79,7 +79,9 @@ async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut
             probe=_probe_config(body, runtime),
             labels=registry.Labels(**body.labels()),
             active=body.is_active is not False,
+            resume_on_ping=body.resume_on_ping,
             checkers=runtime.checkers,
+            allow_scripts=runtime.check_context.allow_scripts,
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now())
 
@@ -121,6 +123,7 @@ async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> Se
             name=body.name,
             description=body.description,
             paused=_paused(body),
+            resume_on_ping=body.resume_on_ping,
             set_period="expected_period_sec" in given,
             expected_period_sec=body.expected_period_sec,
             probe=body.probe_fields(),
@@ -146,6 +149,10 @@ async def replace_service(runtime: RuntimeDep, id: str, body: ServiceCreate) -> 
             name=body.name or body.key,
             description=body.description or "",
             paused=_paused(body) or False,
+            # left out: back to the default (resume), as every field PUT leaves out
+            resume_on_ping=body.resume_on_ping
+            if body.resume_on_ping is not None or probe
+            else True,
             set_period=probe is None,
             expected_period_sec=body.expected_period_sec,
             probe={f: getattr(probe, f) for f in registry.PROBE_FIELDS} if probe else {},

@@ -1,0 +1,125 @@
+"""What the client SDK sends, against a registry that only records the requests.
+
+The keep-alive interval of `monitor()` and the decorators is not the job's period: the
+README's nightly job with `interval=60` used to declare a one-minute period on every
+report and go down minutes after every run (and overwrite a period set on the server)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from heartwatch.client import heartbeat_for_async, heartbeat_for_sync, monitor
+
+
+class Recorder:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.requests: list[tuple[str, dict[str, list[str]]]] = []
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.requests]
+
+    def declared_periods(self) -> list[str | None]:
+        return [query.get("period", [None])[0] for _, query in self.requests]
+
+
+@pytest.fixture
+def registry() -> Iterator[Recorder]:
+    recorder = Recorder("")
+    lock = threading.Lock()
+
+    class Record(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            self.rfile.read(length)
+            with lock:
+                recorder.requests.append((parts.path, parse_qs(parts.query)))
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Short, but not shorter than a report may take: a report's timeout is at most the interval.
+INTERVAL = 0.3
+
+
+def wait_for_keepalives(registry: Recorder, count: int) -> None:
+    deadline = time.monotonic() + 20  # a busy machine may take longer than a few intervals
+    while registry.paths().count("/heartbeat/job") < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_the_keepalive_interval_is_not_declared_as_the_period(registry: Recorder) -> None:
+    @heartbeat_for_sync("job", interval=INTERVAL, url=registry.url)
+    def job() -> None:
+        wait_for_keepalives(registry, 2)
+
+    job()
+    paths = registry.paths()
+    assert paths[0] == "/heartbeat/job/start" and paths[-1] == "/heartbeat/job"
+    assert len(paths) >= 4  # start, keep-alives, success
+    assert registry.declared_periods() == [None] * len(paths)
+
+
+def test_a_period_given_is_declared_with_every_report(registry: Recorder) -> None:
+    @heartbeat_for_sync("job", interval=INTERVAL, period=86400, url=registry.url)
+    def job() -> None:
+        wait_for_keepalives(registry, 2)
+
+    job()
+    assert len(registry.requests) >= 4
+    assert registry.declared_periods() == ["86400"] * len(registry.requests)
+
+
+def test_a_failing_run_declares_no_period_either(registry: Recorder) -> None:
+    with pytest.raises(RuntimeError), monitor("job", interval=60, url=registry.url):
+        raise RuntimeError("boom")
+    assert registry.paths() == ["/heartbeat/job/start", "/heartbeat/job/fail"]
+    assert registry.declared_periods() == [None, None]
+
+
+def test_the_async_decorator_and_monitor_take_the_period_apart(registry: Recorder) -> None:
+    @heartbeat_for_async("job", interval=INTERVAL, url=registry.url)
+    async def job() -> None:
+        await asyncio.to_thread(wait_for_keepalives, registry, 2)
+
+    asyncio.run(job())
+    assert registry.declared_periods() == [None] * len(registry.requests)
+    registry.requests.clear()
+
+    async def block() -> None:
+        async with monitor("job", interval=60, period=3600, url=registry.url):
+            await asyncio.sleep(0)
+
+    asyncio.run(block())
+    assert registry.paths() == ["/heartbeat/job/start", "/heartbeat/job"]
+    assert registry.declared_periods() == ["3600", "3600"]
+
+
+@pytest.mark.parametrize("period", [0, -1])
+def test_a_period_must_be_positive(period: float) -> None:
+    with pytest.raises(ValueError, match="period"):
+        monitor("job", period=period)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
 
@@ -55,9 +56,7 @@ class IncidentOut(BaseModel):
             started_at=row.started_at,
             recovered_at=recovered,
             duration=None if recovered is None else (recovered - row.started_at).total_seconds(),
-            checks_failed_count=None
-            if row.service_type == "heartbeat"
-            else row.checks_failed_count,
+            checks_failed_count=None if not is_probe(row.service_type) else row.checks_failed_count,
             last_error=row.last_error,
             resolved=row.resolved,
         )

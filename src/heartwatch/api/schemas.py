@@ -22,6 +22,7 @@ from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period, next_deadline
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
+from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
@@ -117,7 +118,7 @@ class ServiceOut(BaseModel):
     def of(cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> ServiceOut:
         """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
         plain row of store.listing.LISTING_COLUMNS."""
-        probe = row.type != "heartbeat"
+        probe = is_probe(row.type)
         current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
         source: Literal["declared", "learned", "default"] | None = None
@@ -276,12 +277,14 @@ class _ServiceFields(BaseModel):
 
 class ServiceCreate(_ServiceFields):
     key: Key
-    type: str = Field("heartbeat", description="heartbeat, http, tcp, script, or a plugin's")
+    type: str = Field(
+        ServiceType.HEARTBEAT, description="heartbeat, http, tcp, script, or a plugin's"
+    )
 
     def heartbeat_only_problem(self) -> str | None:
         """Probe fields on a heartbeat service are a mistake worth naming."""
         stray = [*self.probe_fields(), *self.checker_settings()]
-        if self.type == "heartbeat" and stray:
+        if not is_probe(self.type) and stray:
             return f"{', '.join(stray)}: not a field of heartbeat services"
         return None
 

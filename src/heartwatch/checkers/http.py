@@ -26,6 +26,7 @@ from yarl import URL
 from heartwatch import __version__
 from heartwatch.checkers import certs, http_errors, jsonpath
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
+from heartwatch.domain.service_types import ServiceType
 
 # A health page is small; reading more would only cost memory on a thousand checks.
 MAX_BODY_BYTES = 1024 * 1024
@@ -136,7 +137,7 @@ def _normalise_range(item: str) -> str:
 
 
 class HttpChecker(Checker):
-    type = "http"
+    type = ServiceType.HTTP
     Settings = HttpSettings
     # aiohttp's total timeout bounds the whole request (connection, DNS, headers, body);
     # the certificate fallback gets what is left of the budget.

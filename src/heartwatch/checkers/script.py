@@ -19,6 +19,7 @@ from typing import BinaryIO
 from pydantic import Field
 
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
+from heartwatch.domain.service_types import ServiceType
 
 TAIL_BYTES = 4096
 LAST_LINE_CHARS = 200
@@ -42,7 +43,7 @@ class ScriptSettings(CheckerSettings):
 
 
 class ScriptChecker(Checker):
-    type = "script"
+    type = ServiceType.SCRIPT
     Settings = ScriptSettings
 
     @classmethod

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.checkers.jsonpath import show
+from heartwatch.domain.service_types import ServiceType
 
 DETAIL_CHARS = 200
 
@@ -25,7 +26,7 @@ class TcpSettings(CheckerSettings):
 
 
 class TcpChecker(Checker):
-    type = "tcp"
+    type = ServiceType.TCP
     Settings = TcpSettings
 
     @classmethod

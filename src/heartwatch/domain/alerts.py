@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 
 AlertEvent = Literal["silent", "down", "recovered", "dead", "reminder", "flapping", "summary"]
@@ -144,7 +145,7 @@ def transition_alert(
     error = (incident.last_error if incident else None) or service.last_error
     if error and event != "recovered":
         fields["Last error"] = error
-    if service.type == "heartbeat" and service.last_heartbeat_at is not None:
+    if not is_probe(service.type) and service.last_heartbeat_at is not None:
         fields["Last heartbeat"] = local(service.last_heartbeat_at, tz)
     if incident is not None:
         state = "resolved" if incident.recovered_at else "open"

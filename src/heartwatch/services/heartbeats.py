@@ -22,6 +22,7 @@ from heartwatch.domain.heartbeat import (
     redeclare_period,
     schedule,
 )
+from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.group_commit import GroupCommit
@@ -79,7 +80,7 @@ def new_service_row(key: str, now: datetime, *, name: str | None = None) -> dict
         "key": key,
         "name": name or key,
         "description": "",
-        "type": "heartbeat",
+        "type": ServiceType.HEARTBEAT,
         "created_at": now,
         "updated_at": now,
         "status": Status.UNKNOWN,
@@ -105,7 +106,7 @@ class _Target:
 
 
 def _target(row: HeartbeatRow) -> _Target:
-    return _Target(row.id, row.key, row.type != "heartbeat", state_of(row), row.last_start_at, row)
+    return _Target(row.id, row.key, is_probe(row.type), state_of(row), row.last_start_at, row)
 
 
 async def _lock_targets(

@@ -20,6 +20,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.alerts import IncidentFacts
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import DOWN
 from heartwatch.ids import new_id
@@ -35,7 +36,7 @@ _OPEN_LIMIT = 100_000
 def _failed_at_open(facts: Any) -> int:
     """Probes: the failed checks so far (the failing streak that crossed the threshold).
     A heartbeat service has no checks to count: 0, and the API leaves it out."""
-    if facts.type != "heartbeat":
+    if is_probe(facts.type):
         return int(facts.streak_count) if facts.streak_up is False else 1
     return 0
 
@@ -43,7 +44,7 @@ def _failed_at_open(facts: Any) -> int:
 async def _error_of(session: AsyncSession, facts: Any, at: datetime) -> str | None:
     """What went wrong, in the service's words: a probe's last error, or the body of
     the fail signal that turned a heartbeat service down (`/fail` with "disk full")."""
-    if facts.type != "heartbeat":
+    if is_probe(facts.type):
         return str(facts.last_error) if facts.last_error else None
     if facts.failed_at != at:
         return None

@@ -19,6 +19,7 @@ from heartwatch.domain.heartbeat import (
     deadline_in,
     next_deadline,
 )
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.transitions import record_transitions
@@ -122,4 +123,4 @@ def as_of(row: StatusColumns, rules: HeartbeatRules, now: datetime) -> Heartbeat
     applied here too, so no reader sees a stale verdict: a dead worker shows up as
     silent, then down. Probe statuses move with check results only: stored is current."""
     state = state_of(row)
-    return state if row.type != "heartbeat" else advance(state, now, rules)[0]
+    return state if is_probe(row.type) else advance(state, now, rules)[0]

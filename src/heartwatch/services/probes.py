@@ -21,6 +21,7 @@ from heartwatch.checkers.runner import run_check
 from heartwatch.clock import Clock
 from heartwatch.domain.heartbeat import Transition
 from heartwatch.domain.probe import ProbeRules, ProbeState, apply_result, only_counts
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.services.errors import Invalid, NotFound
@@ -453,7 +454,7 @@ async def check_now(
         row = await service_store.find_service(session, ident)
         if row is None:
             raise NotFound(f"service {ident!r} not found")
-        if row.type == "heartbeat":
+        if not is_probe(row.type):
             raise Invalid(
                 f"{row.key!r} is a heartbeat service: it reports in, heartwatch does not check it"
             )

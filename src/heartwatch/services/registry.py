@@ -15,6 +15,7 @@ from heartwatch.checkers.script import SCRIPTS_DISABLED, ScriptChecker
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
 from heartwatch.domain.probe import set_paused as probe_set_paused
+from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.status import Status
 from heartwatch.services.errors import Conflict, Invalid, NotFound
 from heartwatch.services.heartbeats import new_service_row
@@ -88,8 +89,8 @@ class ServiceChanges:
 
 
 def check_type(service_type: str, checkers: CheckerRegistry) -> None:
-    if service_type != "heartbeat" and service_type not in checkers.types():
-        known = ", ".join(["heartbeat", *sorted(checkers.types())])
+    if is_probe(service_type) and service_type not in checkers.types():
+        known = ", ".join([ServiceType.HEARTBEAT, *sorted(checkers.types())])
         raise Invalid(f"unknown type {service_type!r}: known types are {known}")
 
 
@@ -151,10 +152,6 @@ def _apply_labels(row: Service, labels: Labels) -> None:
     row.criticality = labels.criticality
     row.tags = list(labels.tags)
     row.sla_target = labels.sla_target
-
-
-def is_probe(row: Service) -> bool:
-    return row.type != "heartbeat"
 
 
 async def get_service(session: AsyncSession, ident: str, *, for_update: bool = False) -> Service:
@@ -232,14 +229,14 @@ async def update_service(
     if changes.type is not None and changes.type != row.type:
         raise Invalid(f"type cannot change from {row.type!r} to {changes.type!r}")
     probe_change = bool(changes.probe or changes.settings or changes.replace_settings)
-    if probe_change and not is_probe(row) and (changes.probe or changes.settings):
+    if probe_change and not is_probe(row.type) and (changes.probe or changes.settings):
         given = ", ".join([*changes.probe, *changes.settings])
         raise Invalid(f"{given}: only probe services have these; this is a heartbeat service")
-    if changes.set_period and is_probe(row):
+    if changes.set_period and is_probe(row.type):
         raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
-    if changes.resume_on_ping is not None and is_probe(row):
+    if changes.resume_on_ping is not None and is_probe(row.type):
         raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
-    if probe_change and is_probe(row):
+    if probe_change and is_probe(row.type):
         assert checkers is not None
         current = probe_config_of(row)
         merged = replace(
@@ -270,7 +267,7 @@ async def update_service(
         period = changes.expected_period_sec
         await stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)
     if changes.paused is not None:
-        if is_probe(row):
+        if is_probe(row.type):
             state, transitions = probe_set_paused(probe_state_of(row), changes.paused, now)
             write_probe_state(row, state)
             await record_transitions(session, transition_values(row.id, transitions, now))

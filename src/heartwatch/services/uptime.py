@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain import latency
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.domain.uptime import (
     StatusTimes,
@@ -226,7 +227,7 @@ async def reports(
         count, durations = stats.get(row.id, (0, []))
         t = times[row.id]
         lat = None
-        if with_latency and row.type != "heartbeat":
+        if with_latency and is_probe(row.type):
             lat = await _latency_percentiles(session, row, start, end, marks)
         out.append(
             Report(

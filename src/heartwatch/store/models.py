@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from heartwatch.domain.auth import Role
 from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.service_types import ServiceType
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
 from heartwatch.store.types import JSONType, OutsideString, OutsideText, UTCDateTime
@@ -60,7 +61,7 @@ class Service(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    type: Mapped[str] = mapped_column(String(32), default="heartbeat")
+    type: Mapped[str] = mapped_column(String(32), default=ServiceType.HEARTBEAT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -23,6 +23,7 @@ from heartwatch.api.schemas import (
     UTCTime,
 )
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.services import probes, registry
 from heartwatch.services.errors import Invalid
@@ -52,7 +53,7 @@ async def list_services(
 def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeConfig | None:
     """The probe configuration given; ProbeConfig supplies the defaults of the rest."""
     registry.check_type(body.type, runtime.checkers)
-    if body.type == "heartbeat":
+    if not is_probe(body.type):
         return None
     if body.endpoint is None:
         raise Invalid(f"endpoint is required for {body.type} services")
@@ -188,7 +189,7 @@ async def history(
     check_window(start, end)
     before = decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
-    if registry.is_probe(service):
+    if is_probe(service.type):
         results = await registry.check_results(
             session, service, start=start, end=end, before=before, limit=limit
         )
@@ -221,7 +222,7 @@ async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOu
     row = await registry.get_service(session, id)
     view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
     last = None
-    if registry.is_probe(row):
+    if is_probe(row.type):
         latest = await registry.check_results(session, row, limit=1)
         last = CheckResultOut.of(latest[0]) if latest else None
     return HealthOut(

@@ -1,4 +1,4 @@
-"""Report in to heartwatch from any Python program (seed 000's utilities).
+"""Report in to heartwatch from any Python program.
 
     from heartwatch.client import heartbeat, heartbeat_for_sync, monitor
 

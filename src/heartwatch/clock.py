@@ -1,9 +1,10 @@
 """Clocks. Nothing in heartwatch calls `datetime.now()` directly: it asks a `Clock`.
 
-`SystemClock` is the real time. `DevClock` (dev mode, seed 000: "need some dev mode with
-custom time") is the real time plus an offset that a person can move through the API; the
-offset lives in the database so every process of the stack (API, worker) sees the same
-time, and `changed` wakes an in-process worker at once when the offset moves.
+`SystemClock` is the real time. `DevClock` (dev mode: see whether the daily summary
+fires at 09:00 without waiting for it) is the real time plus an offset that a person can
+move through the API; the offset lives in the database so every process of the stack
+(API, worker) sees the same time, and `changed` wakes an in-process worker at once when
+the offset moves.
 """
 
 from __future__ import annotations

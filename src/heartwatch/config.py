@@ -1,6 +1,6 @@
 """Settings: environment variables (plus an optional `.env`), one typed object.
 
-Canonical names are `HEARTWATCH_*`. The names the original registry used (seed 000's
+Canonical names are `HEARTWATCH_*`. The names of the registry heartwatch replaces (its
 `.env`: `CHECK_INTERVAL_SECONDS`, `DATABASE_NAME`, `DEBUG_MODE`, `TIMEZONE`, ...) keep
 working as aliases, so an existing deployment's environment can be pointed at heartwatch
 unchanged. When both are set, the `HEARTWATCH_*` name wins.
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # --- storage ---------------------------------------------------------------------
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "DATABASE_URL"))
-    # Seed 000 named the database; with no URL it becomes the SQLite file's name.
+    # The replaced registry named its database; with no URL it becomes the SQLite file's name.
     database_name: str = Field(
         "heartwatch", validation_alias=_env("DATABASE_NAME", "DATABASE_NAME")
     )
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # Script checks run commands on this server: off unless an operator turns them on.
     allow_script_checks: bool = Field(False, validation_alias=_env("ALLOW_SCRIPT_CHECKS"))
 
-    # --- heartbeat status rules (DESIGN.md "Statuses") ------------------------------
+    # --- heartbeat status rules (README "Statuses") -----------------------------------
     silent_factor: float = Field(2.0, gt=0, validation_alias=_env("SILENT_FACTOR"))
     down_factor: float = Field(4.0, gt=0, validation_alias=_env("DOWN_FACTOR"))
     dead_after_days: float = Field(7.0, gt=0, validation_alias=_env("DEAD_AFTER_DAYS"))
@@ -80,9 +80,10 @@ class Settings(BaseSettings):
     # Gaps between heartbeats shorter than this teach nothing: a few pings by hand must
     # not teach a period of a fraction of a second (see HeartbeatRules.min_period).
     min_period_seconds: float = Field(60.0, ge=0, validation_alias=_env("MIN_PERIOD_SECONDS"))
-    # Seed 000's SERVICE_INACTIVE_THRESHOLD_MINUTES: when set, a service with no declared
-    # and no learned period yet goes silent after this long without a heartbeat (instead of
-    # staying unknown until it has sent enough heartbeats to learn its period).
+    # SERVICE_INACTIVE_THRESHOLD_MINUTES (the replaced registry's name): when set, a
+    # service with no declared and no learned period yet goes silent after this long
+    # without a heartbeat (instead of staying unknown until it has sent enough heartbeats
+    # to learn its period).
     inactive_threshold_minutes: float | None = Field(
         None,
         gt=0,
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
     # With a ping key set: /heartbeat URLs also need it (X-Ping-Key header or ?ping_key=).
     require_ping_key: bool = Field(False, validation_alias=_env("REQUIRE_PING_KEY"))
 
-    # --- self-monitoring (seed 000: "add the first service: the bot itself") ----------
+    # --- self-monitoring: heartwatch's own processes report in as services -------------
     # The worker reports in to this API with the client SDK, as `heartwatch-worker`.
     self_monitor: bool = Field(True, validation_alias=_env("SELF_MONITOR"))
     # Where the API is, for the worker's own heartbeats; default: this host and port.
@@ -106,7 +107,7 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("MAX_REQUEST_BYTES"))
 
-    # --- dev mode (seed 000: "need some dev mode with custom time") ---------------------
+    # --- dev mode: a clock a person can move, to see timed behaviour without waiting ---
     debug_mode: bool = Field(False, validation_alias=_env("DEBUG_MODE", "DEBUG_MODE"))
 
     # --- notifications (used by the notifier issue; accepted now so seed .env files load)

@@ -13,7 +13,7 @@ import gc
 # collection is what outlives a request or check for a while (results waiting for their
 # write round, batched pings, claimed specs); at hundreds a second the default meant
 # several young collections a second, each walking everything still waiting, then
-# walking it again in the middle generation: ~3% of the worker's CPU. Cyclic garbage
+# walking it again in the middle generation (bench/scheduler.py). Cyclic garbage
 # waits longer for its collection: a few MB at most.
 YOUNG_THRESHOLD = 10_000
 

@@ -1,4 +1,4 @@
-"""The composition root (seed 004's "scope"): everything long-lived that a process needs,
+"""The composition root: everything long-lived that a process needs,
 built once, closed once. Requests and jobs each open their own unit of work on `db`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The push (heartbeat) status rules of DESIGN.md "Statuses", as pure functions.
+"""The push (heartbeat) status rules of the README's "Statuses", as pure functions.
 
 Two halves: worked examples that pin each rule at its boundaries (so a failure names the
 rule that broke), then hypothesis properties that must hold for *every* history of
@@ -13,7 +13,7 @@ signals and every choice of settings — the ones the worker and ingest rely on:
 
 Timestamp convention the tests pin (the code's): a step is in force from its own moment
 on, so a service with period P is silent *at* last + 2P (the stamp of the ALIVE -> SILENT
-transition) and alive at every earlier instant. DESIGN.md words it "alive while E <= 2P";
+transition) and alive at every earlier instant. The README words it "alive while E ≤ 2P";
 the two differ only at that exact microsecond, where it does matter for a heartbeat
 arriving then (see the strict xfail about the silent deadline). Bugs found while writing
 these tests are strict xfails, so fixing one turns the suite red until its mark is removed.

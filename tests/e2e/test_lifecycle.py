@@ -169,7 +169,7 @@ def test_api_refuses_an_unmigrated_database_with_a_clear_message(launcher: Launc
 
 
 def test_the_worker_watches_itself_and_a_dead_worker_shows_as_silent(launcher: Launcher) -> None:
-    """Seed 000: "add the first service: the bot itself". The worker reports in through
+    """heartwatch watches itself: the worker reports in through
     the API with the client SDK; once it is killed, the registry shows it going silent."""
     assert launcher.run("migrate").returncode == 0
     api = launcher.start("api", port=free_port())

@@ -169,9 +169,9 @@ def _aliases(name: str, *others: str) -> AliasChoices:
 
 
 class _ServiceFields(BaseModel):
-    """Fields shared by create, replace and patch. Snake_case is canonical; seed 004's
-    camelCase (`checkInterval`, `timeout`, ...) is accepted too. Any other field is a
-    setting of the service's checker type (e.g. `expect_keyword` for http), validated by
+    """Fields shared by create, replace and patch. Snake_case is canonical; the camelCase
+    of older clients (`checkInterval`, `timeout`, ...) is accepted too. Any other field is
+    a setting of the service's checker type (e.g. `expect_keyword` for http), validated by
     that checker's own model, so a typo still gets a clear 422."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -195,13 +195,13 @@ class _ServiceFields(BaseModel):
         description=f"milliseconds, at least {MIN_TIMEOUT_MS}",
         validation_alias=_aliases("timeout_ms", "timeoutMs"),
     )
-    # Seed 004's camelCase `timeout` is in seconds, as its `checkInterval` is: taken as
+    # The camelCase `timeout` is in seconds, as its `checkInterval` is: taken as
     # milliseconds, `"timeout": 3` made a 3 ms timeout that failed every check.
     timeout_s: float | None = Field(
         None,
         ge=MIN_TIMEOUT_MS / 1000,
         le=3600,
-        description="seed 004's `timeout`: seconds (stored as timeout_ms)",
+        description="camelCase `timeout`: seconds (stored as timeout_ms)",
         validation_alias=_aliases("timeout"),
         exclude=True,
     )
@@ -368,7 +368,7 @@ class CheckResultPage(_ServicePage):
 
 
 class HealthOut(BaseModel):
-    """Seed 004's `GET /services/{id}/health`."""
+    """`GET /services/{id}/health`: the status, its coarse health view, the last result."""
 
     service_id: uuid.UUID
     service_key: str
@@ -394,7 +394,7 @@ class PingAck(BaseModel):
 
 
 class TransitionOut(BaseModel):
-    """Seed 000's state transition record."""
+    """A state transition record."""
 
     id: uuid.UUID
     service_id: uuid.UUID

@@ -1,4 +1,4 @@
-"""The one status vocabulary every service uses (DESIGN.md "Statuses")."""
+"""The one status vocabulary every service uses (README, "Statuses")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Status(StrEnum):
 
 
 class Health(StrEnum):
-    """Seed 004's coarse view of a status."""
+    """A coarse view of a status (healthy, unhealthy, unknown), for clients that want three."""
 
     HEALTHY = "healthy"
     UNHEALTHY = "unhealthy"

@@ -1,4 +1,4 @@
-"""Uptime as time, not as a count of checks (DESIGN.md "Incidents, uptime, SLA").
+"""Uptime as time, not as a count of checks (README, "Incidents and uptime").
 
 A service's history is a step function: a status in force from each transition's stamp
 until the next one. Over a window, each status gets the seconds it was in force. Up is

@@ -6,7 +6,7 @@ their items; whoever finds no flush running becomes the leader and writes everyt
 in one transaction, then hands leadership to the first caller that queued meanwhile.
 
 There is no background task: a flush runs on behalf of a caller (the API process runs no
-background work, DESIGN.md), and a lone caller pays for exactly one transaction.
+background work, docs/architecture.md), and a lone caller pays for exactly one transaction.
 """
 
 from __future__ import annotations

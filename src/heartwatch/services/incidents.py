@@ -1,5 +1,6 @@
-"""Incidents follow transitions (DESIGN.md): one opens in the transaction of a transition
-into down and closes in the transaction of the next transition to alive.
+"""Incidents follow transitions (docs/architecture.md, "Transaction rules"): one opens in
+the transaction of a transition into down and closes in the transaction of the next
+transition to alive.
 
 Called from `services.transitions.record_transitions` with the service rows already
 locked by the writer, so "is one open?" and "open one" cannot interleave with another

@@ -127,7 +127,7 @@ async def daily_summary_text(
     session: AsyncSession, now: datetime, rules: HeartbeatRules, day: str
 ) -> AlertText:
     """Counts per status, what is not OK and since when, the last 24 h's incidents and
-    uptime (seed 001's daily summary)."""
+    uptime: the daily summary."""
     policy = policy_of(session)
     services = list((await session.scalars(select(Service).order_by(Service.key))).all())
     states = {s.id: as_of(s, rules, now) for s in services}

@@ -1,4 +1,4 @@
-"""Tables (DESIGN.md "Storage"). History tables are indexed by (service_id, time)."""
+"""Tables (docs/architecture.md). History tables are indexed by (service_id, time)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    # Aggregated current state (seed 000's "services" collection).
+    # Aggregated current state.
     status: Mapped[Status] = mapped_column(_enum(Status, "service_status"))
     status_since: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the status would change on its own if nothing arrives; the worker selects
@@ -293,8 +293,8 @@ class LatencyDay(Base):
     )
     day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     # The summed histogram as JSON text, not a JSON column: it is only ever read as text
-    # (its pairs joined by the database, `store.history.latency_counts`), and PostgreSQL
-    # spent ~20 µs a row turning jsonb back into text.
+    # (its pairs joined by the database, `store.history.latency_counts`), and turning
+    # jsonb back into text costs PostgreSQL time on every row (bench/api_latency.py).
     latency_histogram: Mapped[str] = mapped_column(Text)
 
 

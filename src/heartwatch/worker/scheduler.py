@@ -1,4 +1,4 @@
-"""The probe scheduler (DESIGN.md "Scheduling and scale-out").
+"""The probe scheduler (docs/architecture.md, "A probe, end to end").
 
 `scheduler_state.next_run_at` is the schedule. Three loops share one worker:
 
@@ -64,8 +64,8 @@ class CheckScheduler:
     WRITE_BATCH = 500
     # Slots are started in buckets of this length, each bucket's together at its end: one
     # wake-up of the dispatcher (and one pass of the event loop) for the slots of 10 ms
-    # rather than one each. At 333 checks/s that is ~10% of the worker's CPU
-    # (bench/scheduler.py), for ~5 ms more start drift on average (never early).
+    # rather than one each: a sizeable share of the worker's CPU at high check rates
+    # (bench/scheduler.py), for a few ms more start drift on average (never early).
     DISPATCH_BUCKET_S = 0.010
 
     def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:

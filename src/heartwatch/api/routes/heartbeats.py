@@ -1,4 +1,4 @@
-"""Heartbeat ingest (seeds 000/001): `/heartbeat?service_key=K` and `/heartbeat/{key}`,
+"""Heartbeat ingest: `/heartbeat?service_key=K` and `/heartbeat/{key}`,
 with Healthchecks-style `/start` and `/fail` signals. GET and POST both work, so any
 cron line, curl or wget call can report in.
 
@@ -113,13 +113,13 @@ async def _answer(
 
 @ping_route(router, "/heartbeat", response_model=PingAck, openapi_extra=BY_QUERY_DOC)
 async def heartbeat_by_query(request: Request, runtime: RuntimeDep) -> Response:
-    """Seed 000's form: `curl -X POST 'http://localhost:8765/heartbeat?service_key=billing'`."""
+    """The query form: `curl -X POST 'http://localhost:8765/heartbeat?service_key=billing'`."""
     return await _answer(request, runtime, Signal.SUCCESS, None)
 
 
 @ping_route(router, "/heartbeat/{key}", response_model=PingAck, openapi_extra=BY_PATH_DOC)
 async def heartbeat(request: Request, runtime: RuntimeDep, key: str) -> Response:
-    """Seed 001's form: `POST /heartbeat/billing`."""
+    """The path form: `POST /heartbeat/billing`."""
     return await _answer(request, runtime, Signal.SUCCESS, key)
 
 

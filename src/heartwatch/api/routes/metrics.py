@@ -1,4 +1,4 @@
-"""Uptime, MTTR, MTBF and SLA over a period ending now (seed 004's `/metrics/uptime`)."""
+"""Uptime, MTTR, MTBF and SLA over a period ending now."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ async def history(
 
 @router.get("/{id}/health", response_model=HealthOut)
 async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOut:
-    """Current status, seed 004's healthy/unhealthy/unknown view, and the last result."""
+    """Current status, its healthy/unhealthy/unknown view, and the last result."""
     row = await registry.get_service(session, id)
     view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
     last = None

@@ -1,4 +1,4 @@
-"""Seed 000's `/state-history`: every status change, newest first."""
+"""`/state-history`: every status change, newest first."""
 
 from __future__ import annotations
 

@@ -69,8 +69,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 def create_asgi_app(runtime: Runtime, *, fast_heartbeat: bool = True) -> ASGIApp:
     """What the server runs: the FastAPI app behind the heartbeat fast path (in front of
     FastAPI's own middleware stack, a noticeable share of a heartbeat's CPU:
-    bench/ingest.py), all behind the request body limit. Without the fast path (`fast_heartbeat=False`) the FastAPI
-    routes answer every ping, as they must answer alike: the tests compare the two."""
+    bench/ingest.py), all behind the request body limit. Without the fast path
+    (`fast_heartbeat=False`) the FastAPI routes answer every ping, as they must answer
+    alike: the tests compare the two."""
     app: ASGIApp = create_app(runtime)
     if fast_heartbeat:
         app = FastHeartbeat(app, runtime)

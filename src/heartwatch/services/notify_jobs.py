@@ -11,7 +11,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.alerts import (
@@ -30,7 +29,7 @@ from heartwatch.services.lifecycle import as_of
 from heartwatch.services.notifications import event_row, facts_of, policy_of
 from heartwatch.store import incidents as incident_store
 from heartwatch.store import notifications as store
-from heartwatch.store.models import Incident, Service
+from heartwatch.store import services as service_store
 
 
 async def queue_reminders(session: AsyncSession, now: datetime) -> int:
@@ -39,9 +38,8 @@ async def queue_reminders(session: AsyncSession, now: datetime) -> int:
     if not channels:
         return 0
     policy = policy_of(session)
-    stmt = select(Incident, Service).join(Service).where(Incident.resolved.is_(False))
     rows = []
-    for incident, service in (await session.execute(stmt)).all():
+    for incident, service in await incident_store.open_with_services(session):
         if (service.muted_until and service.muted_until > now) or service.flapping_since:
             continue
         facts = facts_of(service)
@@ -77,9 +75,7 @@ async def settle_flapping(session: AsyncSession, now: datetime) -> int:
     """A flapping service with no change for a whole flap window is stable again: say so
     once (with the status it settled on) and let its alerts through again."""
     policy = policy_of(session)
-    flapping = list(
-        (await session.scalars(select(Service).where(Service.flapping_since.is_not(None)))).all()
-    )
+    flapping = await store.flapping_services(session)
     if not flapping:
         return 0
     since = now - policy.flap_window
@@ -129,7 +125,7 @@ async def daily_summary_text(
     """Counts per status, what is not OK and since when, the last 24 h's incidents and
     uptime: the daily summary."""
     policy = policy_of(session)
-    services = list((await session.scalars(select(Service).order_by(Service.key))).all())
+    services = await service_store.list_services(session)
     states = {s.id: as_of(s, rules, now) for s in services}
     counts = Counter(state.status for state in states.values())
     lines = [f"Day: {day} ({policy.tz.key})"]

@@ -31,6 +31,12 @@ async def open_incidents(
     return {i.service_id: i for i in (await session.scalars(stmt)).all()}
 
 
+async def open_with_services(session: AsyncSession) -> list[tuple[Incident, Service]]:
+    """Every open incident with its service (the reminders walk them)."""
+    stmt = select(Incident, Service).join(Service).where(Incident.resolved.is_(False))
+    return [(i, s) for i, s in (await session.execute(stmt)).all()]
+
+
 async def failure_facts(session: AsyncSession, service_ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """What an incident opening or closing reads of each service: its type, its probe
     streak, when it last failed and its last error (plain rows, by id)."""

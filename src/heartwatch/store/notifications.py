@@ -58,6 +58,12 @@ async def transitions_since(
     return {sid: int(n) for sid, n in (await session.execute(stmt)).all()}
 
 
+async def flapping_services(session: AsyncSession) -> list[Service]:
+    return list(
+        (await session.scalars(select(Service).where(Service.flapping_since.is_not(None)))).all()
+    )
+
+
 async def set_flapping(session: AsyncSession, sid: uuid.UUID, since: datetime | None) -> None:
     await session.execute(update(Service).where(Service.id == sid).values(flapping_since=since))
 

@@ -159,6 +159,10 @@ class HttpChecker(Checker):
             raise ValueError(f"URL {endpoint!r} has a bad port: {exc}") from None
         return url
 
+    @classmethod
+    def target_host(cls, endpoint: str) -> str | None:
+        return urlsplit(endpoint).hostname
+
     async def probe(self, probe: Probe, ctx: CheckContext) -> Outcome:
         settings = probe.settings
         if not isinstance(settings, HttpSettings):
@@ -192,7 +196,7 @@ class HttpChecker(Checker):
             error, assertion = http_errors.describe(exc)
             return Outcome(up=False, error=error, failed_assertion=assertion)
         if cert_expires_at is None and settings.cert_expiry_days is not None:
-            cert_expires_at = await _cert_of(response.url, probe, started)
+            cert_expires_at = await _cert_of(response.url, probe, ctx, started)
         text = body.decode(_charset(response), errors="replace")
         outcome = Outcome(
             up=True,
@@ -280,7 +284,7 @@ def _transport_of(response: aiohttp.ClientResponse) -> asyncio.BaseTransport | N
     return transport if isinstance(transport, asyncio.BaseTransport) else None
 
 
-async def _cert_of(url: URL, probe: Probe, started: float) -> datetime | None:
+async def _cert_of(url: URL, probe: Probe, ctx: CheckContext, started: float) -> datetime | None:
     """The certificate's expiry through a connection of our own, for when the server
     closed the one the response came in on (`Connection: close`)."""
     if url.scheme != "https" or url.host is None:
@@ -288,7 +292,7 @@ async def _cert_of(url: URL, probe: Probe, started: float) -> datetime | None:
     left = probe.timeout_s - (time.perf_counter() - started)
     if left <= 0:
         return None
-    return await certs.fetch_not_after(url.host, url.port or 443, left)
+    return await certs.fetch_not_after(url.host, url.port or 443, left, ctx.network)
 
 
 def _charset(response: aiohttp.ClientResponse) -> str:

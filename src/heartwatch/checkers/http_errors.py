@@ -7,6 +7,8 @@ import errno
 
 import aiohttp
 
+from heartwatch.domain.network import DeniedAddress
+
 
 def describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     """(error text, failed_assertion) for an aiohttp client error, on one line."""
@@ -17,6 +19,10 @@ def describe(exc: aiohttp.ClientError) -> tuple[str, str]:
 
 def _describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     # Most specific first: the certificate and DNS errors are ClientConnectorErrors too.
+    # The network policy's refusal comes as either (a name's addresses all denied, or
+    # an address), and says why itself.
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, DeniedAddress):
+        return f"refused to connect to {exc.host}:{exc.port}: {exc.os_error}", "denied"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cert_error = exc.certificate_error
         why = getattr(cert_error, "verify_message", None) or str(cert_error)

@@ -11,7 +11,7 @@ import email.utils
 import re
 import ssl
 from email.message import EmailMessage
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import aiosmtplib
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from heartwatch import __version__
 from heartwatch.notifiers.base import (
     DeliveryError,
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -47,16 +48,18 @@ def check_address(value: str) -> str:
 
 
 class EmailSettings(NotifierSettings):
-    host: str
+    # Where the password goes, and how safely: changing any of these needs the password
+    # sent again.
+    host: Annotated[str, Destination()]
     # Left out: 25, 587 or 465 by `security`.
-    port: int | None = Field(None, ge=1, le=65535)
-    security: Security = "starttls"
+    port: Annotated[int | None, Destination(address=False)] = Field(None, ge=1, le=65535)
+    security: Annotated[Security, Destination(address=False)] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
     from_address: str
     to: list[str] = Field(min_length=1)
     # Off only for a server with a self-signed certificate, on a network you trust.
-    validate_certs: bool = True
+    validate_certs: Annotated[bool, Destination(address=False)] = True
 
     @field_validator("host")
     @classmethod

@@ -16,18 +16,21 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import HEADER_NAME, check_web_url
 from heartwatch.notifiers.base import (
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
     NotifyContext,
+    SecretUrl,
 )
+from heartwatch.notifiers.masking import mask_url
 
 SIGNATURE_HEADER: Final = "X-Heartwatch-Signature"
 TIMESTAMP_HEADER: Final = "X-Heartwatch-Timestamp"
@@ -40,7 +43,8 @@ _RESERVED_HEADERS = frozenset(
 
 
 class WebhookSettings(NotifierSettings):
-    url: str
+    # Its credentials and query are secrets (`?token=...`), its host and path are not.
+    url: Annotated[SecretUrl, Destination()]
     method: Literal["POST", "PUT"] = "POST"
     # Values are secrets: they are usually credentials ("Authorization: Bearer ...").
     headers: dict[str, SecretStr] = Field(default_factory=dict)
@@ -49,8 +53,8 @@ class WebhookSettings(NotifierSettings):
 
     @field_validator("url")
     @classmethod
-    def _valid_url(cls, value: str) -> str:
-        return check_web_url(value)
+    def _valid_url(cls, value: SecretUrl) -> SecretUrl:
+        return SecretUrl(check_web_url(value.get_secret_value(), shown_as=mask_url))
 
     @field_validator("method", mode="before")
     @classmethod
@@ -115,7 +119,13 @@ class WebhookNotifier(Notifier[WebhookSettings]):
             headers[TIMESTAMP_HEADER] = str(timestamp)
             headers[SIGNATURE_HEADER] = sign(settings.secret.get_secret_value(), body)
         answer = await _http.request(
-            ctx, settings.method, settings.url, body=body, headers=headers, what="the webhook"
+            ctx,
+            settings.method,
+            settings.url.get_secret_value(),
+            body=body,
+            headers=headers,
+            what="the webhook",
+            secrets=(settings.url,),
         )
         if not 200 <= answer.status < 300:
             raise _http.status_error("the webhook", answer.status, answer.excerpt(), answer.headers)

@@ -56,10 +56,11 @@ class ResendSecrets(ValueError):
 
     def __init__(self, changed: list[str], resend: list[str]) -> None:
         self.changed = changed
-        self.resend = resend
+        self.resend = sorted(resend)
         super().__init__(
             f"{', '.join(changed)} changed: a masked secret is kept only while the "
-            "channel's destination stays the same; send these again in full: " + ", ".join(resend)
+            "channel's destination stays the same; send these again in full: "
+            + ", ".join(self.resend)
         )
 
 
@@ -103,7 +104,7 @@ def _secret_parts(url: str) -> list[str]:
         parts = urlsplit(url)
     except ValueError:
         return []
-    pieces = [parts.netloc.rpartition("@")[0], parts.fragment, parts.query]
+    pieces = [parts.netloc.rpartition("@")[0], parts.password or "", parts.fragment, parts.query]
     pieces += [item.partition("=")[2] or item for item in parts.query.split("&")]
     return [piece for piece in pieces if piece]
 

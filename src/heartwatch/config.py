@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.network import NetworkPolicy, parse_networks
@@ -181,6 +183,19 @@ class Settings(BaseSettings):
     @cached_property
     def network_policy(self) -> NetworkPolicy:
         return NetworkPolicy.of(self.probe_deny_networks, self.probe_allow_networks)
+
+    def secret_values(self) -> list[str]:
+        """The credentials among the settings, for the logs to mask wherever they appear."""
+        values = [self.ping_key, self.telegram_bot_token]
+        if self.admin_key is not None:
+            values.append(self.admin_key.get_secret_value())
+        if self.database_url:
+            try:
+                password = make_url(normalize_database_url(self.database_url)).password
+            except ArgumentError:  # (the database will refuse it, saying why)
+                password = None
+            values.append(str(password) if password is not None else None)
+        return [value for value in values if value]
 
     @property
     def api_url(self) -> str:

@@ -193,3 +193,12 @@ def test_header_values_and_the_secret_are_masked() -> None:
 def test_invalid_settings_are_refused_clearly(config: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         NotifierRegistry(discover=False).validate("webhook", config)
+
+
+def test_credentials_in_the_url_and_an_authorization_header_are_refused() -> None:
+    # (aiohttp would refuse to send it, at every delivery)
+    with pytest.raises(ValueError, match=r"url has credentials .* and headers has an Auth"):
+        NotifierRegistry(discover=False).validate(
+            "webhook",
+            {"url": "https://u:p@ops.example.com/", "headers": {"authorization": "Bearer x"}},
+        )

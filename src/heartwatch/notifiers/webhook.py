@@ -17,8 +17,9 @@ import hmac
 import json
 import time
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import HEADER_NAME, check_web_url
@@ -72,6 +73,16 @@ class WebhookSettings(NotifierSettings):
             if any(char in text.get_secret_value() for char in "\r\n\0"):
                 raise ValueError(f"header {name!r} has a line break in its value")
         return value
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> WebhookSettings:
+        in_url = urlsplit(self.url.get_secret_value()).username is not None
+        if in_url and any(name.lower() == "authorization" for name in self.headers):
+            raise ValueError(
+                "url has credentials (user:password@) and headers has an Authorization: "
+                "give one of them"
+            )
+        return self
 
     @field_validator("secret")
     @classmethod

@@ -165,7 +165,7 @@ async def test_a_wrong_password_is_not_retryable(
     assert not error.retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{starttls_server.port} refused the login: "
-        "535 5.7.8 Authentication credentials invalid"
+        "535 «5.7.8 Authentication credentials invalid»"
     )
     assert "wrong" not in error.message
 
@@ -205,7 +205,7 @@ async def test_a_temporary_refusal_is_retryable(
     error = await send_failing(smtp_server, ctx)
     assert error.retryable
     assert error.message == (
-        f"SMTP server 127.0.0.1:{smtp_server.port} refused the sender: 451 4.3.0 Try again later"
+        f"SMTP server 127.0.0.1:{smtp_server.port} refused the sender: 451 «4.3.0 Try again later»"
     )
     await EmailNotifier().send(down_message(), settings(smtp_server), ctx)
     assert len(smtp_server.received) == 1
@@ -228,8 +228,8 @@ async def test_every_recipient_refused(ctx: NotifyContext, code: int, retryable:
     assert error.retryable is retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{server.port} refused every recipient: "
-        f"oncall@example.com ({code} 5.1.1 No such user); "
-        f"bob@example.com ({code} 5.1.1 No such user)"
+        f"oncall@example.com ({code} «5.1.1 No such user»); "
+        f"bob@example.com ({code} «5.1.1 No such user»)"
     )
 
 
@@ -240,7 +240,7 @@ async def test_one_recipient_refused_is_reported_but_not_resent(ctx: NotifyConte
     assert not error.retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{server.port} refused recipients: "
-        "bob@example.com (550 5.1.1 No such user)"
+        "bob@example.com (550 «5.1.1 No such user»)"
     )
     assert [mail.rcpt_tos for mail in server.received] == [["oncall@example.com"]]
 

@@ -119,7 +119,7 @@ async def test_retryable_statuses(receiver: Receiver, ctx: NotifyContext, status
     receiver.reply_next(1, Reply(status, "busy"))
     error = await send_failing(receiver, ctx)
     assert error.retryable
-    assert error.message == f"the webhook answered {status}: busy"
+    assert error.message == f"the webhook answered {status}: «busy»"
 
 
 @pytest.mark.parametrize("status", [302, 400, 401, 403, 404, 405, 410, 413, 422])
@@ -129,7 +129,7 @@ async def test_statuses_that_need_a_config_change(
     receiver.reply_next(1, Reply(status, '{"error": "nope"}'))
     error = await send_failing(receiver, ctx)
     assert not error.retryable
-    assert error.message == f'the webhook answered {status}: {{"error": "nope"}}'
+    assert error.message == f'the webhook answered {status}: «{{"error": "nope"}}»'
 
 
 async def test_retry_after_in_seconds_or_as_a_date(receiver: Receiver, ctx: NotifyContext) -> None:
@@ -145,8 +145,8 @@ async def test_a_long_error_page_is_shortened(receiver: Receiver, ctx: NotifyCon
     receiver.reply_next(1, Reply(500, "<html>\n" + "oops " * 1000 + "</html>"))
     error = await send_failing(receiver, ctx)
     assert len(error.message) < 250
-    assert error.message.startswith("the webhook answered 500: <html> oops oops")
-    assert error.message.endswith("…")
+    assert error.message.startswith("the webhook answered 500: «<html> oops oops")
+    assert error.message.endswith("…»")
 
 
 async def test_a_hanging_receiver_is_a_retryable_timeout(

@@ -26,6 +26,7 @@ from yarl import URL
 from heartwatch import __version__
 from heartwatch.checkers import certs, http_errors, jsonpath
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
+from heartwatch.domain.snippets import quote
 
 # A health page is small; reading more would only cost memory on a thousand checks.
 MAX_BODY_BYTES = 1024 * 1024
@@ -241,13 +242,15 @@ def _json_problem(path_text: str, expected: JsonValue, text: str) -> str | None:
     try:
         document = json.loads(text)
     except ValueError:
-        return f"json_path {path}: response is not JSON ({_excerpt(text, 60)!r})"
+        shown = _excerpt(text, 60)
+        return f"json_path {path}: response is not JSON: {quote(shown) if shown else '(empty)'}"
     try:
         value = jsonpath.evaluate(document, path)
     except jsonpath.Missing as missing:
         return f"json_path {path} not found: {missing}"
     if expected is not None and not jsonpath.json_equal(value, expected):
-        return f"json_path {path} is {jsonpath.show(value)}, expected {jsonpath.show(expected)}"
+        seen = quote(jsonpath.show(value))
+        return f"json_path {path} is {seen}, expected {jsonpath.show(expected)}"
     return None
 
 

@@ -8,6 +8,7 @@ import errno
 import aiohttp
 
 from heartwatch.domain.network import DeniedAddress
+from heartwatch.domain.snippets import quote
 
 
 def describe(exc: aiohttp.ClientError) -> tuple[str, str]:
@@ -46,10 +47,12 @@ def _describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     if isinstance(exc, aiohttp.TooManyRedirects):
         return f"too many redirects (gave up after {len(exc.history)})", "redirect"
     if isinstance(exc, aiohttp.RedirectClientError | aiohttp.NonHttpUrlClientError):
-        return f"bad redirect: {exc}", "redirect"
+        return f"bad redirect: {quote(str(exc))}", "redirect"
     if isinstance(exc, aiohttp.ClientResponseError):
         # The server answered something that is not HTTP (BadStatusLine and friends).
-        return f"invalid HTTP response: {exc.message}", "protocol"
+        # (aiohttp's parser errors span lines and point at the bad byte with a "^")
+        said = " ".join(str(exc.message).split()).removesuffix(" ^")
+        return f"invalid HTTP response: {quote(said)}", "protocol"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return f"broken response body: {exc}", "protocol"
     return f"{type(exc).__name__}: {exc}", "connection"

@@ -15,6 +15,7 @@ from heartwatch import netguard
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.checkers.jsonpath import show
 from heartwatch.domain.network import DeniedAddress
+from heartwatch.domain.snippets import quote
 
 DETAIL_CHARS = 200
 
@@ -95,7 +96,8 @@ class TcpChecker(Checker):
         prefix = settings.expect_prefix
         if prefix is not None and not text.startswith(prefix):
             if text:
-                error = f"reply {show(text[: len(prefix) + 20])} does not start with {show(prefix)}"
+                seen = quote(repr(text[: len(prefix) + 20])[1:-1])
+                error = f"reply {seen} does not start with {show(prefix)}"
             else:
                 error = f"no reply (the server hung up), expected {show(prefix)}"
             return Outcome(

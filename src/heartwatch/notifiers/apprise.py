@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from heartwatch import netguard
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
     Destination,
@@ -115,7 +116,8 @@ class AppriseNotifier(Notifier[AppriseSettings]):
             ) from None
         if not result:
             raise DeliveryError(
-                f"apprise could not deliver to every URL: {_problems(result)}", retryable=True
+                f"apprise could not deliver to every URL: {quote(_problems(result))}",
+                retryable=True,
             )
 
 

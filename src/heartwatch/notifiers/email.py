@@ -17,6 +17,7 @@ import aiosmtplib
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from heartwatch import __version__
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
     Destination,
@@ -164,7 +165,7 @@ class EmailNotifier(Notifier[EmailSettings]):
         if refused:
             # Some got it: sending again would repeat it to them. The address is wrong.
             refusals = "; ".join(
-                f"{address} ({response.code} {response.message})"
+                f"{address} ({response.code} {quote(response.message)})"
                 for address, response in refused.items()
             )
             raise DeliveryError(f"{where} refused recipients: {refusals}", retryable=False)
@@ -186,7 +187,7 @@ def _smtp_error(where: str, exc: aiosmtplib.SMTPException) -> DeliveryError:
         return DeliveryError(f"{where}: timed out: {exc.message}", retryable=True)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         refusals = "; ".join(
-            f"{item.recipient} ({item.code} {item.message})" for item in exc.recipients
+            f"{item.recipient} ({item.code} {quote(item.message)})" for item in exc.recipients
         )
         temporary = all(_temporary(item.code) for item in exc.recipients)
         return DeliveryError(f"{where} refused every recipient: {refusals}", retryable=temporary)
@@ -198,7 +199,7 @@ def _smtp_error(where: str, exc: aiosmtplib.SMTPException) -> DeliveryError:
             aiosmtplib.SMTPDataError: "refused the message",
         }.get(type(exc), "answered")
         return DeliveryError(
-            f"{where} {what}: {exc.code} {exc.message}", retryable=_temporary(exc.code)
+            f"{where} {what}: {exc.code} {quote(exc.message)}", retryable=_temporary(exc.code)
         )
     if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected):
         return DeliveryError(f"{where}: {exc.message}", retryable=True)

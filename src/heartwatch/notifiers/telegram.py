@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import Field, SecretStr, field_validator
 
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers import _http
 from heartwatch.notifiers.base import (
     DeliveryError,
@@ -135,7 +136,7 @@ def check_answer(status: int, text: str, *, chat_id: str) -> None:
             retryable=False,
         )
     raise DeliveryError(
-        f"Telegram refused the message ({code}): {description}",
+        f"Telegram refused the message ({code}): {quote(description)}",
         retryable=retryable_status(code) or retryable_status(status),
         retry_after=float(retry_after) if retry_after is not None else None,
     )

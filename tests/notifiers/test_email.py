@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import trustme
 
+from heartwatch.domain.network import NetworkPolicy
 from heartwatch.notifiers.base import DeliveryError, NotifyContext, masked
 from heartwatch.notifiers.email import EmailNotifier, EmailSettings
 from heartwatch.notifiers.registry import NotifierRegistry
@@ -313,3 +314,21 @@ def test_invalid_settings_are_refused_clearly(fields: dict[str, object], problem
     config = {"host": "smtp.example.com", "from_address": "a@example.com", "to": ["b@example.com"]}
     with pytest.raises(ValueError, match=re.escape(problem)):
         NotifierRegistry(discover=False).validate("email", {**config, **fields})
+
+
+async def test_the_smtp_host_is_held_to_the_network_policy(ctx: NotifyContext) -> None:
+    # aiosmtplib connects by itself: the host is judged by what it resolves to, first.
+    # (Denied here: loopback, where the test server listens.)
+    strict = NotifyContext(ctx.http, network=NetworkPolicy.of(deny="127.0.0.0/8"))
+    with SmtpServer() as server:
+        for host in ("localhost", "127.0.0.1"):
+            unreachable = EmailSettings(
+                host=host, port=server.port, security="none", from_address=FROM, to=TO
+            )
+            with pytest.raises(DeliveryError) as raised:
+                await EmailNotifier().send(down_message(), unreachable, strict)
+            assert raised.value.message == (
+                f"SMTP server {host}:{server.port}: refused to connect: "
+                "address 127.0.0.1 is in a denied network (127.0.0.0/8)"
+            )
+        assert server.received == []

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final, Literal
 import aiosmtplib
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from heartwatch import __version__
+from heartwatch import __version__, netguard
 from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
@@ -133,6 +133,10 @@ class EmailNotifier(Notifier[EmailSettings]):
 
     async def send(self, message: Message, settings: EmailSettings, ctx: NotifyContext) -> None:
         where = f"SMTP server {settings.host}:{settings.effective_port}"
+        # aiosmtplib connects by itself: the network policy judges the host just before.
+        denied = await netguard.host_denial(settings.host, ctx.network)
+        if denied is not None:
+            raise DeliveryError(f"{where}: refused to connect: {denied}", retryable=False)
         options: dict[str, Any] = {
             "hostname": settings.host,
             "port": settings.effective_port,

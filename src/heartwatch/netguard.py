@@ -106,9 +106,8 @@ async def resolve(host: str, port: int, policy: NetworkPolicy) -> list[AddrInfo]
 async def host_denial(host: str, policy: NetworkPolicy) -> str | None:
     """Why `host` (a name or an address) may not be connected to: it is, or resolves to,
     a denied address. For clients that connect by themselves (Apprise, aiosmtplib),
-    checked just
-    before they do; None also when the name does not resolve (the client will say
-    so)."""
+    checked just before they do; None also when the name does not resolve (the client
+    will say so)."""
     reason = policy.host_denial(host)
     if reason is not None:
         return reason

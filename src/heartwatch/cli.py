@@ -39,7 +39,7 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from exc
     given = {k: v for k, v in overrides.items() if v is not None}
     settings = settings.model_copy(update=given) if given else settings
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     return settings
 
 

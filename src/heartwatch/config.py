@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.network import NetworkPolicy, parse_networks
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
     )
     # Script checks run commands on this server: off unless an operator turns them on.
     allow_script_checks: bool = Field(False, validation_alias=_env("ALLOW_SCRIPT_CHECKS"))
+    # Where probes and webhook-style channels may connect (domain.network): CIDR lists,
+    # comma- or space-separated. Denied: the cloud metadata ranges, plus these; allowed
+    # (wins over denied): these.
+    probe_deny_networks: str = Field("", validation_alias=_env("PROBE_DENY_NETWORKS"))
+    probe_allow_networks: str = Field("", validation_alias=_env("PROBE_ALLOW_NETWORKS"))
 
     # --- heartbeat status rules (README "Statuses") -----------------------------------
     silent_factor: float = Field(2.0, gt=0, validation_alias=_env("SILENT_FACTOR"))
@@ -148,6 +156,12 @@ class Settings(BaseSettings):
     def _empty_admin_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("probe_deny_networks", "probe_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -169,6 +183,23 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @cached_property
+    def network_policy(self) -> NetworkPolicy:
+        return NetworkPolicy.of(self.probe_deny_networks, self.probe_allow_networks)
+
+    def secret_values(self) -> list[str]:
+        """The credentials among the settings, for the logs to mask wherever they appear."""
+        values = [self.ping_key, self.telegram_bot_token]
+        if self.admin_key is not None:
+            values.append(self.admin_key.get_secret_value())
+        if self.database_url:
+            try:
+                password = make_url(normalize_database_url(self.database_url)).password
+            except ArgumentError:  # (the database will refuse it, saying why)
+                password = None
+            values.append(str(password) if password is not None else None)
+        return [value for value in values if value]
 
     @property
     def api_url(self) -> str:

@@ -1,14 +1,45 @@
-"""Structured logs (structlog) for heartwatch and for the libraries it runs (uvicorn, ...)."""
+"""Structured logs (structlog) for heartwatch and for the libraries it runs (uvicorn, ...).
+
+No line carries a credential, at any level: the libraries that would log one are held
+above their debug level (statement parameters, request payloads), and every line goes
+through `redaction.Redactor` on its way out."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 import structlog
 
+from heartwatch.redaction import Redactor
 
-def configure_logging(level: str = "info", fmt: str = "console") -> None:
+# Loggers whose debug lines quote what they carry: statement parameters (aiosqlite: a
+# key's hash, a channel's config), request payloads and URLs with credentials (apprise),
+# request and response headers (httpcore), request URLs (urllib3, under apprise). Never
+# below INFO, whatever the level.
+_QUOTING_LOGGERS = ("aiosqlite", "asyncpg", "apprise", "httpcore", "urllib3")
+# SQLAlchemy's statement log (its INFO: every statement; parameters are hidden by the
+# engines anyway) stays at SQLAlchemy's own default, warnings only.
+_QUIET_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool")
+
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """The rendered line (a traceback included) with credentials masked."""
+
+    def __init__(self, redactor: Redactor, **options: Any) -> None:
+        super().__init__(**options)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor(super().format(record))
+
+
+def configure_logging(
+    level: str = "info", fmt: str = "console", secrets: Iterable[str | None] = ()
+) -> None:
+    """`secrets`: values masked wherever they appear (the ping key, the admin key, ...)."""
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -41,7 +72,8 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     )
     handler = logging.StreamHandler()
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        _RedactingFormatter(
+            Redactor(secrets),
             foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],
         )
@@ -49,9 +81,10 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # aiosqlite's debug lines repeat every statement with its parameters (a key's hash, a
-    # channel's secrets): never shown, whatever the level.
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
+    for name in _QUOTING_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from heartwatch import netguard
 from heartwatch.checkers.base import CheckContext
 from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.clock import Clock, DevClock, SystemClock
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
 from heartwatch.notifiers.base import NotifyContext
 from heartwatch.notifiers.registry import NotifierRegistry, builtin_notifiers
 from heartwatch.services import channels, dev_clock
@@ -25,11 +27,14 @@ from heartwatch.store.migrate import ensure_current, upgrade
 
 
 @asynccontextmanager
-async def probe_http_session(max_concurrent: int) -> AsyncIterator[aiohttp.ClientSession]:
-    """One HTTP client for every check of this process. Its connection limit follows the
-    check concurrency (aiohttp's default of 100 would queue checks behind each other),
-    and cookies are not kept: one service's cookies must never reach another's check."""
-    connector = aiohttp.TCPConnector(limit=max_concurrent * 2, ttl_dns_cache=60)
+async def probe_http_session(
+    max_concurrent: int, network: NetworkPolicy = DEFAULT_POLICY
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """One HTTP client for every check and every delivery of this process. Its connection
+    limit follows the check concurrency (aiohttp's default of 100 would queue checks
+    behind each other), cookies are not kept (one service's cookies must never reach
+    another's check), and it connects only where `network` allows."""
+    connector = netguard.guarded_connector(network, limit=max_concurrent * 2, ttl_dns_cache=60)
     async with aiohttp.ClientSession(
         connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
     ) as session:
@@ -57,14 +62,15 @@ class Runtime:
         self.heartbeats = HeartbeatIngest(
             db, clock, self.rules, auto_register=settings.auto_register
         )
-        self.checkers = CheckerRegistry()
+        self.checkers = CheckerRegistry(network=check_context.network)
         self.check_context = check_context
         self.notifiers = NotifierRegistry(
             builtin_notifiers(
                 telegram_api_url=settings.telegram_api_url, pagerduty_url=settings.pagerduty_url
-            )
+            ),
+            network=check_context.network,
         )
-        self.notify_context = NotifyContext(http=check_context.http)
+        self.notify_context = NotifyContext(http=check_context.http, network=check_context.network)
 
     @classmethod
     @asynccontextmanager
@@ -80,8 +86,11 @@ class Runtime:
             else:
                 await ensure_current(db)
             clock: Clock = DevClock() if settings.debug_mode else SystemClock()
-            async with probe_http_session(settings.max_concurrent_checks) as http:
-                context = CheckContext(http=http, allow_scripts=settings.allow_script_checks)
+            network = settings.network_policy
+            async with probe_http_session(settings.max_concurrent_checks, network) as http:
+                context = CheckContext(
+                    http=http, allow_scripts=settings.allow_script_checks, network=network
+                )
                 runtime = cls(settings, db, clock, context)
                 await runtime.sync_clock(force=True)
                 async with db.writing() as session:

@@ -51,9 +51,20 @@ async def test_channel_crud_never_echoes_secrets(
     assert channel["config"]["bot_token"].startswith("••••")
     assert channel["events"] == ["down", "recovered"]
 
-    # sending the config back as shown keeps the stored token
+    # sending the config back as shown keeps the stored token...
+    r = await tg_client.patch(
+        f"/channels/{channel['id']}", json={"config": {**channel["config"], "message_thread_id": 7}}
+    )
+    assert r.status_code == 200, r.text
+    # ... but not for another chat: the token must come with it
     r = await tg_client.patch(
         f"/channels/{channel['id']}", json={"config": {**channel["config"], "chat_id": "43"}}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"].endswith("send these again in full: bot_token")
+    r = await tg_client.patch(
+        f"/channels/{channel['id']}",
+        json={"config": {"bot_token": fake_telegram.token, "chat_id": "43"}},
     )
     assert r.status_code == 200, r.text
     r = await tg_client.post("/channels/ops/test")

@@ -156,16 +156,16 @@ async def test_json_path_up(ctx: CheckContext, target: str, path: str, expected:
 @pytest.mark.parametrize(
     ("path", "expected", "error"),
     [
-        ("data.state", "ok", "json_path data.state is 'degraded', expected 'ok'"),
-        ("data.items[0].id", "1", "json_path data.items[0].id is 1, expected '1'"),
-        ("data.items[0].id", True, "json_path data.items[0].id is 1, expected true"),
+        ("data.state", "ok", "json_path data.state is «'degraded'», expected 'ok'"),
+        ("data.items[0].id", "1", "json_path data.items[0].id is «1», expected '1'"),
+        ("data.items[0].id", True, "json_path data.items[0].id is «1», expected true"),
         ("data.missing", None, "json_path data.missing not found: $.data has no key 'missing'"),
         (
             "data.items[5].id",
             1,
             "json_path data.items[5].id not found: $.data.items has no item [5] (it has 2 items)",
         ),
-        ("status.code", 200, "json_path status.code not found: $.status is 'ok', not an object"),
+        ("status.code", 200, "json_path status.code not found: $.status is «'ok'», not an object"),
     ],
 )
 async def test_json_path_down_shows_the_value_seen(
@@ -178,7 +178,7 @@ async def test_json_path_down_shows_the_value_seen(
 
 async def test_json_path_on_a_body_that_is_not_json(ctx: CheckContext, target: str) -> None:
     outcome = await check(ctx, f"{target}/ok", json_path="status", json_expected="ok")
-    assert outcome.error == "json_path status: response is not JSON ('ok')"
+    assert outcome.error == "json_path status: response is not JSON: «ok»"
 
 
 async def test_slow_response(ctx: CheckContext, target: str) -> None:
@@ -250,7 +250,7 @@ async def test_garbage_instead_of_http(ctx: CheckContext, serve_raw: ServeRaw) -
     outcome = await check(ctx, f"http://127.0.0.1:{port}/")
     assert (outcome.up, outcome.failed_assertion) == (False, "protocol")
     assert outcome.error is not None
-    assert outcome.error.startswith("invalid HTTP response: Bad status line")
+    assert outcome.error.startswith("invalid HTTP response: «Bad status line")
     assert "SSH-2.0-OpenSSH_9.6" in outcome.error and "\n" not in outcome.error
 
 

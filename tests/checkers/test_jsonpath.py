@@ -52,7 +52,7 @@ def test_evaluate_and_where_it_stops() -> None:
     assert evaluate(doc, parse("a.list[-2]")) == 10
     with pytest.raises(Missing, match=r"\$\.a\.list has no item \[2\] \(it has 2 items\)"):
         evaluate(doc, parse("a.list[2]"))
-    with pytest.raises(Missing, match=r"\$\.a\.list\[0\] is 10, not an object or a list"):
+    with pytest.raises(Missing, match=r"\$\.a\.list\[0\] is «10», not an object or a list"):
         evaluate(doc, parse("a.list[0].x"))
 
 

@@ -72,7 +72,7 @@ async def test_exit_status_is_down_with_the_last_line(allowed: CheckContext) -> 
     )
     outcome = await run(allowed, python(code))
     assert (outcome.up, outcome.failed_assertion) == (False, "exit_status")
-    assert outcome.error == "exit status 3: CRITICAL - disk 97%"
+    assert outcome.error == "exit status 3: «CRITICAL - disk 97%»"
     assert outcome.detail == "checking\nCRITICAL - disk 97%\n"  # stdout and stderr, in order
 
 

@@ -51,7 +51,7 @@ async def test_send_and_expect(ctx: CheckContext, serve_raw: ServeRaw) -> None:
     assert (outcome.up, outcome.detail) == (True, "+PONG\r\n")
     wrong = await check(ctx, f"127.0.0.1:{port}", send="PNG\r\n", expect_prefix="+PONG")
     assert (wrong.up, wrong.failed_assertion) == (False, "expect_prefix")
-    assert wrong.error == "reply '-ERR unknown command\\r\\n' does not start with '+PONG'"
+    assert wrong.error == "reply «-ERR unknown command\\r\\n» does not start with '+PONG'"
 
 
 async def test_banner_without_sending(ctx: CheckContext, serve_raw: ServeRaw) -> None:

@@ -61,8 +61,8 @@ class Launcher:
             HEARTWATCH_DATABASE_URL=self.db_url,
             HEARTWATCH_DEBUG_MODE="true",
             HEARTWATCH_LOG_LEVEL="info",
-            **extra,
         )
+        env.update(extra)  # (which may change the ones above)
         return env
 
     def run(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from heartwatch.domain.network import NetworkPolicy
 from heartwatch.notifiers.apprise import AppriseNotifier, AppriseSettings
 from heartwatch.notifiers.base import DeliveryError, NotifyContext, masked
 from heartwatch.notifiers.registry import NotifierRegistry
@@ -117,3 +118,25 @@ def test_without_apprise_installed_the_type_is_unavailable_and_says_why() -> Non
         "error": "notifier type 'apprise' is not available: the apprise package is not "
         "installed (pip install 'heartwatch[apprise]')",
     }
+
+
+async def test_a_webhook_like_url_is_held_to_the_network_policy(
+    receiver: Receiver, ctx: NotifyContext
+) -> None:
+    # Apprise connects by itself: its json:// host is judged before each delivery,
+    # by what it resolves to. (Denied here: loopback, where the receiver listens.)
+    port = receiver.base_url.rsplit(":", 1)[1]
+    strict = NotifyContext(ctx.http, network=NetworkPolicy.of(deny="127.0.0.0/8"))
+    for host in ("localhost", "127.0.0.1", "0x7f000001"):
+        with pytest.raises(DeliveryError) as raised:
+            await AppriseNotifier().send(
+                down_message(), settings(f"json://{host}:{port}/hook"), strict
+            )
+        assert raised.value.message == (
+            "apprise URL 1: refused to connect: "
+            "address 127.0.0.1 is in a denied network (127.0.0.0/8)"
+        )
+        assert not raised.value.retryable
+    assert receiver.received == []
+    await AppriseNotifier().send(down_message(), settings(f"json://localhost:{port}/hook"), ctx)
+    assert len(receiver.received) == 1

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import trustme
 
+from heartwatch.domain.network import NetworkPolicy
 from heartwatch.notifiers.base import DeliveryError, NotifyContext, masked
 from heartwatch.notifiers.email import EmailNotifier, EmailSettings
 from heartwatch.notifiers.registry import NotifierRegistry
@@ -165,7 +166,7 @@ async def test_a_wrong_password_is_not_retryable(
     assert not error.retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{starttls_server.port} refused the login: "
-        "535 5.7.8 Authentication credentials invalid"
+        "535 «5.7.8 Authentication credentials invalid»"
     )
     assert "wrong" not in error.message
 
@@ -205,7 +206,7 @@ async def test_a_temporary_refusal_is_retryable(
     error = await send_failing(smtp_server, ctx)
     assert error.retryable
     assert error.message == (
-        f"SMTP server 127.0.0.1:{smtp_server.port} refused the sender: 451 4.3.0 Try again later"
+        f"SMTP server 127.0.0.1:{smtp_server.port} refused the sender: 451 «4.3.0 Try again later»"
     )
     await EmailNotifier().send(down_message(), settings(smtp_server), ctx)
     assert len(smtp_server.received) == 1
@@ -228,8 +229,8 @@ async def test_every_recipient_refused(ctx: NotifyContext, code: int, retryable:
     assert error.retryable is retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{server.port} refused every recipient: "
-        f"oncall@example.com ({code} 5.1.1 No such user); "
-        f"bob@example.com ({code} 5.1.1 No such user)"
+        f"oncall@example.com ({code} «5.1.1 No such user»); "
+        f"bob@example.com ({code} «5.1.1 No such user»)"
     )
 
 
@@ -240,7 +241,7 @@ async def test_one_recipient_refused_is_reported_but_not_resent(ctx: NotifyConte
     assert not error.retryable
     assert error.message == (
         f"SMTP server 127.0.0.1:{server.port} refused recipients: "
-        "bob@example.com (550 5.1.1 No such user)"
+        "bob@example.com (550 «5.1.1 No such user»)"
     )
     assert [mail.rcpt_tos for mail in server.received] == [["oncall@example.com"]]
 
@@ -313,3 +314,21 @@ def test_invalid_settings_are_refused_clearly(fields: dict[str, object], problem
     config = {"host": "smtp.example.com", "from_address": "a@example.com", "to": ["b@example.com"]}
     with pytest.raises(ValueError, match=re.escape(problem)):
         NotifierRegistry(discover=False).validate("email", {**config, **fields})
+
+
+async def test_the_smtp_host_is_held_to_the_network_policy(ctx: NotifyContext) -> None:
+    # aiosmtplib connects by itself: the host is judged by what it resolves to, first.
+    # (Denied here: loopback, where the test server listens.)
+    strict = NotifyContext(ctx.http, network=NetworkPolicy.of(deny="127.0.0.0/8"))
+    with SmtpServer() as server:
+        for host in ("localhost", "127.0.0.1"):
+            unreachable = EmailSettings(
+                host=host, port=server.port, security="none", from_address=FROM, to=TO
+            )
+            with pytest.raises(DeliveryError) as raised:
+                await EmailNotifier().send(down_message(), unreachable, strict)
+            assert raised.value.message == (
+                f"SMTP server {host}:{server.port}: refused to connect: "
+                "address 127.0.0.1 is in a denied network (127.0.0.0/8)"
+            )
+        assert server.received == []

@@ -156,8 +156,8 @@ async def test_an_invalid_event_is_not_retryable_and_says_why(
         await notifier.send(down_message(), settings(), ctx)
     assert not raised.value.retryable
     assert raised.value.message == (
-        "PagerDuty answered 400: Event object is invalid: Length of 'routing_key' is "
-        "incorrect (should be 32 characters)"
+        "PagerDuty answered 400: «Event object is invalid: Length of 'routing_key' is "
+        "incorrect (should be 32 characters)»"
     )
 
 

@@ -81,7 +81,7 @@ async def test_rate_limited_is_retryable_after_retry_after(
     receiver.reply_next(1, Reply(429, "rate_limited", headers={"Retry-After": "30"}))
     error = await send_failing(receiver, ctx)
     assert (error.retryable, error.retry_after) == (True, 30.0)
-    assert error.message == "Slack answered 429: rate_limited"
+    assert error.message == "Slack answered 429: «rate_limited»"
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -108,7 +108,7 @@ async def test_refusals_are_not_retryable_and_say_why(
     receiver.reply_next(1, Reply(status, body))
     error = await send_failing(receiver, ctx)
     assert not error.retryable
-    assert error.message == f"Slack answered {status}: {body}"
+    assert error.message == f"Slack answered {status}: «{body}»"
 
 
 async def test_a_redirect_is_not_followed(receiver: Receiver, ctx: NotifyContext) -> None:
@@ -117,7 +117,7 @@ async def test_a_redirect_is_not_followed(receiver: Receiver, ctx: NotifyContext
     error = await send_failing(receiver, ctx)
     assert not error.retryable
     assert error.message == (
-        "Slack answered 301 (a redirect to https://hooks.example/new: set the final URL)"
+        "Slack answered 301 (a redirect to «https://hooks.example/new»: set the final URL)"
     )
     assert len(receiver.received) == 1
 

@@ -151,7 +151,7 @@ async def test_rate_limit_answer_is_retryable_after_what_telegram_says(
     fake_telegram.rate_limit_next(1, retry_after=7)
     error = await send_failing(fake_telegram, ctx)
     assert (error.retryable, error.retry_after) == (True, 7.0)
-    assert error.message == "Telegram refused the message (429): Too Many Requests: retry after 7"
+    assert error.message == "Telegram refused the message (429): «Too Many Requests: retry after 7»"
     assert fake_telegram.sent == []
     # The next attempt goes through: one message, not two.
     await TelegramNotifier(fake_telegram.api_url).send(down_message(), settings(fake_telegram), ctx)
@@ -171,9 +171,9 @@ async def test_flood_control_of_one_chat(fake_telegram: FakeTelegram, ctx: Notif
 @pytest.mark.parametrize(
     ("status", "text"),
     [
-        (500, "Telegram refused the message (500): Internal Server Error"),
-        (502, "Telegram answered 502: <html> <head><title>502 Bad Gateway</title></head>"),
-        (504, "Telegram answered 504: <html> <head><title>504 Gateway Time-out"),
+        (500, "Telegram refused the message (500): «Internal Server Error»"),
+        (502, "Telegram answered 502: «<html> <head><title>502 Bad Gateway</title></head>"),
+        (504, "Telegram answered 504: «<html> <head><title>504 Gateway Time-out"),
     ],
 )
 async def test_server_errors_are_retryable(
@@ -199,14 +199,14 @@ async def test_refusals_are_not_retryable(
     fake_telegram.fail_next(1, status=status, description=description)
     error = await send_failing(fake_telegram, ctx)
     assert not error.retryable
-    assert error.message == f"Telegram refused the message ({status}): {description}"
+    assert error.message == f"Telegram refused the message ({status}): «{description}»"
 
 
 async def test_an_unknown_chat(fake_telegram: FakeTelegram, ctx: NotifyContext) -> None:
     fake_telegram.chats = {int(CHAT)}
     error = await send_failing(fake_telegram, ctx, chat_id="-1009999")
     assert not error.retryable
-    assert error.message == "Telegram refused the message (400): Bad Request: chat not found"
+    assert error.message == "Telegram refused the message (400): «Bad Request: chat not found»"
 
 
 async def test_a_revoked_token_is_not_retryable_and_never_quoted(
@@ -215,7 +215,7 @@ async def test_a_revoked_token_is_not_retryable_and_never_quoted(
     fake_telegram.tokens = {"987654321:AAAnotherTokenThatIsStillValid_xyz"}
     error = await send_failing(fake_telegram, ctx)
     assert not error.retryable
-    assert error.message == "Telegram refused the message (401): Unauthorized"
+    assert error.message == "Telegram refused the message (401): «Unauthorized»"
     assert fake_telegram.token not in str(error) + repr(error)
 
 

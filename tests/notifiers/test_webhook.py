@@ -119,7 +119,7 @@ async def test_retryable_statuses(receiver: Receiver, ctx: NotifyContext, status
     receiver.reply_next(1, Reply(status, "busy"))
     error = await send_failing(receiver, ctx)
     assert error.retryable
-    assert error.message == f"the webhook answered {status}: busy"
+    assert error.message == f"the webhook answered {status}: «busy»"
 
 
 @pytest.mark.parametrize("status", [302, 400, 401, 403, 404, 405, 410, 413, 422])
@@ -129,7 +129,7 @@ async def test_statuses_that_need_a_config_change(
     receiver.reply_next(1, Reply(status, '{"error": "nope"}'))
     error = await send_failing(receiver, ctx)
     assert not error.retryable
-    assert error.message == f'the webhook answered {status}: {{"error": "nope"}}'
+    assert error.message == f'the webhook answered {status}: «{{"error": "nope"}}»'
 
 
 async def test_retry_after_in_seconds_or_as_a_date(receiver: Receiver, ctx: NotifyContext) -> None:
@@ -145,8 +145,8 @@ async def test_a_long_error_page_is_shortened(receiver: Receiver, ctx: NotifyCon
     receiver.reply_next(1, Reply(500, "<html>\n" + "oops " * 1000 + "</html>"))
     error = await send_failing(receiver, ctx)
     assert len(error.message) < 250
-    assert error.message.startswith("the webhook answered 500: <html> oops oops")
-    assert error.message.endswith("…")
+    assert error.message.startswith("the webhook answered 500: «<html> oops oops")
+    assert error.message.endswith("…»")
 
 
 async def test_a_hanging_receiver_is_a_retryable_timeout(
@@ -193,3 +193,12 @@ def test_header_values_and_the_secret_are_masked() -> None:
 def test_invalid_settings_are_refused_clearly(config: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         NotifierRegistry(discover=False).validate("webhook", config)
+
+
+def test_credentials_in_the_url_and_an_authorization_header_are_refused() -> None:
+    # (aiohttp would refuse to send it, at every delivery)
+    with pytest.raises(ValueError, match=r"url has credentials .* and headers has an Auth"):
+        NotifierRegistry(discover=False).validate(
+            "webhook",
+            {"url": "https://u:p@ops.example.com/", "headers": {"authorization": "Bearer x"}},
+        )

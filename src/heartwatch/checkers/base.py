@@ -20,6 +20,8 @@ from typing import ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict
 
+from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
+
 
 class CheckerSettings(BaseModel):
     """Base for a checker's type-specific settings; unknown fields are refused."""
@@ -60,6 +62,10 @@ class CheckContext:
 
     http: aiohttp.ClientSession
     allow_scripts: bool = False
+    # Where a check may connect. `http` applies it itself when its connector is
+    # `netguard.guarded_connector` (as the runtime's is); checkers that open their own
+    # connections go through `netguard.open_connection` with it.
+    network: NetworkPolicy = DEFAULT_POLICY
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -78,6 +84,14 @@ class Checker(ABC):
     @abstractmethod
     def parse_endpoint(cls, endpoint: str) -> str:
         """Validate (and normalise) the endpoint; raise ValueError with a clear message."""
+
+    @classmethod
+    def target_host(cls, endpoint: str) -> str | None:
+        """The host a (parsed) endpoint connects to, for the network policy to refuse an
+        address literal when the service is configured; None when it connects nowhere
+        (scripts) or the checker does not say. (Connections are judged again, address
+        by address, when they are made.)"""
+        return None
 
     @abstractmethod
     async def probe(self, probe: Probe, ctx: CheckContext) -> Outcome:

@@ -13,6 +13,9 @@ import asyncio
 import ssl
 from datetime import UTC, datetime
 
+from heartwatch import netguard
+from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
+
 _SEQUENCE = 0x30
 _UTC_TIME = 0x17
 _GENERALIZED_TIME = 0x18
@@ -98,8 +101,11 @@ def _time(tag: int, text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-async def fetch_not_after(host: str, port: int, timeout_s: float) -> datetime | None:
-    """Connect, shake hands, read the certificate's expiry, hang up; None on failure.
+async def fetch_not_after(
+    host: str, port: int, timeout_s: float, network: NetworkPolicy = DEFAULT_POLICY
+) -> datetime | None:
+    """Connect (where `network` allows), shake hands, read the certificate's expiry,
+    hang up; None on failure.
 
     Verification is off on purpose: this only reads the date (the check's own request
     already verified the certificate, or was told not to)."""
@@ -109,7 +115,9 @@ async def fetch_not_after(host: str, port: int, timeout_s: float) -> datetime | 
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+            _, writer = await netguard.open_connection(
+                host, port, network, ssl=context, server_hostname=host
+            )
             return peer_cert_not_after(writer.transport)
     except (OSError, TimeoutError):
         return None

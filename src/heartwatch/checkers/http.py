@@ -27,6 +27,7 @@ from heartwatch import __version__
 from heartwatch.checkers import certs, http_errors, jsonpath
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.domain.service_types import ServiceType
+from heartwatch.domain.snippets import quote
 
 # A health page is small; reading more would only cost memory on a thousand checks.
 MAX_BODY_BYTES = 1024 * 1024
@@ -160,6 +161,10 @@ class HttpChecker(Checker):
             raise ValueError(f"URL {endpoint!r} has a bad port: {exc}") from None
         return url
 
+    @classmethod
+    def target_host(cls, endpoint: str) -> str | None:
+        return urlsplit(endpoint).hostname
+
     async def probe(self, probe: Probe, ctx: CheckContext) -> Outcome:
         settings = probe.settings
         if not isinstance(settings, HttpSettings):
@@ -193,7 +198,7 @@ class HttpChecker(Checker):
             error, assertion = http_errors.describe(exc)
             return Outcome(up=False, error=error, failed_assertion=assertion)
         if cert_expires_at is None and settings.cert_expiry_days is not None:
-            cert_expires_at = await _cert_of(response.url, probe, started)
+            cert_expires_at = await _cert_of(response.url, probe, ctx, started)
         text = body.decode(_charset(response), errors="replace")
         outcome = Outcome(
             up=True,
@@ -238,13 +243,15 @@ def _json_problem(path_text: str, expected: JsonValue, text: str) -> str | None:
     try:
         document = json.loads(text)
     except ValueError:
-        return f"json_path {path}: response is not JSON ({_excerpt(text, 60)!r})"
+        shown = _excerpt(text, 60)
+        return f"json_path {path}: response is not JSON: {quote(shown) if shown else '(empty)'}"
     try:
         value = jsonpath.evaluate(document, path)
     except jsonpath.Missing as missing:
         return f"json_path {path} not found: {missing}"
     if expected is not None and not jsonpath.json_equal(value, expected):
-        return f"json_path {path} is {jsonpath.show(value)}, expected {jsonpath.show(expected)}"
+        seen = quote(jsonpath.show(value))
+        return f"json_path {path} is {seen}, expected {jsonpath.show(expected)}"
     return None
 
 
@@ -281,7 +288,7 @@ def _transport_of(response: aiohttp.ClientResponse) -> asyncio.BaseTransport | N
     return transport if isinstance(transport, asyncio.BaseTransport) else None
 
 
-async def _cert_of(url: URL, probe: Probe, started: float) -> datetime | None:
+async def _cert_of(url: URL, probe: Probe, ctx: CheckContext, started: float) -> datetime | None:
     """The certificate's expiry through a connection of our own, for when the server
     closed the one the response came in on (`Connection: close`)."""
     if url.scheme != "https" or url.host is None:
@@ -289,7 +296,7 @@ async def _cert_of(url: URL, probe: Probe, started: float) -> datetime | None:
     left = probe.timeout_s - (time.perf_counter() - started)
     if left <= 0:
         return None
-    return await certs.fetch_not_after(url.host, url.port or 443, left)
+    return await certs.fetch_not_after(url.host, url.port or 443, left, ctx.network)
 
 
 def _charset(response: aiohttp.ClientResponse) -> str:

@@ -7,6 +7,9 @@ import errno
 
 import aiohttp
 
+from heartwatch.domain.network import DeniedAddress
+from heartwatch.domain.snippets import quote
+
 
 def describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     """(error text, failed_assertion) for an aiohttp client error, on one line."""
@@ -17,6 +20,10 @@ def describe(exc: aiohttp.ClientError) -> tuple[str, str]:
 
 def _describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     # Most specific first: the certificate and DNS errors are ClientConnectorErrors too.
+    # The network policy's refusal comes as either (a name's addresses all denied, or
+    # an address), and says why itself.
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, DeniedAddress):
+        return f"refused to connect to {exc.host}:{exc.port}: {exc.os_error}", "denied"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cert_error = exc.certificate_error
         why = getattr(cert_error, "verify_message", None) or str(cert_error)
@@ -40,10 +47,12 @@ def _describe(exc: aiohttp.ClientError) -> tuple[str, str]:
     if isinstance(exc, aiohttp.TooManyRedirects):
         return f"too many redirects (gave up after {len(exc.history)})", "redirect"
     if isinstance(exc, aiohttp.RedirectClientError | aiohttp.NonHttpUrlClientError):
-        return f"bad redirect: {exc}", "redirect"
+        return f"bad redirect: {quote(str(exc))}", "redirect"
     if isinstance(exc, aiohttp.ClientResponseError):
         # The server answered something that is not HTTP (BadStatusLine and friends).
-        return f"invalid HTTP response: {exc.message}", "protocol"
+        # (aiohttp's parser errors span lines and point at the bad byte with a "^")
+        said = " ".join(str(exc.message).split()).removesuffix(" ^")
+        return f"invalid HTTP response: {quote(said)}", "protocol"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return f"broken response body: {exc}", "protocol"
     return f"{type(exc).__name__}: {exc}", "connection"

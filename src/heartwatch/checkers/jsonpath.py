@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from heartwatch.domain.snippets import quote
+
 _NAME = re.compile(r"[^.\[\]]+")
 # `[3]`, `[-1]`, `["any key"]` or `['any key']`.
 _BRACKET = re.compile(
@@ -79,7 +81,7 @@ def evaluate(document: object, path: JsonPath) -> object:
                 raise Missing(f"{walked} has no item [{step}] (it has {len(value)} items)")
             value = value[index]
         else:
-            raise Missing(f"{walked} is {show(value)}, not an object or a list")
+            raise Missing(f"{walked} is {quote(show(value))}, not an object or a list")
         walked += f"[{step}]" if isinstance(step, int) else f".{step}"
     return value
 

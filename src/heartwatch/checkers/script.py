@@ -20,6 +20,7 @@ from pydantic import Field
 
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.domain.service_types import ServiceType
+from heartwatch.domain.snippets import quote
 
 TAIL_BYTES = 4096
 LAST_LINE_CHARS = 200
@@ -164,7 +165,7 @@ def _exit_reason(returncode: int, last_line: str) -> str:
             reason = f"killed by signal {-returncode}"
     else:
         reason = f"exit status {returncode}"
-    return f"{reason}: {last_line}" if last_line else reason
+    return f"{reason}: {quote(last_line)}" if last_line else reason
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:

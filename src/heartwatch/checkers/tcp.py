@@ -11,9 +11,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from heartwatch import netguard
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.checkers.jsonpath import show
+from heartwatch.domain.network import DeniedAddress
 from heartwatch.domain.service_types import ServiceType
+from heartwatch.domain.snippets import quote
 
 DETAIL_CHARS = 200
 
@@ -48,6 +51,10 @@ class TcpChecker(Checker):
             raise ValueError(f"{endpoint!r} has no host; must be {example}")
         return text
 
+    @classmethod
+    def target_host(cls, endpoint: str) -> str | None:
+        return split_endpoint(endpoint)[0]
+
     async def probe(self, probe: Probe, ctx: CheckContext) -> Outcome:
         settings = probe.settings
         if not isinstance(settings, TcpSettings):
@@ -58,7 +65,7 @@ class TcpChecker(Checker):
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(probe.timeout_s):
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await netguard.open_connection(host, port, ctx.network)
                 if settings.send is not None:
                     stage = "sending"
                     writer.write(settings.send.encode())
@@ -73,6 +80,8 @@ class TcpChecker(Checker):
             return _down(f"timeout after {ms:.0f} ms {stage}", "timeout")
         except socket.gaierror as exc:
             return _down(f"DNS: cannot resolve {host!r}: {exc.strerror}", "dns")
+        except DeniedAddress as exc:
+            return _down(f"refused to connect to {probe.endpoint}: {exc}", "denied")
         except ConnectionRefusedError:
             return _down(f"connection refused ({probe.endpoint})", "connection")
         except OSError as exc:
@@ -88,7 +97,8 @@ class TcpChecker(Checker):
         prefix = settings.expect_prefix
         if prefix is not None and not text.startswith(prefix):
             if text:
-                error = f"reply {show(text[: len(prefix) + 20])} does not start with {show(prefix)}"
+                seen = quote(repr(text[: len(prefix) + 20])[1:-1])
+                error = f"reply {seen} does not start with {show(prefix)}"
             else:
                 error = f"no reply (the server hung up), expected {show(prefix)}"
             return Outcome(

@@ -4,17 +4,20 @@ may be a credential (a webhook URL with its token): errors are shown and logged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 # RFC 9110 token characters, the only ones allowed in a header name.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def check_web_url(value: str, *, quote: bool = True) -> str:
+def check_web_url(
+    value: str, *, quote: bool = True, shown_as: Callable[[str], str] | None = None
+) -> str:
     """`value` stripped, if it is an absolute http(s) URL with a host; ValueError
-    otherwise (naming the value only when `quote`)."""
+    otherwise, naming the value only when `quote`, as `shown_as` shows it (masked)."""
     url = value.strip()
-    shown = f" {url!r}" if quote else ""
+    shown = f" {(shown_as(url) if shown_as else url)!r}" if quote else ""
     try:
         parts = urlsplit(url)
         port_ok = _port_ok(parts.port)

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from heartwatch import __version__
 from heartwatch.checkers import http_errors
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
     NotifyContext,
@@ -157,7 +158,8 @@ def status_error(
     reason = f"{what} answered {status}"
     if 300 <= status < 400:
         location = headers.get("Location") if headers is not None else None
-        reason += f" (a redirect to {location}: set the final URL)" if location else ""
+        reason += f" (a redirect to {quote(location)}: set the final URL)" if location else ""
     if detail:
-        reason += f": {detail}"
+        # What the service said: shown to admins only (`domain.snippets`).
+        reason += f": {quote(detail)}"
     return DeliveryError(reason, retryable=retryable_status(status), retry_after=retry_after)

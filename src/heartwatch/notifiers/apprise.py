@@ -13,12 +13,16 @@ get repeats a channel of its own.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from heartwatch import netguard
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -43,11 +47,15 @@ NOTIFY_TYPES: Final = {
     "test": "info",
 }
 _MAX_PROBLEMS: Final = 5
+# The Apprise schemes that POST to a host of the user's choosing, as a webhook does: the
+# network policy applies to their host. (Apprise connects by itself, so this is checked
+# before each delivery rather than at connect time.)
+WEBHOOK_SCHEMES: Final = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
 
 
 class AppriseSettings(NotifierSettings):
     # Apprise URLs carry their service's credentials: secrets, every one.
-    urls: list[SecretStr] = Field(min_length=1)
+    urls: Annotated[list[SecretStr], Destination(schemes=WEBHOOK_SCHEMES)] = Field(min_length=1)
 
     @field_validator("urls")
     @classmethod
@@ -84,6 +92,11 @@ class AppriseNotifier(Notifier[AppriseSettings]):
             raise DeliveryError(f"apprise is not installed ({INSTALL_HINT})", retryable=False)
         client = apprise.Apprise()
         for number, url in enumerate(settings.urls, start=1):
+            denied = await _denial(url.get_secret_value(), ctx)
+            if denied is not None:
+                raise DeliveryError(
+                    f"apprise URL {number}: refused to connect: {denied}", retryable=False
+                )
             if not client.add(url.get_secret_value()):
                 raise DeliveryError(f"apprise cannot use URL {number}", retryable=False)
         body = message.body or message.title
@@ -103,8 +116,20 @@ class AppriseNotifier(Notifier[AppriseSettings]):
             ) from None
         if not result:
             raise DeliveryError(
-                f"apprise could not deliver to every URL: {_problems(result)}", retryable=True
+                f"apprise could not deliver to every URL: {quote(_problems(result))}",
+                retryable=True,
             )
+
+
+async def _denial(url: str, ctx: NotifyContext) -> str | None:
+    """Why the network policy refuses a webhook-like Apprise URL's host, or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in WEBHOOK_SCHEMES or not parts.hostname:
+        return None
+    return await netguard.host_denial(parts.hostname, ctx.network)
 
 
 def _problems(result: Any) -> str:

@@ -9,8 +9,9 @@ channel asked us to wait (`retry_after`).
 A notifier declares its settings as a pydantic model, its type argument
 (`Notifier[TelegramSettings]`): the API validates a channel's config against it, so a
 typo gets a clear 422, and the notifier's `send` receives that model, typed. Credentials
-are `SecretStr` fields, so that `masked()` can echo a channel's config back without them
-and they never reach a log line or repr.
+are `SecretStr` (or `SecretUrl`) fields, so that `masked()` can echo a channel's config
+back without them and they never reach a log line or repr; the fields saying where they
+are sent are marked `Destination()` (see `notifiers.masking` for the rule that follows).
 """
 
 from __future__ import annotations
@@ -26,20 +27,28 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Generic, TypeVar, get_args, get_origin
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, SecretStr
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ConfigDict
 
 from heartwatch.domain.alerts import EVENTS as ALERT_EVENTS
+from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
+from heartwatch.notifiers.masking import (  # re-exported: part of the notifier interface
+    MASK,
+    Destination,
+    ResendSecrets,
+    SecretUrl,
+    is_masked,
+    keep_secrets,
+    mask_secret,
+    masked,
+    redact,
+    secrets_of,
+)
 
 # What a message can be about: the alert events, plus a channel's test message.
 EVENTS: Final = (*ALERT_EVENTS, "test")
 
-MASK: Final = "••••"
 # What `deliver` allows a notifier beyond `NotifyContext.timeout_s` to close up.
 _GRACE_S: Final = 5.0
-# Shorter secrets are masked whole: the last four characters of an eight-character
-# password would give half of it away.
-_MIN_LEN_TO_SHOW_TAIL: Final = 16
 
 
 class NotifierSettings(BaseModel):
@@ -50,69 +59,27 @@ class NotifierSettings(BaseModel):
 
 SettingsT = TypeVar("SettingsT", bound=NotifierSettings)
 
-
-def mask_secret(secret: SecretStr) -> str:
-    """`"••••abcd"` (the last four characters, enough to tell two tokens apart), or
-    `"••••"` for a secret too short to show any of it."""
-    value = secret.get_secret_value()
-    if len(value) < _MIN_LEN_TO_SHOW_TAIL:
-        return MASK
-    return MASK + value[-4:]
-
-
-def masked(settings: NotifierSettings) -> dict[str, Any]:
-    """The settings as a JSON-able dict in which every secret is masked: what the API
-    may show of a channel's config."""
-    return {name: _mask_values(value) for name, value in settings.model_dump(mode="python").items()}
-
-
-def _mask_values(value: Any) -> Any:
-    if isinstance(value, SecretStr):
-        return mask_secret(value)
-    if isinstance(value, Mapping):
-        return {str(key): _mask_values(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_mask_values(item) for item in value]
-    return to_jsonable_python(value)
-
-
-def is_masked(value: object) -> bool:
-    """Whether a value is what `masked()` shows for a secret (a client sending a config
-    back unchanged sends these; the API can then keep the stored secret)."""
-    return isinstance(value, str) and value.startswith(MASK)
-
-
-def keep_secrets(previous: NotifierSettings, config: Mapping[str, Any]) -> dict[str, Any]:
-    """`config` with each masked value (as `masked()` shows it) put back to the secret it
-    stands for in `previous`: a client editing a channel sends the config back as it got
-    it, and must not need the secrets to keep them. ValueError when a masked value does
-    not match the secret at its place (a list reordered, a header renamed): storing
-    "••••abcd" as a password would break the channel silently."""
-    fields = type(previous).model_fields
-    return {
-        name: _restore(value, getattr(previous, name, None), name) if name in fields else value
-        for name, value in config.items()
-    }
-
-
-def _restore(value: Any, old: Any, where: str) -> Any:
-    if is_masked(value):
-        if isinstance(old, SecretStr) and mask_secret(old) == value:
-            return old.get_secret_value()
-        raise ValueError(
-            f"{where}: {value!r} is a masked secret that does not match the one stored "
-            "there; send the secret itself"
-        )
-    if isinstance(value, Mapping):
-        previous = old if isinstance(old, Mapping) else {}
-        return {k: _restore(v, previous.get(k), f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        items = list(old) if isinstance(old, list | tuple) else []
-        return [
-            _restore(v, items[i] if i < len(items) else None, f"{where}.{i}")
-            for i, v in enumerate(value)
-        ]
-    return value
+__all__ = [
+    "EVENTS",
+    "MASK",
+    "DeliveryError",
+    "Destination",
+    "Message",
+    "Notifier",
+    "NotifierSettings",
+    "NotifyContext",
+    "ResendSecrets",
+    "SecretUrl",
+    "deliver",
+    "is_masked",
+    "keep_secrets",
+    "mask_secret",
+    "masked",
+    "parse_retry_after",
+    "redact",
+    "retryable_status",
+    "secrets_of",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,41 +163,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(seconds, 0.0)
 
 
-def secrets_of(settings: BaseModel) -> list[SecretStr]:
-    """Every secret in a settings model, nested ones included."""
-    found: list[SecretStr] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value)
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                collect(getattr(value, name))
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list | tuple | set | frozenset):
-            for item in value:
-                collect(item)
-
-    collect(settings)
-    return found
-
-
-def redact(text: str, *secrets: SecretStr | str | None) -> str:
-    """`text` with every secret replaced by its mask: error texts are stored and shown,
-    and an aiohttp error may quote a URL that holds a token."""
-    for secret in secrets:
-        if secret is None:
-            continue
-        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        # A secret of a character or three would mask that letter all over the text,
-        # and is no secret anyway.
-        if len(value) >= 4:
-            text = text.replace(value, MASK)
-    return text
-
-
 @dataclass(slots=True)
 class NotifyContext:
     """Resources shared by every delivery of one process, whatever the channel type.
@@ -240,6 +172,10 @@ class NotifyContext:
     http: aiohttp.ClientSession
     # One delivery attempt, connection included.
     timeout_s: float = 10.0
+    # Where a notifier may connect: `http` applies it when its connector is
+    # `netguard.guarded_connector` (the runtime's is); a notifier that connects by other
+    # means checks its destination with it (see the apprise notifier).
+    network: NetworkPolicy = DEFAULT_POLICY
     extras: dict[str, object] = field(default_factory=dict)
 
 

@@ -11,14 +11,16 @@ import email.utils
 import re
 import ssl
 from email.message import EmailMessage
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import aiosmtplib
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from heartwatch import __version__
+from heartwatch import __version__, netguard
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers.base import (
     DeliveryError,
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -47,16 +49,18 @@ def check_address(value: str) -> str:
 
 
 class EmailSettings(NotifierSettings):
-    host: str
+    # Where the password goes, and how safely: changing any of these needs the password
+    # sent again.
+    host: Annotated[str, Destination()]
     # Left out: 25, 587 or 465 by `security`.
-    port: int | None = Field(None, ge=1, le=65535)
-    security: Security = "starttls"
+    port: Annotated[int | None, Destination(address=False)] = Field(None, ge=1, le=65535)
+    security: Annotated[Security, Destination(address=False)] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
     from_address: str
     to: list[str] = Field(min_length=1)
     # Off only for a server with a self-signed certificate, on a network you trust.
-    validate_certs: bool = True
+    validate_certs: Annotated[bool, Destination(address=False)] = True
 
     @field_validator("host")
     @classmethod
@@ -129,6 +133,10 @@ class EmailNotifier(Notifier[EmailSettings]):
 
     async def send(self, message: Message, settings: EmailSettings, ctx: NotifyContext) -> None:
         where = f"SMTP server {settings.host}:{settings.effective_port}"
+        # aiosmtplib connects by itself: the network policy judges the host just before.
+        denied = await netguard.host_denial(settings.host, ctx.network)
+        if denied is not None:
+            raise DeliveryError(f"{where}: refused to connect: {denied}", retryable=False)
         options: dict[str, Any] = {
             "hostname": settings.host,
             "port": settings.effective_port,
@@ -161,7 +169,7 @@ class EmailNotifier(Notifier[EmailSettings]):
         if refused:
             # Some got it: sending again would repeat it to them. The address is wrong.
             refusals = "; ".join(
-                f"{address} ({response.code} {response.message})"
+                f"{address} ({response.code} {quote(response.message)})"
                 for address, response in refused.items()
             )
             raise DeliveryError(f"{where} refused recipients: {refusals}", retryable=False)
@@ -183,7 +191,7 @@ def _smtp_error(where: str, exc: aiosmtplib.SMTPException) -> DeliveryError:
         return DeliveryError(f"{where}: timed out: {exc.message}", retryable=True)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         refusals = "; ".join(
-            f"{item.recipient} ({item.code} {item.message})" for item in exc.recipients
+            f"{item.recipient} ({item.code} {quote(item.message)})" for item in exc.recipients
         )
         temporary = all(_temporary(item.code) for item in exc.recipients)
         return DeliveryError(f"{where} refused every recipient: {refusals}", retryable=temporary)
@@ -195,7 +203,7 @@ def _smtp_error(where: str, exc: aiosmtplib.SMTPException) -> DeliveryError:
             aiosmtplib.SMTPDataError: "refused the message",
         }.get(type(exc), "answered")
         return DeliveryError(
-            f"{where} {what}: {exc.code} {exc.message}", retryable=_temporary(exc.code)
+            f"{where} {what}: {exc.code} {quote(exc.message)}", retryable=_temporary(exc.code)
         )
     if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected):
         return DeliveryError(f"{where}: {exc.message}", retryable=True)

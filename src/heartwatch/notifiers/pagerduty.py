@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import Field, SecretStr, field_validator
 
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import check_web_url
 from heartwatch.notifiers.base import (
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -49,7 +50,7 @@ class PagerDutySettings(NotifierSettings):
     trigger_on: list[str] = Field(default_factory=lambda: ["dead", "down", "silent"])
     # Another Events API base (PagerDuty's EU service region, https://events.eu.pagerduty.com);
     # left out, the notifier's own (`HEARTWATCH_PAGERDUTY_URL`).
-    api_url: str | None = None
+    api_url: Annotated[str | None, Destination()] = None
 
     @field_validator("routing_key")
     @classmethod

@@ -17,9 +17,11 @@ import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
 from heartwatch.notifiers.apprise import AppriseNotifier
 from heartwatch.notifiers.base import Notifier, NotifierSettings
 from heartwatch.notifiers.email import EmailNotifier
+from heartwatch.notifiers.masking import destination_hosts
 from heartwatch.notifiers.pagerduty import EVENTS_API_URL, PagerDutyNotifier
 from heartwatch.notifiers.slack import SlackNotifier
 from heartwatch.notifiers.telegram import BOT_API_URL, TelegramNotifier
@@ -71,16 +73,32 @@ class NotifierRegistry(PluginRegistry[Notifier[Any]]):
     kind = NOTIFIERS
 
     def __init__(
-        self, builtin_plugins: Iterable[Notifier[Any]] | None = None, *, discover: bool = True
+        self,
+        builtin_plugins: Iterable[Notifier[Any]] | None = None,
+        *,
+        discover: bool = True,
+        network: NetworkPolicy = DEFAULT_POLICY,
     ) -> None:
         # Types that exist but cannot work here, and why.
         self.unavailable: dict[str, str] = {}
+        # Where channels may send: a destination written as a denied address is refused
+        # when the channel is configured (`check_destinations`).
+        self.network = network
         super().__init__(builtin_plugins, discover=discover)
 
     def validate(self, notifier_type: str, config: Mapping[str, Any]) -> NotifierSettings:
         """The typed settings of a channel of that type; ValueError with one readable
         message naming what is wrong (and never quoting a secret)."""
         return self.settings_of(notifier_type, self.get(notifier_type).Settings, config)
+
+    def check_destinations(self, settings: NotifierSettings) -> None:
+        """ValueError when a destination (a URL's host, an SMTP host) is written as an
+        address the network policy denies. A name is judged when it is resolved, at
+        delivery."""
+        for name, host in destination_hosts(settings):
+            denied = self.network.host_denial(host)
+            if denied is not None:
+                raise ValueError(f"{name}: {denied}; heartwatch does not send there")
 
     def _add(self, plugin: Notifier[Any]) -> None:
         missing = plugin.missing_requirement()

@@ -6,13 +6,14 @@ secret like a token.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import SecretStr, field_validator
 
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import check_web_url
 from heartwatch.notifiers.base import (
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -26,7 +27,7 @@ LINK_TEXT: Final = "Open in heartwatch"
 
 
 class SlackSettings(NotifierSettings):
-    webhook_url: SecretStr
+    webhook_url: Annotated[SecretStr, Destination()]
 
     @field_validator("webhook_url")
     @classmethod

@@ -12,13 +12,15 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import Field, SecretStr, field_validator
 
+from heartwatch.domain.snippets import quote
 from heartwatch.notifiers import _http
 from heartwatch.notifiers.base import (
     DeliveryError,
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
@@ -38,8 +40,9 @@ _CHAT = re.compile(r"-?\d+|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 class TelegramSettings(NotifierSettings):
     bot_token: SecretStr
-    # Text, as TELEGRAM_CHAT_ID is: "-1001234567890" or "@channelname".
-    chat_id: str
+    # Text, as TELEGRAM_CHAT_ID is: "-1001234567890" or "@channelname". Where the
+    # alerts go: another chat needs the token sent again.
+    chat_id: Annotated[str, Destination(address=False)]
     # A topic of a forum supergroup.
     message_thread_id: int | None = Field(None, gt=0)
 
@@ -133,7 +136,7 @@ def check_answer(status: int, text: str, *, chat_id: str) -> None:
             retryable=False,
         )
     raise DeliveryError(
-        f"Telegram refused the message ({code}): {description}",
+        f"Telegram refused the message ({code}): {quote(description)}",
         retryable=retryable_status(code) or retryable_status(status),
         retry_after=float(retry_after) if retry_after is not None else None,
     )

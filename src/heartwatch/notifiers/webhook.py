@@ -16,18 +16,22 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from heartwatch.notifiers import _http
 from heartwatch.notifiers._checks import HEADER_NAME, check_web_url
 from heartwatch.notifiers.base import (
+    Destination,
     Message,
     Notifier,
     NotifierSettings,
     NotifyContext,
+    SecretUrl,
 )
+from heartwatch.notifiers.masking import mask_url
 
 SIGNATURE_HEADER: Final = "X-Heartwatch-Signature"
 TIMESTAMP_HEADER: Final = "X-Heartwatch-Timestamp"
@@ -40,7 +44,8 @@ _RESERVED_HEADERS = frozenset(
 
 
 class WebhookSettings(NotifierSettings):
-    url: str
+    # Its credentials and query are secrets (`?token=...`), its host and path are not.
+    url: Annotated[SecretUrl, Destination()]
     method: Literal["POST", "PUT"] = "POST"
     # Values are secrets: they are usually credentials ("Authorization: Bearer ...").
     headers: dict[str, SecretStr] = Field(default_factory=dict)
@@ -49,8 +54,8 @@ class WebhookSettings(NotifierSettings):
 
     @field_validator("url")
     @classmethod
-    def _valid_url(cls, value: str) -> str:
-        return check_web_url(value)
+    def _valid_url(cls, value: SecretUrl) -> SecretUrl:
+        return SecretUrl(check_web_url(value.get_secret_value(), shown_as=mask_url))
 
     @field_validator("method", mode="before")
     @classmethod
@@ -68,6 +73,16 @@ class WebhookSettings(NotifierSettings):
             if any(char in text.get_secret_value() for char in "\r\n\0"):
                 raise ValueError(f"header {name!r} has a line break in its value")
         return value
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> WebhookSettings:
+        in_url = urlsplit(self.url.get_secret_value()).username is not None
+        if in_url and any(name.lower() == "authorization" for name in self.headers):
+            raise ValueError(
+                "url has credentials (user:password@) and headers has an Authorization: "
+                "give one of them"
+            )
+        return self
 
     @field_validator("secret")
     @classmethod
@@ -115,7 +130,13 @@ class WebhookNotifier(Notifier[WebhookSettings]):
             headers[TIMESTAMP_HEADER] = str(timestamp)
             headers[SIGNATURE_HEADER] = sign(settings.secret.get_secret_value(), body)
         answer = await _http.request(
-            ctx, settings.method, settings.url, body=body, headers=headers, what="the webhook"
+            ctx,
+            settings.method,
+            settings.url.get_secret_value(),
+            body=body,
+            headers=headers,
+            what="the webhook",
+            secrets=(settings.url,),
         )
         if not 200 <= answer.status < 300:
             raise _http.status_error("the webhook", answer.status, answer.excerpt(), answer.headers)

@@ -59,7 +59,7 @@ def _validated_config(
     registry: NotifierRegistry, type_: str, config: Mapping[str, Any]
 ) -> dict[str, Any]:
     try:
-        registry.validate(type_, config)
+        registry.check_destinations(registry.validate(type_, config))
     except (KeyError, ValueError) as exc:
         raise Invalid(str(exc).strip("'\"")) from None
     return dict(config)
@@ -123,7 +123,8 @@ async def update_channel(
     now: datetime,
 ) -> NotificationChannel:
     """Change the fields in `given`. A config sent back with its secrets masked keeps
-    the stored secrets."""
+    the stored secrets, as long as its destination (URL, host, chat) is unchanged:
+    otherwise every secret must be sent again (`notifiers.masking`)."""
     row = await get_channel(session, ident)
     _check_filters(spec)
     if spec.type is not None and spec.type != row.type:

@@ -32,7 +32,11 @@ BUSY_TIMEOUT_S = 30.0
 
 
 def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    # hide_parameters: an error or an echoed statement never quotes the bound values
+    # (channel secrets, key hashes).
+    engine = create_async_engine(
+        url, connect_args={"timeout": BUSY_TIMEOUT_S}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

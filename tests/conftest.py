@@ -4,12 +4,18 @@ PostgreSQL tests run against the real server (HEARTWATCH_TEST_POSTGRES_URL, defa
 machine's local server with trust auth). Each test run creates its own throwaway database
 and drops it afterwards, so runs never see each other's data. An unreachable server is a
 failure, not a skip: set HEARTWATCH_TEST_POSTGRES=skip to opt out deliberately.
+
+The migrations run once per run (per xdist worker), not once per test: SQLite tests get a
+copy of a migrated template file, PostgreSQL tests share the worker's migrated database
+and empty its tables first (a DELETE of the few rows a test leaves is cheaper than a
+TRUNCATE or a fresh `CREATE DATABASE ... TEMPLATE`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -43,9 +49,14 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+def worker_id() -> str:
+    """The pytest-xdist worker running this process ("gw0", ...), "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 def create_pg_database(prefix: str = "hw_test") -> str:
     """Create an empty database on the test server; returns its SQLAlchemy async URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{worker_id()}_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -63,21 +74,22 @@ def drop_pg_database(url: str) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade(db)
+        await _clear(db)  # (rows a migration may add are not what a test starts from)
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    """One throwaway PostgreSQL database for the whole run, migrated once."""
+    """One throwaway PostgreSQL database for the whole run (per xdist worker), migrated once."""
     if os.environ.get("HEARTWATCH_TEST_POSTGRES") == "skip":
         pytest.skip("HEARTWATCH_TEST_POSTGRES=skip")
     url = create_pg_database()
-
-    async def _migrate() -> None:
-        db = Database(url)
-        try:
-            await upgrade(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(_migrate())
+    asyncio.run(_migrate(url))
     try:
         yield url
     finally:
@@ -104,12 +116,29 @@ async def _clear(db: Database) -> None:
             await session.execute(delete(table))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file that each SQLite test gets a copy of. Closed cleanly
+    (its WAL checkpointed into it), so the one file is the whole database."""
+    path = tmp_path_factory.mktemp("template") / "heartwatch.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+def _sqlite_copy(template: Path, url: str) -> None:
+    path = make_url(url).database
+    assert path is not None
+    shutil.copyfile(template, path)
+
+
 @pytest.fixture
-async def database(db_url: str) -> AsyncIterator[Database]:
+async def database(db_url: str, backend: str, sqlite_template: Path) -> AsyncIterator[Database]:
     """A migrated, empty database on each backend (SQLite file, real PostgreSQL)."""
+    if backend == "sqlite":
+        _sqlite_copy(sqlite_template, db_url)
     db = Database(db_url)
-    await upgrade(db)
-    await _clear(db)
+    if backend != "sqlite":
+        await _clear(db)  # what the worker's previous test left
     try:
         yield db
     finally:
@@ -117,10 +146,11 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+async def sqlite_database(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Database]:
     """For tests about behaviour that does not depend on the backend."""
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'heartwatch.db'}")
-    await upgrade(db)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'heartwatch.db'}"
+    _sqlite_copy(sqlite_template, url)
+    db = Database(url)
     try:
         yield db
     finally:

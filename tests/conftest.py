@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -81,6 +82,31 @@ async def _migrate(url: str) -> None:
         await _clear(db)  # (rows a migration may add are not what a test starts from)
     finally:
         await db.dispose()
+
+
+# Modules whose tests share a module-scoped server: xdist hands each to one worker whole
+# (else each worker starts its own). `xdist_group` would say it, but pytest-xdist 3.8
+# does not apply it under pytest 9.
+ONE_WORKER_MODULES = frozenset({"tests/e2e/test_clients.py"})
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Each test its own unit of work (as `--dist load`), except ONE_WORKER_MODULES."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    def test_or_module(nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in ONE_WORKER_MODULES else nodeid
+
+    scheduling = LoadScopeScheduling(config, log)
+    scheduling._split_scope = test_or_module  # how LoadFileScheduling differs, too
+    return scheduling
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests first: they take longest (real processes, real seconds), and
+    with xdist a long test handed out last is the run's tail. (Otherwise in file order.)"""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.fixture(scope="session")

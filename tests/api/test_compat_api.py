@@ -11,6 +11,8 @@ import pytest
 from heartwatch.runtime import Runtime
 
 PING_KEY = "s3cret-ping-key"
+# Well formed, and nobody's: fixed, so every xdist worker collects the same test ids.
+UNKNOWN_UUID = uuid.UUID("5d1c0f8e-2b7a-4c3e-9f61-0a8b7c6d5e4f")
 
 
 async def new_service(client: httpx.AsyncClient, key: str = "job") -> str:
@@ -61,8 +63,8 @@ async def test_healthchecks_signals_and_exit_statuses(
 @pytest.mark.parametrize(
     "path",
     [
-        f"/ping/{uuid.uuid4()}",
-        f"/ping/{uuid.uuid4()}/fail",
+        f"/ping/{UNKNOWN_UUID}",
+        f"/ping/{UNKNOWN_UUID}/fail",
         "/ping/not-a-uuid",
         "/ping/{sid}/256",
         "/ping/{sid}/bogus",
@@ -173,7 +175,7 @@ async def test_uptime_kuma_push(client: httpx.AsyncClient) -> None:
     assert (await history(client))[0]["body"] == "OK"
 
 
-@pytest.mark.parametrize("token", [str(uuid.uuid4()), "not-a-token"])
+@pytest.mark.parametrize("token", [str(UNKNOWN_UUID), "not-a-token"])
 async def test_uptime_kuma_unknown_token(client: httpx.AsyncClient, token: str) -> None:
     response = await client.get(f"/api/push/{token}?status=up")
     assert response.status_code == 404

@@ -4,6 +4,7 @@ the apykuma package against the Kuma URL, the SDK, and the shipped examples."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import shutil
@@ -45,14 +46,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
+@functools.cache
+def http() -> httpx.Client:
+    """One client for the module's reads: `httpx.get` builds a client (and its TLS
+    context) each time, tens of milliseconds of CPU per call while the tests poll."""
+    return httpx.Client(timeout=10)
+
+
 def kinds(base: str, key: str) -> list[str]:
-    items = httpx.get(f"{base}/services/{key}/history").json()["items"]
+    items = http().get(f"{base}/services/{key}/history").json()["items"]
     return [h["kind"] for h in reversed(items)]
 
 
 def events(base: str, key: str) -> list[dict[str, Any]]:
     """Oldest first; none while the service is not registered yet."""
-    response = httpx.get(f"{base}/services/{key}/history")
+    response = http().get(f"{base}/services/{key}/history")
     if response.status_code == 404:
         return []
     items: list[dict[str, Any]] = response.json()["items"]
@@ -60,7 +68,7 @@ def events(base: str, key: str) -> list[dict[str, Any]]:
 
 
 def service_id(base: str, key: str) -> str:
-    created = httpx.post(f"{base}/services", json={"key": key})
+    created = http().post(f"{base}/services", json={"key": key})
     assert created.status_code == 201, created.text
     sid: str = created.json()["id"]
     return sid

@@ -111,10 +111,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return scheduling
 
 
+# The end-to-end modules whose tests take longest, longest first (the alerts wait out a
+# Telegram chat's rate; `ONE_WORKER_MODULES` go first anyway, as the biggest units).
+E2E_LONGEST = ("tests/e2e/test_notifications.py", "tests/e2e/test_lifecycle.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end tests first: they take longest (real processes, real seconds), and
     with xdist a long test handed out last is the run's tail. (Otherwise in file order.)"""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("e2e") is None:
+            return len(E2E_LONGEST) + 1
+        module = item.nodeid.split("::", 1)[0]
+        return E2E_LONGEST.index(module) if module in E2E_LONGEST else len(E2E_LONGEST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

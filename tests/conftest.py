@@ -92,41 +92,65 @@ async def _migrate(url: str) -> None:
         await db.dispose()
 
 
-# Modules whose tests share a module-scoped server: xdist hands each to one worker whole
-# (else each worker starts its own). `xdist_group` would say it, but pytest-xdist 3.8
-# does not apply it under pytest 9.
+# How xdist hands out the tests (`pytest_xdist_make_scheduler`). The end-to-end tests
+# mostly wait on their heartwatch processes (and a chat's rate limit), the others keep a
+# core busy. So the end-to-end tests go in lanes, each lane to one worker that runs its
+# tests one after another, while the remaining workers (`-n` in pyproject.toml) take the
+# other tests one by one, and lanes that are done join them.
+E2E_LANES = 3
+# Modules whose tests share a module-scoped server: each is a lane of its own, whole
+# (else every worker would start its own server). `xdist_group` would say it, but
+# pytest-xdist 3.8 does not apply it under pytest 9.
 ONE_WORKER_MODULES = frozenset({"tests/e2e/test_clients.py"})
+# Roughly how long an end-to-end test takes, to balance the lanes.
+E2E_SECONDS = {
+    "test_down_recovery_and_the_daily_summary_reach_telegram": 20.0,  # the chat's rate
+    "test_api_and_worker_as_separate_processes_share_one_clock": 8.0,  # three processes
+    "test_the_worker_watches_itself_and_a_dead_worker_shows_as_silent": 8.0,
+}
+E2E_DEFAULT_SECONDS = 4.0
+
+
+def e2e_lanes(nodeids: list[str]) -> dict[str, str]:
+    """The lane of each end-to-end test: longest first, each onto the lane that has the
+    least to do so far."""
+
+    def seconds(nodeid: str) -> float:
+        name = nodeid.split("::", 1)[1].split("[", 1)[0]
+        return E2E_SECONDS.get(name, E2E_DEFAULT_SECONDS)
+
+    tests = [
+        n for n in nodeids if n.startswith("tests/e2e/") and _module(n) not in ONE_WORKER_MODULES
+    ]
+    load = [0.0] * E2E_LANES
+    lanes: dict[str, str] = {}
+    for nodeid in sorted(tests, key=seconds, reverse=True):
+        lane = load.index(min(load))
+        load[lane] += seconds(nodeid)
+        lanes[nodeid] = f"e2e-lane-{lane}"
+    return lanes
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Each test its own unit of work (as `--dist load`), except ONE_WORKER_MODULES."""
+    """xdist's scope scheduling (largest units first), with the units described above."""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-    def test_or_module(nodeid: str) -> str:
-        module = nodeid.split("::", 1)[0]
-        return module if module in ONE_WORKER_MODULES else nodeid
-
     scheduling = LoadScopeScheduling(config, log)
-    scheduling._split_scope = test_or_module  # how LoadFileScheduling differs, too
+    lanes: dict[str, str] | None = None
+
+    def unit_of(nodeid: str) -> str:
+        nonlocal lanes
+        if lanes is None:  # (the collection is known by the first call)
+            lanes = e2e_lanes(list(scheduling.collection))
+        module = _module(nodeid)
+        return module if module in ONE_WORKER_MODULES else lanes.get(nodeid, nodeid)
+
+    scheduling._split_scope = unit_of  # how LoadFileScheduling differs, too
     return scheduling
-
-
-# The end-to-end modules whose tests take longest, longest first (the alerts wait out a
-# Telegram chat's rate; `ONE_WORKER_MODULES` go first anyway, as the biggest units).
-E2E_LONGEST = ("tests/e2e/test_notifications.py", "tests/e2e/test_lifecycle.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The end-to-end tests first: they take longest (real processes, real seconds), and
-    with xdist a long test handed out last is the run's tail. (Otherwise in file order.)"""
-
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("e2e") is None:
-            return len(E2E_LONGEST) + 1
-        module = item.nodeid.split("::", 1)[0]
-        return E2E_LONGEST.index(module) if module in E2E_LONGEST else len(E2E_LONGEST)
-
-    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

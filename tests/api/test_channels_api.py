@@ -23,7 +23,7 @@ async def tg_client(
     fake_telegram: FakeTelegram,  # noqa: F811
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = settings_for(db_url, debug_mode=True, telegram_api_url=fake_telegram.api_url)
-    async with Runtime.open(settings, migrate=True) as rt:
+    async with Runtime.open(settings) as rt:
         transport = httpx.ASGITransport(app=create_asgi_app(rt))
         async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
             yield c

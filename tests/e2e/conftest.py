@@ -95,15 +95,18 @@ class Launcher:
 
 def wait_ready(proc: Proc, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            pytest.fail(f"heartwatch exited with {proc.popen.returncode}:\n{proc.log()}")
-        try:
-            if httpx.get(f"{proc.base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+    # One client for all the tries: `httpx.get` builds a client (and its TLS context)
+    # each time, CPU the starting process needs more.
+    with httpx.Client(timeout=1) as http:
+        while time.monotonic() < deadline:
+            if proc.popen.poll() is not None:
+                pytest.fail(f"heartwatch exited with {proc.popen.returncode}:\n{proc.log()}")
+            try:
+                if http.get(f"{proc.base_url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
     pytest.fail(f"heartwatch did not answer within {timeout}s:\n{proc.log()}")
 
 

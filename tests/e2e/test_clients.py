@@ -4,6 +4,7 @@ the apykuma package against the Kuma URL, the SDK, and the shipped examples."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import shutil
@@ -31,6 +32,9 @@ from tests.e2e.conftest import Launcher, free_port
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).parents[2] / "examples"
+# The reports of a monitor with an interval of 1 s may each take up to 1 s (its timeout is
+# at most the interval): time enough on a machine busy with the rest of the suite.
+KEEPALIVE_INTERVAL = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +49,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
+@functools.cache
+def http() -> httpx.Client:
+    """One client for the module's reads: `httpx.get` builds a client (and its TLS
+    context) each time, tens of milliseconds of CPU per call while the tests poll."""
+    return httpx.Client(timeout=10)
+
+
 def kinds(base: str, key: str) -> list[str]:
-    items = httpx.get(f"{base}/services/{key}/history").json()["items"]
+    items = http().get(f"{base}/services/{key}/history").json()["items"]
     return [h["kind"] for h in reversed(items)]
 
 
 def events(base: str, key: str) -> list[dict[str, Any]]:
     """Oldest first; none while the service is not registered yet."""
-    response = httpx.get(f"{base}/services/{key}/history")
+    response = http().get(f"{base}/services/{key}/history")
     if response.status_code == 404:
         return []
     items: list[dict[str, Any]] = response.json()["items"]
@@ -60,7 +71,7 @@ def events(base: str, key: str) -> list[dict[str, Any]]:
 
 
 def service_id(base: str, key: str) -> str:
-    created = httpx.post(f"{base}/services", json={"key": key})
+    created = http().post(f"{base}/services", json={"key": key})
     assert created.status_code == 201, created.text
     sid: str = created.json()["id"]
     return sid
@@ -133,7 +144,7 @@ def test_sdk_reads_the_url_from_the_environment(live: str, monkeypatch: pytest.M
 
 
 def test_sync_decorator_reports_start_keepalives_and_success(live: str) -> None:
-    @heartbeat_for_sync("sdk-sync", interval=0.3, url=live)
+    @heartbeat_for_sync("sdk-sync", interval=KEEPALIVE_INTERVAL, url=live)
     def job(x: int, *, y: int = 2) -> int:
         """Doc kept."""
         time.sleep(1.0)
@@ -191,7 +202,7 @@ def test_sync_decorator_reports_the_exception_and_lets_it_through(live: str) -> 
 
 
 def test_async_decorator(live: str) -> None:
-    @heartbeat_for_async("sdk-async", interval=0.3, url=live)
+    @heartbeat_for_async("sdk-async", interval=KEEPALIVE_INTERVAL, url=live)
     async def job(n: int) -> str:
         # Runs until the pinger's keep-alives have reached the server (a busy machine
         # may take longer than a few intervals), with a bound.
@@ -365,9 +376,9 @@ def test_python_examples_run_and_report(live: str, script: str, key: str) -> Non
     env = {
         **os.environ,
         "HEARTWATCH_URL": live,
-        "EXAMPLE_INTERVAL": "0.3",
+        "EXAMPLE_INTERVAL": str(KEEPALIVE_INTERVAL),
         "EXAMPLE_ROUNDS": "3",
-        "EXAMPLE_WORK_SECONDS": "0.4",
+        "EXAMPLE_WORK_SECONDS": "1.0",  # 3 s: two keep-alives (1 s +-10 % apart) and their replies
     }
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / script)],

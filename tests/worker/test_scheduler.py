@@ -1,4 +1,9 @@
-"""The probe scheduler against a real local HTTP target and real databases."""
+"""The probe scheduler against a real local HTTP target and real databases.
+
+Its loops run on `VirtualTime` (tests/worker/virtual_time.py): seconds of schedule pass
+at once, in the order they would in real time; one test runs it on the event loop's own
+time, as it runs in the worker.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from heartwatch.store import statements
 from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Incident, Service
 from heartwatch.worker.scheduler import CheckScheduler
+from tests.worker.virtual_time import VirtualTime
 
 
 @pytest.fixture
@@ -35,6 +41,26 @@ async def runtime(db_url: str, database: Database) -> AsyncIterator[Runtime]:
     )
     async with Runtime.open(settings) as rt:
         yield rt
+
+
+@pytest.fixture
+def virtual_time(runtime: Runtime) -> VirtualTime:
+    """The runtime's clock from now on; pass it to the schedulers as their loop time."""
+    vt = VirtualTime(runtime.clock.now())
+    runtime.clock = vt
+    return vt
+
+
+def asleep(*schedulers: CheckScheduler) -> bool:
+    """Whether each scheduler's three loops wait for their timers (or for a claim, or a
+    check's result) and no check is running: nothing happens until time moves on."""
+    return all(
+        not s._running
+        and all(
+            w is not None and not w.done() for w in (s._claim_wakeup, s._wakeup, s._write_wakeup)
+        )
+        for s in schedulers
+    )
 
 
 async def add(rt: Runtime, key: str, url: str, interval: float = 1) -> None:
@@ -64,19 +90,21 @@ async def results(rt: Runtime) -> dict[str, list[CheckResult]]:
         return out
 
 
-async def run_for(schedulers: list[CheckScheduler], seconds: float) -> None:
+async def run_for(vt: VirtualTime, schedulers: list[CheckScheduler], seconds: float) -> None:
     stop = asyncio.Event()
     tasks = [asyncio.ensure_future(s.run(stop)) for s in schedulers]
-    await asyncio.sleep(seconds)
+    await vt.advance(seconds, settled=lambda: asleep(*schedulers))
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 10)
 
 
-async def test_checks_run_on_a_fixed_grid_without_drift(runtime: Runtime, http_target: str) -> None:
+async def test_checks_run_on_a_fixed_grid_without_drift(
+    runtime: Runtime, virtual_time: VirtualTime, http_target: str
+) -> None:
     for i in range(10):
         await add(runtime, f"ok-{i}", f"{http_target}/ok")
     await add(runtime, "broken", f"{http_target}/fail")
-    await run_for([CheckScheduler(runtime)], 4.5)
+    await run_for(virtual_time, [CheckScheduler(runtime, loop_time=virtual_time)], 4.5)
     got = await results(runtime)
     assert set(got) == {*(f"ok-{i}" for i in range(10)), "broken"}
     for key, checks in got.items():
@@ -95,15 +123,37 @@ async def test_checks_run_on_a_fixed_grid_without_drift(runtime: Runtime, http_t
     assert fine.status is Status.ALIVE and fine.last_latency_ms is not None
 
 
-async def test_edits_and_deletes_take_effect_by_the_next_run(
+@pytest.mark.parametrize("backend", ["sqlite"])  # (the timers do not depend on it)
+async def test_without_a_loop_time_the_loops_run_on_the_event_loops_own(
     runtime: Runtime, http_target: str
+) -> None:
+    """As in the worker: real timers, real seconds (so only two runs of one service)."""
+    await add(runtime, "real", f"{http_target}/ok")
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(CheckScheduler(runtime).run(stop))
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while len((await results(runtime))["real"]) < 2:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    first, second = (await results(runtime))["real"][:2]
+    assert second.scheduled_at - first.scheduled_at == timedelta(seconds=1)  # type: ignore[operator]
+    assert first.started_at >= first.scheduled_at  # type: ignore[operator]
+    assert second.started_at >= second.scheduled_at  # type: ignore[operator]
+
+
+async def test_edits_and_deletes_take_effect_by_the_next_run(
+    runtime: Runtime, virtual_time: VirtualTime, http_target: str
 ) -> None:
     await add(runtime, "doomed", f"{http_target}/ok")
     await add(runtime, "slowed", f"{http_target}/ok")
-    scheduler = CheckScheduler(runtime)
+    scheduler = CheckScheduler(runtime, loop_time=virtual_time)
     stop = asyncio.Event()
     task = asyncio.ensure_future(scheduler.run(stop))
-    await asyncio.sleep(2.2)
+    await virtual_time.advance(2.2, settled=lambda: asleep(scheduler))
     async with runtime.db.writing() as session:
         await registry.delete_service(session, "doomed")
         await registry.update_service(
@@ -114,7 +164,7 @@ async def test_edits_and_deletes_take_effect_by_the_next_run(
             now=runtime.clock.now(),
             checkers=runtime.checkers,
         )
-    await asyncio.sleep(3)
+    await virtual_time.advance(3, settled=lambda: asleep(scheduler))
     stop.set()
     await asyncio.wait_for(task, 10)
     got = await results(runtime)
@@ -125,11 +175,14 @@ async def test_edits_and_deletes_take_effect_by_the_next_run(
 
 
 async def test_two_schedulers_share_the_work_without_running_a_slot_twice(
-    runtime: Runtime, http_target: str
+    runtime: Runtime, virtual_time: VirtualTime, http_target: str
 ) -> None:
     for i in range(30):
         await add(runtime, f"shared-{i}", f"{http_target}/ok")
-    await run_for([CheckScheduler(runtime, owner="a"), CheckScheduler(runtime, owner="b")], 4)
+    schedulers = [
+        CheckScheduler(runtime, owner=owner, loop_time=virtual_time) for owner in ("a", "b")
+    ]
+    await run_for(virtual_time, schedulers, 4)
     got = await results(runtime)
     assert len(got) == 30
     for key, checks in got.items():

@@ -31,7 +31,9 @@ import math
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -46,9 +48,28 @@ from heartwatch.services.probes import (
     SpecReader,
     execute,
 )
-from heartwatch.worker.waiting import wait_any
 
 log = structlog.get_logger("heartwatch.scheduler")
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class LoopTime(Protocol):
+    """What the scheduler's loops keep their deadlines and sleep on: the running event
+    loop itself (the default), or a stand-in that tests move by hand, with `rt.clock`, to
+    run seconds of schedule at once."""
+
+    def time(self) -> float: ...
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[asyncio.Future[None]], None],
+        arg: asyncio.Future[None],
+        /,
+    ) -> TimerHandle: ...
 
 
 def worker_id() -> str:
@@ -68,9 +89,12 @@ class CheckScheduler:
     # (bench/scheduler.py), for a few ms more start drift on average (never early).
     DISPATCH_BUCKET_S = 0.010
 
-    def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, owner: str | None = None, loop_time: LoopTime | None = None
+    ) -> None:
         self.rt = runtime
         self.owner = owner or worker_id()
+        self._loop_time = loop_time  # None: the running event loop's
         # (slot as a POSIX timestamp, tiebreak, slot, spec): the dispatcher compares floats,
         # several times cheaper than aware datetimes, and orders them alike (distinct
         # microseconds stay distinct floats).
@@ -87,6 +111,8 @@ class CheckScheduler:
         self._specs = SpecReader(runtime.checkers)
         # What the dispatcher sleeps on: set by its timer, a claim that pushed, or stop.
         self._wakeup: asyncio.Future[None] | None = None
+        # What the claimer sleeps on between claims: set by its timer, or stop.
+        self._claim_wakeup: asyncio.Future[None] | None = None
         self._slots = asyncio.Semaphore(runtime.settings.max_concurrent_checks)
         self._running: set[asyncio.Task[None]] = set()
 
@@ -102,27 +128,41 @@ class CheckScheduler:
                 await stop.wait()
                 self._wake()  # the dispatcher may be asleep (until its next slot)
                 self._wake_writer()
+                if self._claim_wakeup is not None:
+                    _set_done(self._claim_wakeup)
         finally:
             await self._shutdown()
             log.info("scheduler stopped", owner=self.owner)
 
+    def _time(self) -> LoopTime:
+        return self._loop_time or asyncio.get_running_loop()
+
     async def _claim_loop(self, stop: asyncio.Event) -> None:
+        loop, timer = asyncio.get_running_loop(), self._time()
         renew_every = self.LEASE_S / 3
-        last_renew = asyncio.get_running_loop().time()
+        last_renew = timer.time()
         while not stop.is_set():
             try:
                 await self.claim()
-                if asyncio.get_running_loop().time() - last_renew >= renew_every:
+                if timer.time() - last_renew >= renew_every:
                     await self.renew_leases()
-                    last_renew = asyncio.get_running_loop().time()
+                    last_renew = timer.time()
             except Exception:
                 log.exception("claiming checks failed")
-            await wait_any(self.CLAIM_EVERY_S, stop)
+            if stop.is_set():
+                break
+            self._claim_wakeup = wakeup = loop.create_future()
+            handle = timer.call_later(self.CLAIM_EVERY_S, _set_done, wakeup)
+            try:
+                await wakeup
+            finally:
+                handle.cancel()
+                self._claim_wakeup = None
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
         # This wakes for every slot (hundreds a second), so it sleeps on one future and
         # one timer rather than on `wait_any`'s tasks.
-        loop = asyncio.get_running_loop()
+        loop, timer = asyncio.get_running_loop(), self._time()
         heap = self._heap
         clock = self.rt.clock
         while not stop.is_set():
@@ -145,14 +185,14 @@ class CheckScheduler:
                 # pass and fire one under half a millisecond at once: rounded up (plus
                 # one), the timer fires just after the slot, not in a busy loop before it.
                 self._wakeup = wakeup = loop.create_future()
-                timer = None
+                handle = None
                 if not math.isinf(delay):
-                    timer = loop.call_later(math.ceil(delay * 1000 + 1) / 1000, _set_done, wakeup)
+                    handle = timer.call_later(math.ceil(delay * 1000 + 1) / 1000, _set_done, wakeup)
                 try:
                     await wakeup
                 finally:
-                    if timer is not None:
-                        timer.cancel()
+                    if handle is not None:
+                        handle.cancel()
                     self._wakeup = None
 
     def _wake(self) -> None:
@@ -162,17 +202,17 @@ class CheckScheduler:
     async def _write_loop(self, stop: asyncio.Event) -> None:
         # Sleeps until the oldest pending result is due (woken when a result comes that
         # is due sooner): no rounds, and no wake-ups, while there is nothing to write.
-        loop = asyncio.get_running_loop()
+        loop, timer = asyncio.get_running_loop(), self._time()
         while not stop.is_set():
-            delay = self._write_by - loop.time()
+            delay = self._write_by - timer.time()
             if delay > 0:
                 self._write_wakeup = wakeup = loop.create_future()
-                timer = None if math.isinf(delay) else loop.call_later(delay, _set_done, wakeup)
+                handle = None if math.isinf(delay) else timer.call_later(delay, _set_done, wakeup)
                 try:
                     await wakeup
                 finally:
-                    if timer is not None:
-                        timer.cancel()
+                    if handle is not None:
+                        handle.cancel()
                     self._write_wakeup = None
             elif not stop.is_set():
                 await self.write()
@@ -222,7 +262,7 @@ class CheckScheduler:
                     # The database is away (or refuses this very result): keep it and
                     # retry next round; leases are renewed meanwhile.
                     log.exception("writing check results failed", pending=len(self._finished))
-                    self._write_by = asyncio.get_running_loop().time() + self.WRITE_RETRY_S
+                    self._write_by = self._time().time() + self.WRITE_RETRY_S
                     return
                 # One result the database refuses must not hold back all the others:
                 # write them one by one, and drop (with a log line) any that still fails.
@@ -267,7 +307,7 @@ class CheckScheduler:
             )
             self._finished.append(check)
             within = min(self.WRITE_WITHIN_S, spec.interval_s / 4)
-            write_by = asyncio.get_running_loop().time() + within
+            write_by = self._time().time() + within
             if write_by < self._write_by:
                 self._write_by = write_by
                 self._wake_writer()  # to sleep until then instead

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from heartwatch.api.schemas import ServiceId, shown_id
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
 
@@ -32,7 +33,7 @@ class IncidentColumns(Protocol):
 
 class IncidentOut(BaseModel):
     id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     started_at: datetime = Field(description="when the service turned down")
     recovered_at: datetime | None
@@ -42,11 +43,11 @@ class IncidentOut(BaseModel):
     resolved: bool
 
     @classmethod
-    def of(cls, row: IncidentColumns) -> IncidentOut:
+    def of(cls, row: IncidentColumns, *, reveal: bool) -> IncidentOut:
         recovered = row.recovered_at
         return cls(
             id=row.id,
-            service_id=row.service_id,
+            service_id=shown_id(row.service_id, reveal),
             service_key=row.service_key,
             started_at=row.started_at,
             recovered_at=recovered,
@@ -69,7 +70,7 @@ class LatencyOut(BaseModel):
 
 
 class UptimeOut(BaseModel):
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     period: Period
     start: datetime = Field(serialization_alias="from")
@@ -89,10 +90,10 @@ class UptimeOut(BaseModel):
     latency_ms: LatencyOut | None = Field(description="probe services: check latency")
 
     @classmethod
-    def of(cls, row: Service, period: Period, report: Report) -> UptimeOut:
+    def of(cls, row: Service, period: Period, report: Report, *, reveal: bool) -> UptimeOut:
         t = report.times
         return cls(
-            service_id=row.id,
+            service_id=shown_id(row.id, reveal),
             service_key=row.key,
             period=period,
             start=report.start,

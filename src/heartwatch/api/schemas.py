@@ -39,6 +39,18 @@ Key = Annotated[
 ]
 Period = Annotated[float, Field(gt=0, le=MAX_PERIOD_S, description="seconds")]
 
+# A service's UUID is also the secret of its ping URLs (`/ping/<id>`, `/api/push/<id>`):
+# shown only to a principal that may configure services (`api.auth.Reveal`); others get
+# null and name the service by its `key`.
+ServiceId = Annotated[
+    uuid.UUID | None,
+    Field(description="the service's UUID (its ping URLs' secret); null for read-only keys"),
+]
+
+
+def shown_id(service_id: uuid.UUID, reveal: bool) -> uuid.UUID | None:
+    return service_id if reveal else None
+
 
 class ServiceColumns(StatusColumns, Protocol):
     """What ServiceOut reads of a `services` row (ORM object or plain row)."""
@@ -66,7 +78,7 @@ class ServiceColumns(StatusColumns, Protocol):
 
 
 class ServiceOut(BaseModel):
-    id: uuid.UUID
+    id: ServiceId
     key: str
     name: str
     description: str
@@ -99,9 +111,11 @@ class ServiceOut(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> ServiceOut:
+    def of(
+        cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime, *, reveal: bool
+    ) -> ServiceOut:
         """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
-        plain row of store.listing.LISTING_COLUMNS."""
+        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id."""
         probe = row.type != "heartbeat"
         current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
@@ -111,7 +125,7 @@ class ServiceOut(BaseModel):
         elif period is not None:
             source = "default" if period == rules.fallback_period else "learned"
         return cls(
-            id=row.id,
+            id=shown_id(row.id, reveal),
             key=row.key,
             name=row.name,
             description=row.description,
@@ -261,7 +275,7 @@ class HeartbeatOut(BaseModel):
 class _ServicePage(BaseModel):
     """One page of a service's history, newest first."""
 
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
 
@@ -284,7 +298,9 @@ class CheckResultOut(BaseModel):
     checked_at: datetime
 
     @classmethod
-    def of(cls, row: CheckResult) -> CheckResultOut:
+    def of(cls, row: CheckResult, *, reveal: bool) -> CheckResultOut:
+        """`reveal`: with `detail`, what the check read from its target (a response
+        body's start, a script's output), which only who may configure the service sees."""
         return cls(
             id=row.id,
             status="up" if row.up else "down",
@@ -292,7 +308,7 @@ class CheckResultOut(BaseModel):
             http_status=row.http_status,
             error=row.error,
             failed_assertion=row.failed_assertion,
-            detail=row.detail,
+            detail=row.detail if reveal else None,
             attempts=row.attempts,
             scheduled_at=row.scheduled_at,
             started_at=row.started_at,
@@ -307,7 +323,7 @@ class CheckResultPage(_ServicePage):
 class HealthOut(BaseModel):
     """Seed 004's `GET /services/{id}/health`."""
 
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     type: str
     status: Status
@@ -334,7 +350,7 @@ class TransitionOut(BaseModel):
     """Seed 000's state transition record."""
 
     id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     from_state: Status
     to_state: Status
@@ -344,10 +360,10 @@ class TransitionOut(BaseModel):
     alert_sent: bool
 
     @classmethod
-    def of(cls, row: StateTransition, key: str) -> TransitionOut:
+    def of(cls, row: StateTransition, key: str, *, reveal: bool) -> TransitionOut:
         return cls(
             id=row.id,
-            service_id=row.service_id,
+            service_id=shown_id(row.service_id, reveal),
             service_key=key,
             from_state=row.from_status,
             to_state=row.to_status,

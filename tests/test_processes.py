@@ -32,6 +32,7 @@ async def test_loopback_with_no_credential_runs_open_with_one_warning(
     for host in ("127.0.0.1", "::1", "localhost"):
         [warning] = await _exposure(db_url, host=host)
         assert "access control is off" in warning["event"]
+        assert "not through a reverse proxy" in warning["event"]
         assert "heartwatch keys create" in warning["event"]
 
 

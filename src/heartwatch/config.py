@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (a
     # comma-separated list of addresses or networks, or `*`), so that the failed-auth
     # limit counts the real client, not the proxy. Unset: uvicorn's default
-    # (FORWARDED_ALLOW_IPS, else 127.0.0.1).
+    # (FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1).
     forwarded_allow_ips: str | None = Field(None, validation_alias=_env("FORWARDED_ALLOW_IPS"))
 
     @field_validator("admin_key", mode="before")

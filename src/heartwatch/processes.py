@@ -51,10 +51,12 @@ async def check_exposure(runtime: Runtime, host: str, port: int) -> None:
             "NAME`, or set HEARTWATCH_ADMIN_KEY), or set HEARTWATCH_AUTH=off to accept "
             "that risk"
         )
-    where = "this machine" if settings.auth is AuthMode.AUTO else "anyone who can reach it"
+    who = "anyone who can reach it"
+    if settings.auth is AuthMode.AUTO:
+        who = "anyone on this machine (not through a reverse proxy)"
     log.warning(
         f"access control is off: no API key, user or HEARTWATCH_ADMIN_KEY exists, so "
-        f"{where} may read and change everything on {host}:{port}; create a key "
+        f"{who} may read and change everything on {host}:{port}; create a key "
         "(`heartwatch keys create --role admin --name NAME`) before exposing it"
     )
 

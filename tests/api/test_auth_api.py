@@ -179,6 +179,18 @@ async def test_authorize_runs_once_per_request(
     assert len(calls) == 1
 
 
+async def test_no_credential_serves_no_request_relayed_by_a_proxy(
+    client: httpx.AsyncClient,
+) -> None:
+    """A reverse proxy in front of a loopback address makes it public."""
+    assert (await client.get("/services")).status_code == 200
+    for header in [{"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}]:
+        relayed = await client.get("/services", headers=header)
+        assert relayed.status_code == 401
+        assert "heartwatch keys create" in relayed.json()["detail"]
+        assert (await client.post("/heartbeat/billing", headers=header)).status_code == 200
+
+
 @pytest.fixture
 async def env_admin_runtime(db_url: str, database: object) -> AsyncIterator[Runtime]:
     settings = settings_for(db_url, admin_key=ADMIN_KEY, host="0.0.0.0")
@@ -227,6 +239,8 @@ async def test_auth_off_runs_open_beyond_loopback_until_a_credential_exists(
     settings = settings_for(db_url, host="0.0.0.0", auth="off")
     async with Runtime.open(settings) as runtime, _client(runtime) as client:
         assert (await client.get("/services")).status_code == 200
+        relayed = await client.get("/services", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert relayed.status_code == 200
         await runtime.authn.create_key("me", Role.ADMIN, None, runtime.clock.now())
         assert (await client.get("/services")).status_code == 401
 

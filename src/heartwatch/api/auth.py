@@ -11,9 +11,11 @@ A route's access level follows its method: GET and HEAD read, everything else wr
 decision, never this module's.
 
 With no credential at all (no key, no user, no HEARTWATCH_ADMIN_KEY), access control is
-off: a server on a loopback address (or with HEARTWATCH_AUTH=off) serves everyone, as
-heartwatch always did; one that listens further refuses to start (processes.py), and if
-its credentials are all deleted while it runs, it refuses every protected request.
+off: a server on a loopback address serves everyone on this machine, as heartwatch always
+did, but not a request relayed by a reverse proxy (which makes a loopback address
+public); with HEARTWATCH_AUTH=off it serves everyone. One that listens further refuses to
+start (processes.py), and if its credentials are all deleted while it runs, it refuses
+every protected request.
 
 Keys are checked, created and expire in real time, not in dev mode's movable time (the
 CLI stamps them in real time too).
@@ -30,8 +32,9 @@ from pydantic import BaseModel
 
 from heartwatch.api.deps import RuntimeDep
 from heartwatch.clock import SystemClock
-from heartwatch.domain.auth import Access, sees_secrets
+from heartwatch.domain.auth import Access, AuthMode, sees_secrets
 from heartwatch.domain.ratelimit import client_bucket, retry_after_header
+from heartwatch.runtime import Runtime
 from heartwatch.services.auth import Principal
 
 REALM = "heartwatch"
@@ -107,6 +110,18 @@ def _presented(bearer: HTTPAuthorizationCredentials | None, header: str | None) 
     return from_bearer or from_header or None
 
 
+# Set by a reverse proxy (uvicorn keeps them after reading the client's address).
+_PROXY_HEADERS = ("x-forwarded-for", "forwarded")
+
+
+def _served_open(request: Request, runtime: Runtime) -> bool:
+    """With no credential at all: whether this request is served anyway."""
+    if runtime.settings.auth is AuthMode.OFF:
+        return True
+    relayed = any(name in request.headers for name in _PROXY_HEADERS)
+    return runtime.may_run_open and not relayed
+
+
 def _route_path(request: Request) -> str:
     route = request.scope.get("route")
     path = getattr(route, "path", None)
@@ -124,10 +139,10 @@ async def authorize(
     address that sent too many bad keys: told before its key is even hashed)."""
     authn = runtime.authn
     if not await authn.enabled():
-        if runtime.may_run_open:
+        if _served_open(request, runtime):
             return None
         raise _unauthorized(
-            "no API key or user exists, and heartwatch listens beyond this machine: "
+            "no API key or user exists, and this request comes from beyond this machine: "
             "create one with `heartwatch keys create --role admin --name NAME`"
         )
     presented = _presented(bearer, header)

@@ -4,18 +4,20 @@ sent) and on (a key sent with every request), on the same data.
 Two SQLite databases are made alike: migrated, `--services` heartbeat services
 registered over the API. One is left without any credential (heartwatch serves it open,
 on 127.0.0.1); the other gets a read key (`heartwatch keys create`), sent as
-`Authorization: Bearer` with every request, and, with `--env-key`, a third side uses
+`Authorization: Bearer` with every request; with `--env-key`, a third side uses
 HEARTWATCH_ADMIN_KEY on the first database. Each round starts `heartwatch api` (no
-worker: nothing else runs in the server) once per side, in alternating order, on a free
-port of 127.0.0.1, sends `--warmup` untimed requests, then `--requests` timed ones at
-concurrency 1 over one keep-alive connection (a minimal HTTP/1.1 client), rotating over
-the services by key. Reported per side: medians over rounds of p50 and p99 latency and
-of the server's CPU per request (from /proc), and their difference from the open side.
+worker: nothing else runs in the server) once per side, all at once, each on a free port
+of 127.0.0.1, sends each `--warmup` untimed requests, then `--requests` timed ones at
+concurrency 1 over one keep-alive connection (a minimal HTTP/1.1 client), `--block` at a
+time to each side in turn (the order reversed every other round), rotating over the
+services by key: whatever else the machine does falls on every side alike. Reported per
+side: medians over rounds of p50 and p99 latency and of the server's CPU per request
+(from /proc), and their difference from the open side.
 
 Any non-2xx answer, or a server that does not exit 0 on SIGTERM, makes the exit status 1.
 
-    flock /tmp/hw-bench.lock python bench/auth_overhead.py
-    flock /tmp/hw-bench.lock python bench/auth_overhead.py --rounds 7 --requests 2000
+    flock /tmp/hw-bench.lock python bench/auth_overhead.py --env-key
+    flock /tmp/hw-bench.lock python bench/auth_overhead.py --rounds 9 --requests 3000
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class Connection:
 class Side:
     name: str
     database: Path
+    workdir: Path  # the server's own (its log)
     headers: dict[str, str]
     env: dict[str, str] = field(default_factory=dict)
 
@@ -116,12 +119,13 @@ def _heartwatch(database: Path, *args: str) -> str:
 
 def _server(side: Side, port: int) -> Server:
     argv = [sys.executable, "-m", "heartwatch", "api", "--host", HOST, "--port", str(port)]
-    return Server(argv, _env(side.database, **side.env), side.database.parent)
+    side.workdir.mkdir(parents=True, exist_ok=True)
+    return Server(argv, _env(side.database, **side.env), side.workdir)
 
 
 def _fresh_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    for old in path.glob("*.db*"):
+    for old in path.glob("**/*.db*"):
         old.unlink()
     return path
 
@@ -129,7 +133,7 @@ def _fresh_dir(path: Path) -> Path:
 async def make_database(path: Path, services: int) -> None:
     _heartwatch(path, "migrate")
     port = free_port()
-    server = _server(Side("fill", path, {}), port)
+    server = _server(Side("fill", path, path.parent / "fill", {}), port)
     await server.start(port)
     try:
         async with aiohttp.ClientSession(f"http://{HOST}:{port}") as http:
@@ -142,32 +146,48 @@ async def make_database(path: Path, services: int) -> None:
         await server.stop()
 
 
-async def measure(side: Side, args: argparse.Namespace) -> tuple[Sample, list[str]]:
-    port = free_port()
-    server = _server(side, port)
-    await server.start(port)
+async def measure_round(
+    sides: Sequence[Side], args: argparse.Namespace, reverse: bool
+) -> tuple[dict[str, Sample], list[str]]:
+    """One round: a server per side, all running at once; `--block` requests to each in
+    turn until each had `--requests`, so that what else the machine does falls on every
+    side alike."""
+    servers: dict[str, Server] = {}
+    conns: dict[str, Connection] = {}
     failures: list[str] = []
+    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
+    cpu = dict.fromkeys(latencies, 0.0)
     paths = [f"/services/svc-{n:04d}" for n in range(args.services)]
-    conn = Connection(port, side.headers)
-    await conn.open()
     try:
-        for i in range(args.warmup):
-            await conn.get(paths[i % len(paths)])
-        latencies = []
-        cpu0 = process_cpu(server.pid)
-        for i in range(args.requests):
-            t0 = time.perf_counter()
-            status, body = await conn.get(paths[i % len(paths)])
-            latencies.append(time.perf_counter() - t0)
-            if not 200 <= status < 300:
-                failures.append(f"{side.name}: {status} {body[:200]!r}")
-        cpu = process_cpu(server.pid) - cpu0
+        for side in sides:
+            port = free_port()
+            servers[side.name] = server = _server(side, port)
+            await server.start(port)
+            conns[side.name] = Connection(port, side.headers)
+            await conns[side.name].open()
+            for i in range(args.warmup):
+                await conns[side.name].get(paths[i % len(paths)])
+        order = list(sides)[::-1] if reverse else list(sides)
+        for start in range(0, args.requests, args.block):
+            for side in order:
+                conn, pid = conns[side.name], servers[side.name].pid
+                cpu0 = process_cpu(pid)
+                for i in range(start, min(start + args.block, args.requests)):
+                    t0 = time.perf_counter()
+                    status, body = await conn.get(paths[i % len(paths)])
+                    latencies[side.name].append(time.perf_counter() - t0)
+                    if not 200 <= status < 300:
+                        failures.append(f"{side.name}: {status} {body[:200]!r}")
+                cpu[side.name] += process_cpu(pid) - cpu0
     finally:
-        conn.close()
-        code = await server.stop()
-    if code != 0:
-        failures.append(f"{side.name}: server exit status {code}\n{server.log_tail()}")
-    return Sample(latencies, cpu / args.requests), failures
+        for conn in conns.values():
+            conn.close()
+        for name, server in servers.items():
+            code = await server.stop()
+            if code != 0:
+                failures.append(f"{name}: server exit status {code}\n{server.log_tail()}")
+    samples = {name: Sample(lat, cpu[name] / len(lat)) for name, lat in latencies.items()}
+    return samples, failures
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -175,14 +195,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--requests", type=int, default=1000, help="timed, per side and round")
     parser.add_argument("--warmup", type=int, default=200, help="untimed, per side and round")
+    parser.add_argument("--block", type=int, default=50, help="requests to a side in a row")
     parser.add_argument("--rounds", type=int, default=5, help="report medians over rounds")
     parser.add_argument("--env-key", action="store_true", help="also HEARTWATCH_ADMIN_KEY")
     parser.add_argument(
         "--data-dir", default=str(Path(tempfile.gettempdir()) / "hw_bench_auth_overhead")
     )
     args = parser.parse_args(argv)
-    if min(args.services, args.requests, args.rounds) < 1 or args.warmup < 0:
-        parser.error("need --services, --requests, --rounds >= 1 and --warmup >= 0")
+    if min(args.services, args.requests, args.rounds, args.block) < 1 or args.warmup < 0:
+        parser.error("need --services, --requests, --rounds, --block >= 1 and --warmup >= 0")
     return args
 
 
@@ -202,22 +223,22 @@ async def main(args: argparse.Namespace) -> int:
     await make_database(keyed_db, args.services)
     key = _heartwatch(keyed_db, "keys", "create", "--role", "read", "--name", "bench")
     sides = [
-        Side("no key (access control off)", open_db, {}),
-        Side("read key (Bearer)", keyed_db, {"Authorization": f"Bearer {key}"}),
+        Side("no key (access control off)", open_db, data / "open", {}),
+        Side("read key (Bearer)", keyed_db, data / "key", {"Authorization": f"Bearer {key}"}),
     ]
     if args.env_key:
         env = {"HEARTWATCH_ADMIN_KEY": ENV_KEY}
-        sides.append(Side("HEARTWATCH_ADMIN_KEY", open_db, {"X-Api-Key": ENV_KEY}, env))
+        headers = {"X-Api-Key": ENV_KEY}
+        sides.append(Side("HEARTWATCH_ADMIN_KEY", open_db, data / "env", headers, env))
 
     samples: dict[str, list[Sample]] = {side.name: [] for side in sides}
     failures: list[str] = []
     cpu0, t0 = machine_cpu(), time.monotonic()
     for round_ in range(args.rounds):
-        order = sides if round_ % 2 == 0 else sides[::-1]
-        for side in order:
-            sample, problems = await measure(side, args)
-            samples[side.name].append(sample)
-            failures += problems
+        by_side, problems = await measure_round(sides, args, reverse=round_ % 2 == 1)
+        for name, sample in by_side.items():
+            samples[name].append(sample)
+        failures += problems
     busy = (machine_cpu() - cpu0) / (time.monotonic() - t0)
 
     def med(name: str, value: str) -> float:

@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 
 from heartwatch.api.app import create_app
-from heartwatch.api.auth import ACCESS_OVERRIDES, authorize
+from heartwatch.api.auth import ACCESS_OVERRIDES, authorize, required_access
+from heartwatch.domain.auth import Access
 from heartwatch.domain.ratelimit import FailureWindow
 from heartwatch.runtime import Runtime
 from tests.api.conftest import Keys, with_key
@@ -195,3 +196,12 @@ async def test_without_any_credential_everything_is_open(
         if endpoint.method == "GET":
             response = await _send(client, endpoint)
             assert response.status_code not in (401, 403), endpoint
+
+
+def test_required_access() -> None:
+    assert required_access("GET", "/services") is Access.READ
+    assert required_access("HEAD", "/services") is Access.READ
+    assert required_access("DELETE", "/services/{id}") is Access.WRITE
+    assert required_access("POST", "/services/{id}/check") is Access.OPERATE
+    assert required_access("GET", "/keys") is Access.WRITE
+    assert required_access("GET", None) is Access.WRITE  # a route it cannot name

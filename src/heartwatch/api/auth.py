@@ -70,7 +70,10 @@ ACCESS_OVERRIDES: dict[tuple[str, str], Access] = {
 }
 
 
-def required_access(method: str, path: str) -> Access:
+def required_access(method: str, path: str | None) -> Access:
+    """The access a request needs; `path` is its route's (None: unknown, so the most)."""
+    if path is None:
+        return Access.WRITE
     method = "GET" if method == "HEAD" else method
     override = ACCESS_OVERRIDES.get((method, path))
     if override is not None:
@@ -122,10 +125,9 @@ def _served_open(request: Request, runtime: Runtime) -> bool:
     return runtime.may_run_open and not relayed
 
 
-def _route_path(request: Request) -> str:
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else request.url.path
+def _route_path(request: Request) -> str | None:
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
 
 
 async def authorize(

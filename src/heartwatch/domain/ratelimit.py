@@ -80,12 +80,12 @@ def client_bucket(address: str | None) -> str:
     Anything else (a Unix socket, no address) is counted as it is."""
     if not address:
         return "-"
+    if ":" not in address:  # IPv4 (or a name): kept as it is, not parsed on every request
+        return address
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.IPv6Address(address)
     except ValueError:
         return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))

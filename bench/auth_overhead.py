@@ -159,11 +159,14 @@ async def measure_round(
     cpu = dict.fromkeys(latencies, 0.0)
     paths = [f"/services/svc-{n:04d}" for n in range(args.services)]
     try:
+        ports = {}
         for side in sides:
-            port = free_port()
+            ports[side.name] = port = free_port()
             servers[side.name] = server = _server(side, port)
             await server.start(port)
-            conns[side.name] = Connection(port, side.headers)
+        # Connected once every server runs: uvicorn closes a connection idle for 5 s.
+        for side in sides:
+            conns[side.name] = Connection(ports[side.name], side.headers)
             await conns[side.name].open()
             for i in range(args.warmup):
                 await conns[side.name].get(paths[i % len(paths)])

@@ -54,20 +54,26 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
+def _serve(settings: Settings, *, worker: bool, migrate: bool) -> None:
+    from heartwatch.processes import RefusedToStart, serve
+
+    try:
+        _run(serve(settings, api=True, worker=worker, migrate=migrate))
+    except RefusedToStart as exc:
+        typer.echo(f"heartwatch: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def up(host: HostOpt = None, port: PortOpt = None) -> None:
     """Migrate the database, then run the API and the worker together (one machine)."""
-    from heartwatch.processes import serve
-
-    _run(serve(_settings(host=host, port=port), api=True, worker=True, migrate=True))
+    _serve(_settings(host=host, port=port), worker=True, migrate=True)
 
 
 @app.command()
 def api(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run only the HTTP API (scale out: several of these behind a load balancer)."""
-    from heartwatch.processes import serve
-
-    _run(serve(_settings(host=host, port=port), api=True, worker=False, migrate=False))
+    _serve(_settings(host=host, port=port), worker=False, migrate=False)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from heartwatch.domain.auth import AuthMode
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.network import NetworkPolicy, parse_networks
 
@@ -150,6 +151,14 @@ class Settings(BaseSettings):
     # An admin credential from the environment, for deployments configured by environment
     # only (Coolify): sent like an API key, accepted without any row in the database.
     admin_key: SecretStr | None = Field(None, min_length=32, validation_alias=_env("ADMIN_KEY"))
+    # With no credential at all: `auto` serves only a loopback address (open), `off`
+    # serves any address open. Credentials that exist are always enforced.
+    auth: AuthMode = Field(AuthMode.AUTO, validation_alias=_env("AUTH"))
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (a
+    # comma-separated list of addresses or networks, or `*`), so that the failed-auth
+    # limit counts the real client, not the proxy. Unset: uvicorn's default
+    # (FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1).
+    forwarded_allow_ips: str | None = Field(None, validation_alias=_env("FORWARDED_ALLOW_IPS"))
 
     @field_validator("admin_key", mode="before")
     @classmethod
@@ -178,6 +187,7 @@ class Settings(BaseSettings):
         "ping_key",
         "url",
         "public_url",
+        "forwarded_allow_ips",
         mode="before",
     )
     @classmethod

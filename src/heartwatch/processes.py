@@ -19,12 +19,46 @@ import uvicorn
 from heartwatch import gc_tuning
 from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
+from heartwatch.domain.auth import AuthMode
 from heartwatch.runtime import Runtime
 from heartwatch.worker.runner import Worker
 
 log = structlog.get_logger("heartwatch")
 
 GRACEFUL_SHUTDOWN_S = 5
+
+
+class RefusedToStart(Exception):
+    """The configuration is unsafe to serve; the message says what to do (one line)."""
+
+
+async def check_exposure(runtime: Runtime, host: str, port: int) -> None:
+    """Refuse to serve an API that anyone can use on an address beyond this machine;
+    warn (once, here) when it serves one that anyone on this machine can use."""
+    settings = runtime.settings
+    if await runtime.authn.enabled():
+        if settings.auth is AuthMode.OFF:
+            log.warning(
+                "HEARTWATCH_AUTH=off does not switch off the API keys and users that "
+                "exist: access control is on"
+            )
+        return
+    if not runtime.may_run_open:
+        raise RefusedToStart(
+            f"refusing to serve the API on {host}:{port} with no API key, user or "
+            "HEARTWATCH_ADMIN_KEY (anyone who can reach it could read and change "
+            "everything): create one first (`heartwatch keys create --role admin --name "
+            "NAME`, or set HEARTWATCH_ADMIN_KEY), or set HEARTWATCH_AUTH=off to accept "
+            "that risk"
+        )
+    who = "anyone who can reach it"
+    if settings.auth is AuthMode.AUTO:
+        who = "anyone on this machine (not through a reverse proxy)"
+    log.warning(
+        f"access control is off: no API key, user or HEARTWATCH_ADMIN_KEY exists, so "
+        f"{who} may read and change everything on {host}:{port}; create a key "
+        "(`heartwatch keys create --role admin --name NAME`) before exposing it"
+    )
 
 
 class _Server(uvicorn.Server):
@@ -43,6 +77,9 @@ async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event
         access_log=runtime.settings.access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        # Behind a reverse proxy: the client's address (what the failed-auth limit
+        # counts) from X-Forwarded-For, believed from these proxies only.
+        forwarded_allow_ips=runtime.settings.forwarded_allow_ips,
     )
     server = _Server(config)
     gc_tuning.settle_after_startup()  # (the app and everything it imported: built)
@@ -64,6 +101,7 @@ async def serve(settings: Settings, *, api: bool, worker: bool, migrate: bool) -
     async with Runtime.open(settings, migrate=migrate) as runtime:
         parts: list[Callable[[], Awaitable[None]]] = []
         if api:
+            await check_exposure(runtime, settings.host, settings.port)
             parts.append(lambda: _serve_api(runtime, settings.host, settings.port, stop))
         if worker:
             parts.append(lambda: Worker(runtime).run(stop))

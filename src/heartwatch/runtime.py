@@ -15,11 +15,14 @@ from heartwatch.checkers.base import CheckContext
 from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.clock import Clock, DevClock, SystemClock
 from heartwatch.config import Settings
+from heartwatch.domain.auth import may_run_open
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.network import DEFAULT_POLICY, NetworkPolicy
+from heartwatch.domain.ratelimit import FailureWindow
 from heartwatch.notifiers.base import NotifyContext
 from heartwatch.notifiers.registry import NotifierRegistry, builtin_notifiers
 from heartwatch.services import channels, dev_clock
+from heartwatch.services.auth import Authenticator
 from heartwatch.services.heartbeats import HeartbeatIngest
 from heartwatch.services.notifications import POLICY_KEY, NotifyPolicy
 from heartwatch.store.database import Database
@@ -51,6 +54,9 @@ def notify_policy(settings: Settings) -> NotifyPolicy:
     )
 
 
+AUTH_FAILURES_PER_MINUTE = 20
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, db: Database, clock: Clock, check_context: CheckContext
@@ -71,6 +77,14 @@ class Runtime:
             network=check_context.network,
         )
         self.notify_context = NotifyContext(http=check_context.http, network=check_context.network)
+        self.authn = Authenticator(db, settings)
+        # With no credential at all, whether the API serves everyone (a loopback address,
+        # or HEARTWATCH_AUTH=off) or refuses everyone (credentials were all deleted under
+        # a server that listens beyond this machine).
+        self.may_run_open = may_run_open(settings.host, settings.auth)
+        # Failed API key checks per client address: past AUTH_FAILURES_PER_MINUTE, the
+        # address gets 429 before its key is even looked at.
+        self.auth_failures = FailureWindow(AUTH_FAILURES_PER_MINUTE, 60.0)
 
     @classmethod
     @asynccontextmanager
@@ -100,7 +114,10 @@ class Runtime:
                         settings.telegram_chat_id,
                         runtime.clock.now(),
                     )
-                yield runtime
+                try:
+                    yield runtime
+                finally:
+                    await runtime.authn.drain()
         finally:
             await db.dispose()
 

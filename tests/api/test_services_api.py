@@ -39,6 +39,20 @@ async def test_create_get_patch_delete(client: httpx.AsyncClient) -> None:
     assert (await client.get("/services")).json() == []
 
 
+async def test_pause_and_resume(client: httpx.AsyncClient) -> None:
+    """As PATCH {"paused": ...}, on routes of their own (a role that operates services
+    but does not configure them may use these)."""
+    await client.post("/heartbeat/billing?period=60")
+    paused = await client.post("/services/billing/pause")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert not paused.json()["is_active"]
+    again = await client.post("/services/billing/pause")
+    assert again.json()["status"] == "paused"
+    resumed = await client.post("/services/billing/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] != "paused"
+    assert (await client.post("/services/nope/pause")).status_code == 404
+
+
 async def test_the_list_shows_each_service_as_its_own_page_does(
     client: httpx.AsyncClient,
 ) -> None:

@@ -15,6 +15,7 @@ from heartwatch.domain.auth import (
     KEY_PREFIX,
     KEY_SECRET_LENGTH,
     Access,
+    AuthMode,
     InvalidName,
     InvalidPassword,
     KeyParts,
@@ -24,11 +25,14 @@ from heartwatch.domain.auth import (
     fold_name,
     generate_key,
     hash_secret,
+    is_loopback,
     may,
+    may_run_open,
     new_session_token,
     parse_key,
     parse_lifetime,
     secret_matches,
+    sees_secrets,
 )
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -193,3 +197,35 @@ def test_lifetimes(text: str, lifetime: timedelta) -> None:
 def test_bad_lifetimes_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid lifetime"):
         parse_lifetime(bad)
+
+
+def test_who_sees_a_services_secrets() -> None:
+    assert sees_secrets(Role.ADMIN)
+    assert not sees_secrets(Role.READ)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        (" LOCALHOST ", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("192.168.1.10", False),
+        ("heartwatch.example", False),
+        ("localhost.example", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_may_run_open() -> None:
+    assert may_run_open("127.0.0.1", AuthMode.AUTO)
+    assert not may_run_open("0.0.0.0", AuthMode.AUTO)
+    assert may_run_open("0.0.0.0", AuthMode.OFF)

@@ -93,7 +93,7 @@ def test_a_service_walks_the_whole_lifecycle(launcher: Launcher) -> None:
     assert ack["status"] == "alive"
     row = hw.service("billing")
     assert row["status"] == "alive" and row["heartbeat_count"] == 4
-    assert row["expected_period_sec"] == pytest.approx(60, abs=0.5)
+    assert 60 <= row["expected_period_sec"] < 70  # the clock's moves, plus real time
     period = timedelta(seconds=row["expected_period_sec"])
 
     # silent past 2P, down past 4P — each stamped when its condition became true
@@ -109,7 +109,7 @@ def test_a_service_walks_the_whole_lifecycle(launcher: Launcher) -> None:
     row = hw.service("billing")
     assert row["status"] == "alive"
     # The outage's gap joined the sample; the median barely moves.
-    assert row["expected_period_sec"] == pytest.approx(60, abs=0.5)
+    assert 60 <= row["expected_period_sec"] < 70  # the clock's moves, plus real time
     period_after = timedelta(seconds=row["expected_period_sec"])
 
     # dead after 7 days without a heartbeat

@@ -3,10 +3,11 @@ closed) by whoever serves the app, and reached through `app.state.runtime`."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import heartwatch
+from heartwatch.api.auth import AUTH_RESPONSES, authorize
 from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
@@ -18,12 +19,12 @@ from heartwatch.api.routes import (
     health,
     heartbeats,
     incidents,
+    keys,
     metrics,
     services,
     state_history,
 )
 from heartwatch.runtime import Runtime
-from heartwatch.services.listing import ServiceListing
 
 
 class _DevClockSync:
@@ -46,23 +47,27 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Service registry and uptime monitor: heartbeats in, statuses out.",
     )
     app.state.runtime = runtime
-    app.state.service_listing = ServiceListing(services.listed_service)
+    app.state.service_listings = services.service_listings()
     install_error_handlers(app)
-    for router in (
-        heartbeats.router,
-        compat_healthchecks.router,
-        compat_uptime_kuma.router,
+    # Open to anyone: liveness and readiness (and the docs, which FastAPI serves).
+    app.include_router(health.router)
+    # Heartbeats need no API key (senders have their own rules: the ping key).
+    for router in (heartbeats.router, compat_healthchecks.router, compat_uptime_kuma.router):
+        app.include_router(router)
+    # Everything else needs an API key once access control is on (api/auth.py).
+    protected = [
         services.router,
         incidents.router,
         metrics.router,
         channels.router,
         state_history.router,
-        health.router,
-    ):
-        app.include_router(router)
+        keys.router,
+    ]
     if runtime.settings.debug_mode:
-        app.include_router(dev.router)
+        protected.append(dev.router)
         app.add_middleware(_DevClockSync, runtime=runtime)
+    for router in protected:
+        app.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
     return app
 
 

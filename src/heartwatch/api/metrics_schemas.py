@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from heartwatch.api.schemas import ServiceId, shown_id
 from heartwatch.domain.service_types import is_probe
+from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Status
 from heartwatch.services.uptime import Report
 
@@ -34,7 +36,7 @@ class IncidentColumns(Protocol):
 
 class IncidentOut(BaseModel):
     id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     started_at: datetime = Field(description="when the service turned down")
     recovered_at: datetime | None
@@ -47,17 +49,17 @@ class IncidentOut(BaseModel):
     resolved: bool
 
     @classmethod
-    def of(cls, row: IncidentColumns) -> IncidentOut:
+    def of(cls, row: IncidentColumns, *, reveal: bool) -> IncidentOut:
         recovered = row.recovered_at
         return cls(
             id=row.id,
-            service_id=row.service_id,
+            service_id=shown_id(row.service_id, reveal),
             service_key=row.service_key,
             started_at=row.started_at,
             recovered_at=recovered,
             duration=None if recovered is None else (recovered - row.started_at).total_seconds(),
             checks_failed_count=None if not is_probe(row.service_type) else row.checks_failed_count,
-            last_error=row.last_error,
+            last_error=row.last_error if reveal else hide(row.last_error),
             resolved=row.resolved,
         )
 
@@ -74,7 +76,7 @@ class LatencyOut(BaseModel):
 
 
 class UptimeOut(BaseModel):
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     period: Period
     start: datetime = Field(serialization_alias="from")
@@ -94,10 +96,10 @@ class UptimeOut(BaseModel):
     latency_ms: LatencyOut | None = Field(description="probe services: check latency")
 
     @classmethod
-    def of(cls, row: Service, period: Period, report: Report) -> UptimeOut:
+    def of(cls, row: Service, period: Period, report: Report, *, reveal: bool) -> UptimeOut:
         t = report.times
         return cls(
-            service_id=row.id,
+            service_id=shown_id(row.id, reveal),
             service_key=row.key,
             period=period,
             start=report.start,

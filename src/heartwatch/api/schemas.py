@@ -23,6 +23,7 @@ from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period,
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
 from heartwatch.domain.service_types import ServiceType, is_probe
+from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
@@ -51,6 +52,18 @@ Key = Annotated[
 ]
 Period = Annotated[float, Field(gt=PERIOD_MIN_EXCLUSIVE_S, le=PERIOD_MAX_S, description="seconds")]
 
+# A service's UUID is also the secret of its ping URLs (`/ping/<id>`, `/api/push/<id>`):
+# shown only to a principal that may configure services (`api.auth.Reveal`); others get
+# null and name the service by its `key`.
+ServiceId = Annotated[
+    uuid.UUID | None,
+    Field(description="the service's UUID (its ping URLs' secret); null for read-only keys"),
+]
+
+
+def shown_id(service_id: uuid.UUID, reveal: bool) -> uuid.UUID | None:
+    return service_id if reveal else None
+
 
 class ServiceColumns(StatusColumns, Protocol):
     """What ServiceOut reads of a `services` row (ORM object or plain row)."""
@@ -78,7 +91,7 @@ class ServiceColumns(StatusColumns, Protocol):
 
 
 class ServiceOut(BaseModel):
-    id: uuid.UUID
+    id: ServiceId
     key: str
     name: str
     description: str
@@ -115,9 +128,11 @@ class ServiceOut(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> ServiceOut:
+    def of(
+        cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime, *, reveal: bool
+    ) -> ServiceOut:
         """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
-        plain row of store.listing.LISTING_COLUMNS."""
+        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id."""
         probe = is_probe(row.type)
         current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
@@ -127,7 +142,7 @@ class ServiceOut(BaseModel):
         elif period is not None:
             source = "default" if period == rules.fallback_period else "learned"
         return cls(
-            id=row.id,
+            id=shown_id(row.id, reveal),
             key=row.key,
             name=row.name,
             description=row.description,
@@ -157,7 +172,7 @@ class ServiceOut(BaseModel):
             settings=dict(row.check_settings or {}),
             last_check_at=row.last_check_at,
             last_latency_ms=row.last_latency_ms,
-            last_error=row.last_error,
+            last_error=row.last_error if reveal else hide(row.last_error),
         )
 
 
@@ -324,7 +339,7 @@ class HeartbeatOut(BaseModel):
 class _ServicePage(BaseModel):
     """One page of a service's history, newest first."""
 
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
 
@@ -347,15 +362,17 @@ class CheckResultOut(BaseModel):
     checked_at: datetime
 
     @classmethod
-    def of(cls, row: CheckResult) -> CheckResultOut:
+    def of(cls, row: CheckResult, *, reveal: bool) -> CheckResultOut:
+        """`reveal`: with `detail`, what the check read from its target (a response
+        body's start, a script's output), which only who may configure the service sees."""
         return cls(
             id=row.id,
             status="up" if row.up else "down",
             latency_ms=row.latency_ms,
             http_status=row.http_status,
-            error=row.error,
+            error=row.error if reveal else hide(row.error),
             failed_assertion=row.failed_assertion,
-            detail=row.detail,
+            detail=row.detail if reveal else None,
             attempts=row.attempts,
             scheduled_at=row.scheduled_at,
             started_at=row.started_at,
@@ -370,7 +387,7 @@ class CheckResultPage(_ServicePage):
 class HealthOut(BaseModel):
     """`GET /services/{id}/health`: the status, its coarse health view, the last result."""
 
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     type: str
     status: Status
@@ -397,7 +414,7 @@ class TransitionOut(BaseModel):
     """A state transition record."""
 
     id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: ServiceId
     service_key: str
     from_state: Status
     to_state: Status
@@ -407,16 +424,16 @@ class TransitionOut(BaseModel):
     alert_sent: bool
 
     @classmethod
-    def of(cls, row: StateTransition, key: str) -> TransitionOut:
+    def of(cls, row: StateTransition, key: str, *, reveal: bool) -> TransitionOut:
         return cls(
             id=row.id,
-            service_id=row.service_id,
+            service_id=shown_id(row.service_id, reveal),
             service_key=key,
             from_state=row.from_status,
             to_state=row.to_status,
             timestamp=row.at,
             detected_at=row.detected_at,
-            reason=row.reason,
+            reason=row.reason if reveal else hide(row.reason),
             alert_sent=row.alert_sent,
         )
 

@@ -8,8 +8,9 @@ the `detail` fields are dropped and the quoted snippets in `error`, `last_error`
 `reason` become «…», leaving what failed and why ("status 503 not in 200-399", "the
 webhook answered 500: «…»").
 
-The route decides: `include_snippets=principal.may(Access.WRITE)` (admins), or True
-when access control is off.
+The route decides, with `api.auth.Reveal` (admins, or everyone while access control is
+off). The service, check result, incident and transition views take the same flag in
+their `of` and hide the quoted snippets themselves.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import string
@@ -50,6 +51,45 @@ _GRANTS: dict[Role, frozenset[Access]] = {
 
 def may(role: Role, access: Access) -> bool:
     return access in _GRANTS[role]
+
+
+def sees_secrets(role: Role) -> bool:
+    """Whether views show this role the secrets a service's configuration holds: its id,
+    which is also the secret of its ping URLs (`/ping/<id>`, `/api/push/<id>`), and what
+    its checks read from the target (response bodies, script output). Who may configure
+    a service sees them; a read-only role gets the service's `key` as its name and the
+    rest of its view."""
+    return may(role, Access.WRITE)
+
+
+# --- when access control is on --------------------------------------------------------
+
+
+class AuthMode(StrEnum):
+    """HEARTWATCH_AUTH. `auto`: access control is on once any credential exists; with
+    none, only a server bound to a loopback address may run (open). `off`: run open on
+    any address while no credential exists (the operator accepts the risk). Neither
+    switches off credentials that exist."""
+
+    AUTO = "auto"
+    OFF = "off"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` is reachable from this machine only. A name other
+    than `localhost` is not trusted to be (it may resolve anywhere)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def may_run_open(host: str, mode: AuthMode) -> bool:
+    """Whether a server listening on `host` may serve everyone when no credential
+    exists."""
+    return mode is AuthMode.OFF or is_loopback(host)
 
 
 # --- API keys -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from heartwatch.api.auth import Reveal
 from heartwatch.api.channel_schemas import (
     ChannelIn,
     ChannelOut,
@@ -18,6 +19,7 @@ from heartwatch.api.channel_schemas import (
     TestOut,
 )
 from heartwatch.api.deps import ReadSession, RuntimeDep
+from heartwatch.api.snippets import redact_for
 from heartwatch.services import channels, registry
 
 router = APIRouter(tags=["notifications"])
@@ -82,12 +84,14 @@ async def test_channel(runtime: RuntimeDep, session: ReadSession, id: str) -> Te
 async def notifications(
     runtime: RuntimeDep,
     session: ReadSession,
+    reveal: Reveal,
     channel: str | None = None,
     status: Annotated[str | None, Query(pattern="^(queued|sending|sent|failed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """The outbox, newest first: what was queued for whom, and what became of it."""
-    return [EventOut.of(e) for e in await channels.outbox(session, channel, status, limit)]
+    events = [EventOut.of(e) for e in await channels.outbox(session, channel, status, limit)]
+    return redact_for(events, include_snippets=reveal)  # what far ends answered: admins
 
 
 @router.post("/services/{id}/mute", response_model=MuteOut)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession
 from heartwatch.api.metrics_schemas import IncidentColumns, IncidentOut, IncidentPage
 from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
@@ -17,12 +18,12 @@ from heartwatch.services import registry
 router = APIRouter(tags=["incidents"])
 
 
-def _out(rows: Sequence[IncidentColumns]) -> list[IncidentOut]:
-    return [IncidentOut.of(row) for row in rows]
+def _out(rows: Sequence[IncidentColumns], reveal: bool) -> list[IncidentOut]:
+    return [IncidentOut.of(row, reveal=reveal) for row in rows]
 
 
-def _page(rows: Sequence[IncidentColumns], limit: int) -> IncidentPage:
-    items = _out(rows)
+def _page(rows: Sequence[IncidentColumns], limit: int, reveal: bool) -> IncidentPage:
+    items = _out(rows, reveal)
     cursor = None
     if len(items) == limit:
         cursor = next_cursor(items[-1].started_at, items[-1].id)
@@ -31,24 +32,25 @@ def _page(rows: Sequence[IncidentColumns], limit: int) -> IncidentPage:
 
 @router.get("/services/{id}/incidents", response_model=IncidentPage)
 async def service_incidents(
-    session: ReadSession, id: str, limit: Limit = 100, cursor: str | None = None
+    session: ReadSession, reveal: Reveal, id: str, limit: Limit = 100, cursor: str | None = None
 ) -> IncidentPage:
     """A service's incidents, newest first."""
     before = decode_cursor(cursor) if cursor else None
     service = await registry.get_service(session, id)
     rows = await incident_service.page(session, service_id=service.id, before=before, limit=limit)
-    return _page(rows, limit)
+    return _page(rows, limit, reveal)
 
 
 @router.get("/incidents/active", response_model=list[IncidentOut])
-async def active_incidents(session: ReadSession) -> list[IncidentOut]:
+async def active_incidents(session: ReadSession, reveal: Reveal) -> list[IncidentOut]:
     """Every open incident, newest first."""
-    return _out(await incident_service.open_now(session))
+    return _out(await incident_service.open_now(session), reveal)
 
 
 @router.get("/incidents", response_model=IncidentPage)
 async def incidents(
     session: ReadSession,
+    reveal: Reveal,
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     service_key: str | None = None,
@@ -62,4 +64,4 @@ async def incidents(
     rows = await incident_service.page(
         session, service_key=service_key, start=start, end=end, before=before, limit=limit
     )
-    return _page(rows, limit)
+    return _page(rows, limit, reveal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.metrics_schemas import Period, SummaryOut, SummaryTotals, UptimeOut
 from heartwatch.domain.status import Status
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 @router.get("/uptime/{id}", response_model=UptimeOut, response_model_by_alias=True)
 async def service_uptime(
-    runtime: RuntimeDep, session: ReadSession, id: str, period: Period = "24h"
+    runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str, period: Period = "24h"
 ) -> UptimeOut:
     """Time-weighted uptime of one service over the last `period`, with its incidents,
     MTTR, MTBF, SLA verdict and (probe services) check latency percentiles."""
@@ -23,17 +24,22 @@ async def service_uptime(
     [report] = await uptime.reports(
         session, [row], end - uptime.PERIODS[period], end, with_latency=True
     )
-    return UptimeOut.of(row, period, report)
+    return UptimeOut.of(row, period, report, reveal=reveal)
 
 
 @router.get("/summary", response_model=SummaryOut, response_model_by_alias=True)
-async def summary(runtime: RuntimeDep, session: ReadSession, period: Period = "24h") -> SummaryOut:
+async def summary(
+    runtime: RuntimeDep, session: ReadSession, reveal: Reveal, period: Period = "24h"
+) -> SummaryOut:
     """The same figures for every service, and the totals across them."""
     rows = await registry.list_services(session)
     end = runtime.clock.now()
     start = end - uptime.PERIODS[period]
     figures = await uptime.summary(session, rows, runtime.rules, start, end)
-    services = [UptimeOut.of(r, period, rep) for r, rep in zip(rows, figures.reports, strict=True)]
+    services = [
+        UptimeOut.of(r, period, rep, reveal=reveal)
+        for r, rep in zip(rows, figures.reports, strict=True)
+    ]
     return SummaryOut(
         period=period,
         start=start,

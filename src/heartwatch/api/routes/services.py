@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
+from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.schemas import (
@@ -21,6 +23,7 @@ from heartwatch.api.schemas import (
     ServiceOut,
     ServicePatch,
     UTCTime,
+    shown_id,
 )
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.service_types import is_probe
@@ -33,19 +36,32 @@ router = APIRouter(prefix="/services", tags=["services"])
 _LISTED = TypeAdapter(ServiceOut)
 
 
-def listed_service(row: ServiceColumns, rules: HeartbeatRules, now: datetime) -> Shown:
+def listed_service(
+    row: ServiceColumns, rules: HeartbeatRules, now: datetime, *, reveal: bool
+) -> Shown:
     """How GET /services renders one service (services.listing keeps it while it holds)."""
-    out = ServiceOut.of(row, rules, now)
+    out = ServiceOut.of(row, rules, now, reveal=reveal)
     return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at)
+
+
+def service_listings() -> dict[bool, ServiceListing]:
+    """GET /services' views, one listing per audience (with ids or without: `Reveal`)."""
+    return {
+        reveal: ServiceListing(partial(listed_service, reveal=reveal)) for reveal in (True, False)
+    }
 
 
 @router.get("", response_model=list[ServiceOut])
 async def list_services(
-    request: Request, runtime: RuntimeDep, session: ReadSession, status: Status | None = None
+    request: Request,
+    runtime: RuntimeDep,
+    session: ReadSession,
+    reveal: Reveal,
+    status: Status | None = None,
 ) -> Response:
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
-    listing: ServiceListing = request.app.state.service_listing
+    listing: ServiceListing = request.app.state.service_listings[reveal]
     body = await listing.json(session, runtime.rules, runtime.clock.now(), status)
     return Response(body, media_type="application/json")
 
@@ -63,7 +79,7 @@ def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeCon
 
 
 @router.post("", response_model=ServiceOut, status_code=201)
-async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut:
+async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreate) -> ServiceOut:
     """Register a heartbeat service ahead of its first heartbeat (optionally with its
     period), or a probe service (`type`: http, tcp, script, or a plugin's) that
     heartwatch checks on its interval."""
@@ -84,16 +100,20 @@ async def create_service(runtime: RuntimeDep, body: ServiceCreate) -> ServiceOut
             checkers=runtime.checkers,
             allow_scripts=runtime.check_context.allow_scripts,
         )
-    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
 @router.get("/{id}", response_model=ServiceOut)
-async def get_service(runtime: RuntimeDep, session: ReadSession, id: str) -> ServiceOut:
+async def get_service(
+    runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str
+) -> ServiceOut:
     row = await registry.get_service(session, id)
-    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
-async def _update(runtime: RuntimeDep, id: str, changes: registry.ServiceChanges) -> ServiceOut:
+async def _update(
+    runtime: RuntimeDep, id: str, changes: registry.ServiceChanges, *, reveal: bool
+) -> ServiceOut:
     async with runtime.db.writing() as session:
         row = await registry.update_service(
             session,
@@ -103,7 +123,7 @@ async def _update(runtime: RuntimeDep, id: str, changes: registry.ServiceChanges
             now=runtime.clock.now(),
             checkers=runtime.checkers,
         )
-    return ServiceOut.of(row, runtime.rules, runtime.clock.now())
+    return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
 def _paused(body: ServicePatch | ServiceCreate) -> bool | None:
@@ -113,7 +133,9 @@ def _paused(body: ServicePatch | ServiceCreate) -> bool | None:
 
 
 @router.patch("/{id}", response_model=ServiceOut)
-async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> ServiceOut:
+async def update_service(
+    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServicePatch
+) -> ServiceOut:
     """Change only the fields given."""
     given = body.model_fields_set
     return await _update(
@@ -131,11 +153,14 @@ async def update_service(runtime: RuntimeDep, id: str, body: ServicePatch) -> Se
             settings=body.checker_settings(),
             labels=body.labels(),
         ),
+        reveal=reveal,
     )
 
 
 @router.put("/{id}", response_model=ServiceOut)
-async def replace_service(runtime: RuntimeDep, id: str, body: ServiceCreate) -> ServiceOut:
+async def replace_service(
+    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServiceCreate
+) -> ServiceOut:
     """Replace the configuration: fields left out go back to their defaults. The type
     cannot change (delete and register again); history and status are kept."""
     if problem := body.heartbeat_only_problem():
@@ -165,7 +190,21 @@ async def replace_service(runtime: RuntimeDep, id: str, body: ServiceCreate) -> 
                 "sla_target": body.sla_target,
             },
         ),
+        reveal=reveal,
     )
+
+
+@router.post("/{id}/pause", response_model=ServiceOut)
+async def pause(runtime: RuntimeDep, reveal: Reveal, id: str) -> ServiceOut:
+    """Pause a service (as `PATCH {"paused": true}`): no status changes, no checks, no
+    alerts until it is resumed."""
+    return await _update(runtime, id, registry.ServiceChanges(paused=True), reveal=reveal)
+
+
+@router.post("/{id}/resume", response_model=ServiceOut)
+async def resume(runtime: RuntimeDep, reveal: Reveal, id: str) -> ServiceOut:
+    """Resume a paused service (as `PATCH {"paused": false}`)."""
+    return await _update(runtime, id, registry.ServiceChanges(paused=False), reveal=reveal)
 
 
 @router.delete("/{id}", status_code=204, response_class=Response)
@@ -178,6 +217,7 @@ async def delete_service(runtime: RuntimeDep, id: str) -> Response:
 @router.get("/{id}/history", response_model=HeartbeatPage | CheckResultPage)
 async def history(
     session: ReadSession,
+    reveal: Reveal,
     id: str,
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
@@ -193,9 +233,9 @@ async def history(
         results = await registry.check_results(
             session, service, start=start, end=end, before=before, limit=limit
         )
-        checks = [CheckResultOut.of(r) for r in results]
+        checks = [CheckResultOut.of(r, reveal=reveal) for r in results]
         return CheckResultPage(
-            service_id=service.id,
+            service_id=shown_id(service.id, reveal),
             service_key=service.key,
             items=checks,
             next_cursor=(
@@ -207,7 +247,7 @@ async def history(
     )
     beats = [HeartbeatOut.of(r) for r in rows]
     return HeartbeatPage(
-        service_id=service.id,
+        service_id=shown_id(service.id, reveal),
         service_key=service.key,
         items=beats,
         next_cursor=(
@@ -217,16 +257,16 @@ async def history(
 
 
 @router.get("/{id}/health", response_model=HealthOut)
-async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOut:
+async def health(runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str) -> HealthOut:
     """Current status, its healthy/unhealthy/unknown view, and the last result."""
     row = await registry.get_service(session, id)
-    view = ServiceOut.of(row, runtime.rules, runtime.clock.now())
+    view = ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
     last = None
     if is_probe(row.type):
         latest = await registry.check_results(session, row, limit=1)
-        last = CheckResultOut.of(latest[0]) if latest else None
+        last = CheckResultOut.of(latest[0], reveal=reveal) if latest else None
     return HealthOut(
-        service_id=row.id,
+        service_id=shown_id(row.id, reveal),
         service_key=row.key,
         type=row.type,
         status=view.status,
@@ -241,7 +281,7 @@ async def health(runtime: RuntimeDep, session: ReadSession, id: str) -> HealthOu
 
 
 @router.post("/{id}/check", response_model=CheckResultOut)
-async def check_now(runtime: RuntimeDep, id: str) -> CheckResultOut:
+async def check_now(runtime: RuntimeDep, reveal: Reveal, id: str) -> CheckResultOut:
     """Run one check now, in this request, and answer with its result (recorded like
     any other). The one endpoint allowed to be slow: up to the service's timeout."""
     result = await probes.check_now(
@@ -252,4 +292,4 @@ async def check_now(runtime: RuntimeDep, id: str) -> CheckResultOut:
         clock=runtime.clock,
         dead_after=runtime.rules.dead_after,
     )
-    return CheckResultOut.of(result)
+    return CheckResultOut.of(result, reveal=reveal)

@@ -388,6 +388,11 @@ class PingAck(BaseModel):
     received_at: datetime
     registered: bool = Field(description="true when this ping registered the service")
     duration_ms: float | None = Field(None, description="the run's duration, when this ends one")
+    hint: str | None = Field(
+        None,
+        description="why the status is what it is and what to do, when that needs saying "
+        "(e.g. while the period is being learned)",
+    )
 
 
 class TransitionOut(BaseModel):

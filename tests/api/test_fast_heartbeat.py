@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heartwatch.api.app import create_app, create_asgi_app
+from heartwatch.api.app import create_asgi_app
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.pings import ack_body
 from heartwatch.api.schemas import PingAck

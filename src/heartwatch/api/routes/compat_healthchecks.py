@@ -94,10 +94,13 @@ async def _by_slug(
     create: int,
     rid: str | None,
 ) -> Response:
-    """The ping key is in the path: it must be right, required or not."""
-    if runtime.settings.ping_key is None:
-        return PING_KEYS_DISABLED.response()
+    """The ping key is in the path: it must be right, required or not. (A service's id
+    there, with a signal this does not know, is a ping to no such signal: not found.)"""
     if check_ping_key(runtime.settings, ping_key) is not True:
+        if _uuid(ping_key) is not None:
+            return _not_found()
+        if runtime.settings.ping_key is None:
+            return PING_KEYS_DISABLED.response()
         return PING_KEY_WRONG.response()
     signal = _signal(suffix) if suffix else Signal.SUCCESS
     if signal is None:

@@ -118,7 +118,7 @@ async def test_non_ascii_keys_are_refused_or_accepted_never_a_500(
         assert query.status_code == expected
         by_id = await client.post(f"/ping/{sid}?ping_key={quote(sent, safe='%')}")
         assert by_id.status_code == expected
-        header = await client.post("/heartbeat/job", headers={"X-Ping-Key": sent.encode()})
+        header = await client.post("/heartbeat/job", headers={b"X-Ping-Key": sent.encode()})
         assert header.status_code == expected
 
 
@@ -130,7 +130,7 @@ async def test_the_configured_non_ascii_key_works_in_path_query_and_header(
     utf8 = NON_ASCII_KEY.encode()
     assert (await client.post(f"/ping/{quote(NON_ASCII_KEY)}/job")).text == "OK"
     assert (await client.post(f"/ping/{sid}?ping_key={quote(NON_ASCII_KEY)}")).text == "OK"
-    assert (await client.post("/heartbeat/job", headers={"X-Ping-Key": utf8})).is_success
+    assert (await client.post("/heartbeat/job", headers={b"X-Ping-Key": utf8})).is_success
 
 
 # --- auto-registration ----------------------------------------------------------------

@@ -24,6 +24,10 @@ The client is aiohttp (default) or `--client raw`, a minimal HTTP/1.1 client tha
 far less CPU per request: server and client share the machine, so a heavy client lowers
 the ceiling it measures.
 
+With `--ping-key`, every heartwatch server requires a ping key
+(HEARTWATCH_PING_KEY + HEARTWATCH_REQUIRE_PING_KEY) and the client sends it as the
+X-Ping-Key header (to the ceiling too, so both pay for the same bytes).
+
     python bench/ingest.py                 # all targets, 10 s each: about a minute
     python bench/ingest.py --targets null sqlite --sqlite-sync FULL --seconds 5
     git archive 2f61073 | tar -x -C /tmp/base && python bench/ingest.py --baseline /tmp/base
@@ -123,6 +127,10 @@ class Result:
 # --- clients ---------------------------------------------------------------------------
 
 
+# `--ping-key`: the servers require it, the client sends it.
+PING_KEY = "bench-ping-key-0123456789"
+
+
 async def aiohttp_post(session: aiohttp.ClientSession, key: str) -> bool:
     try:
         async with session.post(f"/heartbeat/{key}") as response:
@@ -135,12 +143,16 @@ async def aiohttp_post(session: aiohttp.ClientSession, key: str) -> bool:
 class RawConnection:
     """One keep-alive HTTP/1.1 connection, just enough for `POST` with an empty body."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, extra_headers: str = "") -> None:
         self.port = port
+        self.extra_headers = extra_headers  # "Name: value\r\n" lines
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post(self, key: str) -> bool:
-        request = f"POST /heartbeat/{key} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 0\r\n\r\n"
+        request = (
+            f"POST /heartbeat/{key} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra_headers}"
+            "Content-Length: 0\r\n\r\n"
+        )
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
                 if self.streams is None:
@@ -162,16 +174,22 @@ class RawConnection:
 
 
 @contextlib.asynccontextmanager
-async def open_client(kind: str, port: int, concurrency: int) -> AsyncIterator[list[Post]]:
+async def open_client(
+    kind: str, port: int, concurrency: int, ping_key: str | None = None
+) -> AsyncIterator[list[Post]]:
     """One `Post` per worker; aiohttp's pool holds `concurrency` connections."""
+    headers = {} if ping_key is None else {"X-Ping-Key": ping_key}
     if kind == "aiohttp":
         connector = aiohttp.TCPConnector(limit=concurrency)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         base_url = f"http://{HOST}:{port}"
-        async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as s:
+        async with aiohttp.ClientSession(
+            base_url, connector=connector, timeout=timeout, headers=headers
+        ) as s:
             yield [partial(aiohttp_post, s)] * concurrency
     else:
-        connections = [RawConnection(port) for _ in range(concurrency)]
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        connections = [RawConnection(port, extra) for _ in range(concurrency)]
         try:
             yield [c.post for c in connections]
         finally:
@@ -305,7 +323,12 @@ BASELINE = "@baseline"  # target suffix: the same target, run from `--baseline D
 
 
 def heartwatch_server(
-    port: int, workdir: Path, database_url: str, sync: str = "FULL", src: Path | None = None
+    port: int,
+    workdir: Path,
+    database_url: str,
+    sync: str = "FULL",
+    src: Path | None = None,
+    ping_key: str | None = None,
 ) -> Server:
     # A defined configuration: nothing inherited from the caller's HEARTWATCH_* variables.
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTWATCH_")}
@@ -318,6 +341,8 @@ def heartwatch_server(
         HEARTWATCH_DEBUG_MODE="false",
         HEARTWATCH_AUTO_REGISTER="true",
     )
+    if ping_key is not None:
+        env.update(HEARTWATCH_PING_KEY=ping_key, HEARTWATCH_REQUIRE_PING_KEY="true")
     argv = [sys.executable, "-m", "heartwatch", "up", "--host", HOST, "--port", str(port)]
     return Server(argv, env, workdir)
 
@@ -385,6 +410,7 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
     port = free_port()
     kind = target.removesuffix(BASELINE)
     src = args.baseline / "src" if target.endswith(BASELINE) else None
+    ping_key = PING_KEY if args.ping_key else None
     with tempfile.TemporaryDirectory(prefix="hw_bench_") as tmp:
         workdir = Path(tmp)
         if target == "null":
@@ -395,7 +421,9 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
         if kind.startswith("sqlite:"):
             sync = kind.removeprefix("sqlite:")
             db_path = workdir / "hw.db"
-            server = heartwatch_server(port, workdir, f"sqlite+aiosqlite:///{db_path}", sync, src)
+            server = heartwatch_server(
+                port, workdir, f"sqlite+aiosqlite:///{db_path}", sync, src, ping_key
+            )
 
             async def stored_sqlite() -> tuple[dict[str, int], list[str]]:
                 stored, journal = sqlite_stored(db_path)
@@ -405,7 +433,7 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
 
         async with throwaway_database(args.pg_admin_url) as pg_url:
             server_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
-            server = heartwatch_server(port, workdir, server_url, src=src)
+            server = heartwatch_server(port, workdir, server_url, src=src, ping_key=ping_key)
 
             async def stored_pg() -> tuple[dict[str, int], list[str]]:
                 return await postgres_stored(pg_url), [f"database {urlsplit(pg_url).path[1:]}"]
@@ -425,7 +453,8 @@ async def measure(
     notes: list[str] = []
     try:
         await server.start(port)
-        async with open_client(args.client, port, args.concurrency) as posts:
+        ping_key = PING_KEY if args.ping_key else None
+        async with open_client(args.client, port, args.concurrency, ping_key) as posts:
             cpu0 = process_cpu(server.pid), time.process_time(), machine_cpu(), time.monotonic()
             load = await run_load(posts, keys, warmup=args.warmup, seconds=args.seconds)
             cpu1 = process_cpu(server.pid), time.process_time(), machine_cpu(), time.monotonic()
@@ -589,6 +618,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="HEARTWATCH_SQLITE_SYNCHRONOUS modes to run (heartwatch's default is FULL)",
     )
     parser.add_argument("--client", choices=["aiohttp", "raw"], default="aiohttp")
+    parser.add_argument(
+        "--ping-key",
+        action="store_true",
+        help="servers require a ping key (HEARTWATCH_REQUIRE_PING_KEY); the client sends it",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeat all targets; report medians")
     parser.add_argument(
         "--baseline",

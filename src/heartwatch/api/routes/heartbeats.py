@@ -19,6 +19,7 @@ from heartwatch.api.deps import RuntimeDep
 from heartwatch.api.pings import PingRefused, ack_body, make_ping, not_recorded, parse_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.api.schemas import PingAck
+from heartwatch.client import PING_KEY_HEADER
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
@@ -60,12 +61,35 @@ _PERIOD_AND_RUN_ID = [
         "pairs a start with its end (`rid`)",
     ),
 ]
+_PING_KEY = [
+    _query_parameter(
+        "ping_key",
+        {"type": "string"},
+        "the server's ping key (or the X-Ping-Key header): needed to register a new service "
+        "when the server has one, and on every ping when it requires it",
+    ),
+    {
+        "name": PING_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "the server's ping key (or ?ping_key=)",
+    },
+]
 _INVALID = {
     "description": "Validation Error",
     "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}HTTPValidationError"}}},
 }
-BY_QUERY_DOC = {"parameters": [_SERVICE_KEY, *_PERIOD_AND_RUN_ID], "responses": {"422": _INVALID}}
-BY_PATH_DOC = {"parameters": _PERIOD_AND_RUN_ID}
+_REFUSALS = {
+    "401": {"description": "the ping key is missing or wrong (where it is needed)"},
+    "404": {"description": "no such service, and auto-registration is off"},
+    "409": {"description": "a new service, past HEARTWATCH_MAX_SERVICES"},
+}
+BY_QUERY_DOC = {
+    "parameters": [_SERVICE_KEY, *_PERIOD_AND_RUN_ID, *_PING_KEY],
+    "responses": {"422": _INVALID, **_REFUSALS},
+}
+BY_PATH_DOC = {"parameters": [*_PERIOD_AND_RUN_ID, *_PING_KEY], "responses": _REFUSALS}
 
 
 async def record_ping(

@@ -24,9 +24,11 @@ The client is aiohttp (default) or `--client raw`, a minimal HTTP/1.1 client tha
 far less CPU per request: server and client share the machine, so a heavy client lowers
 the ceiling it measures.
 
-With `--ping-key`, every heartwatch server requires a ping key
+With `--ping-key on`, every heartwatch server requires a ping key
 (HEARTWATCH_PING_KEY + HEARTWATCH_REQUIRE_PING_KEY) and the client sends it as the
-X-Ping-Key header (to the ceiling too, so both pay for the same bytes).
+X-Ping-Key header (to the ceiling too, so both pay for the same bytes); `--ping-key ab`
+runs each heartwatch target without and then with it, in every round (an A/B in one
+invocation, as `--baseline` is).
 
     python bench/ingest.py                 # all targets, 10 s each: about a minute
     python bench/ingest.py --targets null sqlite --sqlite-sync FULL --seconds 5
@@ -320,6 +322,7 @@ class Server:
 
 
 BASELINE = "@baseline"  # target suffix: the same target, run from `--baseline DIR/src`
+KEYED = "+pingkey"  # target suffix (last): the server requires a ping key, the client sends it
 
 
 def heartwatch_server(
@@ -408,15 +411,16 @@ async def throwaway_database(admin_url: str) -> AsyncIterator[str]:
 
 async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str]) -> Result:
     port = free_port()
+    ping_key = PING_KEY if target.endswith(KEYED) or args.ping_key == "on" else None
+    target = target.removesuffix(KEYED)
     kind = target.removesuffix(BASELINE)
     src = args.baseline / "src" if target.endswith(BASELINE) else None
-    ping_key = PING_KEY if args.ping_key else None
     with tempfile.TemporaryDirectory(prefix="hw_bench_") as tmp:
         workdir = Path(tmp)
         if target == "null":
             argv = [sys.executable, str(BENCH_DIR / "null_app.py"), "--host", HOST]
             server = Server([*argv, "--port", str(port)], os.environ, workdir)
-            return await measure(target, server, port, args, keys, stored=None)
+            return await measure(target, server, port, args, keys, ping_key, stored=None)
 
         if kind.startswith("sqlite:"):
             sync = kind.removeprefix("sqlite:")
@@ -429,7 +433,7 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
                 stored, journal = sqlite_stored(db_path)
                 return stored, [f"journal_mode={journal}, synchronous={sync}"]
 
-            return await measure(target, server, port, args, keys, stored=stored_sqlite)
+            return await measure(target, server, port, args, keys, ping_key, stored=stored_sqlite)
 
         async with throwaway_database(args.pg_admin_url) as pg_url:
             server_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -438,7 +442,7 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
             async def stored_pg() -> tuple[dict[str, int], list[str]]:
                 return await postgres_stored(pg_url), [f"database {urlsplit(pg_url).path[1:]}"]
 
-            return await measure(target, server, port, args, keys, stored=stored_pg)
+            return await measure(target, server, port, args, keys, ping_key, stored=stored_pg)
 
 
 async def measure(
@@ -447,13 +451,13 @@ async def measure(
     port: int,
     args: argparse.Namespace,
     keys: Sequence[str],
+    ping_key: str | None,
     *,
     stored: StoredReader | None,
 ) -> Result:
     notes: list[str] = []
     try:
         await server.start(port)
-        ping_key = PING_KEY if args.ping_key else None
         async with open_client(args.client, port, args.concurrency, ping_key) as posts:
             cpu0 = process_cpu(server.pid), time.process_time(), machine_cpu(), time.monotonic()
             load = await run_load(posts, keys, warmup=args.warmup, seconds=args.seconds)
@@ -487,8 +491,10 @@ async def measure(
 
 
 def label(target: str) -> str:
+    keyed = " +ping key" if target.endswith(KEYED) else ""
+    target = target.removesuffix(KEYED)
     kind = target.removesuffix(BASELINE)
-    suffix = " baseline" if target.endswith(BASELINE) else ""
+    suffix = (" baseline" if target.endswith(BASELINE) else "") + keyed
     if kind.startswith("sqlite:"):
         return f"sqlite ({kind.removeprefix('sqlite:')}){suffix}"
     return "null app (ceiling)" if kind == "null" else kind + suffix
@@ -620,8 +626,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client", choices=["aiohttp", "raw"], default="aiohttp")
     parser.add_argument(
         "--ping-key",
-        action="store_true",
-        help="servers require a ping key (HEARTWATCH_REQUIRE_PING_KEY); the client sends it",
+        choices=["off", "on", "ab"],
+        default="off",
+        help="on: servers require a ping key (HEARTWATCH_REQUIRE_PING_KEY), the client "
+        "sends it; ab: each heartwatch target without, then with it",
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat all targets; report medians")
     parser.add_argument(
@@ -650,7 +658,10 @@ async def main(args: argparse.Namespace) -> int:
         kinds = [f"sqlite:{s}" for s in args.sqlite_sync] if target == "sqlite" else [target]
         for kind in kinds:
             both = args.baseline is not None and kind != "null"
-            targets += [kind + BASELINE, kind] if both else [kind]
+            sides = [kind + BASELINE, kind] if both else [kind]
+            if args.ping_key == "ab" and kind != "null":
+                sides = [side + variant for side in sides for variant in ("", KEYED)]
+            targets += sides
     keys = [f"bench-{i:05d}" for i in range(args.keys)]
     describe_machine(args)
     results: dict[str, list[Result]] = {t: [] for t in targets}

@@ -666,7 +666,9 @@ async def main(args: argparse.Namespace) -> int:
     describe_machine(args)
     results: dict[str, list[Result]] = {t: [] for t in targets}
     for round_no in range(1, args.rounds + 1):
-        for target in targets:
+        # A B, then B A: whichever runs second in a round does not always pay for it
+        # (a machine shared with other work drifts within a round).
+        for target in targets if round_no % 2 else targets[::-1]:
             result = await bench_target(target, args, keys)
             results[target].append(result)
             load = result.load

@@ -24,6 +24,12 @@ The client is aiohttp (default) or `--client raw`, a minimal HTTP/1.1 client tha
 far less CPU per request: server and client share the machine, so a heavy client lowers
 the ceiling it measures.
 
+With `--ping-key on`, every heartwatch server requires a ping key
+(HEARTWATCH_PING_KEY + HEARTWATCH_REQUIRE_PING_KEY) and the client sends it as the
+X-Ping-Key header (to the ceiling too, so both pay for the same bytes); `--ping-key ab`
+runs each heartwatch target without and then with it, in every round (an A/B in one
+invocation, as `--baseline` is).
+
     python bench/ingest.py                 # all targets, 10 s each: about a minute
     python bench/ingest.py --targets null sqlite --sqlite-sync FULL --seconds 5
     git archive 2f61073 | tar -x -C /tmp/base && python bench/ingest.py --baseline /tmp/base
@@ -123,6 +129,10 @@ class Result:
 # --- clients ---------------------------------------------------------------------------
 
 
+# `--ping-key`: the servers require it, the client sends it.
+PING_KEY = "bench-ping-key-0123456789"
+
+
 async def aiohttp_post(session: aiohttp.ClientSession, key: str) -> bool:
     try:
         async with session.post(f"/heartbeat/{key}") as response:
@@ -135,12 +145,16 @@ async def aiohttp_post(session: aiohttp.ClientSession, key: str) -> bool:
 class RawConnection:
     """One keep-alive HTTP/1.1 connection, just enough for `POST` with an empty body."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, extra_headers: str = "") -> None:
         self.port = port
+        self.extra_headers = extra_headers  # "Name: value\r\n" lines
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post(self, key: str) -> bool:
-        request = f"POST /heartbeat/{key} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 0\r\n\r\n"
+        request = (
+            f"POST /heartbeat/{key} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra_headers}"
+            "Content-Length: 0\r\n\r\n"
+        )
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
                 if self.streams is None:
@@ -162,16 +176,22 @@ class RawConnection:
 
 
 @contextlib.asynccontextmanager
-async def open_client(kind: str, port: int, concurrency: int) -> AsyncIterator[list[Post]]:
+async def open_client(
+    kind: str, port: int, concurrency: int, ping_key: str | None = None
+) -> AsyncIterator[list[Post]]:
     """One `Post` per worker; aiohttp's pool holds `concurrency` connections."""
+    headers = {} if ping_key is None else {"X-Ping-Key": ping_key}
     if kind == "aiohttp":
         connector = aiohttp.TCPConnector(limit=concurrency)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         base_url = f"http://{HOST}:{port}"
-        async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as s:
+        async with aiohttp.ClientSession(
+            base_url, connector=connector, timeout=timeout, headers=headers
+        ) as s:
             yield [partial(aiohttp_post, s)] * concurrency
     else:
-        connections = [RawConnection(port) for _ in range(concurrency)]
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        connections = [RawConnection(port, extra) for _ in range(concurrency)]
         try:
             yield [c.post for c in connections]
         finally:
@@ -302,10 +322,16 @@ class Server:
 
 
 BASELINE = "@baseline"  # target suffix: the same target, run from `--baseline DIR/src`
+KEYED = "+pingkey"  # target suffix (last): the server requires a ping key, the client sends it
 
 
 def heartwatch_server(
-    port: int, workdir: Path, database_url: str, sync: str = "FULL", src: Path | None = None
+    port: int,
+    workdir: Path,
+    database_url: str,
+    sync: str = "FULL",
+    src: Path | None = None,
+    ping_key: str | None = None,
 ) -> Server:
     # A defined configuration: nothing inherited from the caller's HEARTWATCH_* variables.
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTWATCH_")}
@@ -318,6 +344,8 @@ def heartwatch_server(
         HEARTWATCH_DEBUG_MODE="false",
         HEARTWATCH_AUTO_REGISTER="true",
     )
+    if ping_key is not None:
+        env.update(HEARTWATCH_PING_KEY=ping_key, HEARTWATCH_REQUIRE_PING_KEY="true")
     argv = [sys.executable, "-m", "heartwatch", "up", "--host", HOST, "--port", str(port)]
     return Server(argv, env, workdir)
 
@@ -383,6 +411,8 @@ async def throwaway_database(admin_url: str) -> AsyncIterator[str]:
 
 async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str]) -> Result:
     port = free_port()
+    ping_key = PING_KEY if target.endswith(KEYED) or args.ping_key == "on" else None
+    target = target.removesuffix(KEYED)
     kind = target.removesuffix(BASELINE)
     src = args.baseline / "src" if target.endswith(BASELINE) else None
     with tempfile.TemporaryDirectory(prefix="hw_bench_") as tmp:
@@ -390,27 +420,29 @@ async def bench_target(target: str, args: argparse.Namespace, keys: Sequence[str
         if target == "null":
             argv = [sys.executable, str(BENCH_DIR / "null_app.py"), "--host", HOST]
             server = Server([*argv, "--port", str(port)], os.environ, workdir)
-            return await measure(target, server, port, args, keys, stored=None)
+            return await measure(target, server, port, args, keys, ping_key, stored=None)
 
         if kind.startswith("sqlite:"):
             sync = kind.removeprefix("sqlite:")
             db_path = workdir / "hw.db"
-            server = heartwatch_server(port, workdir, f"sqlite+aiosqlite:///{db_path}", sync, src)
+            server = heartwatch_server(
+                port, workdir, f"sqlite+aiosqlite:///{db_path}", sync, src, ping_key
+            )
 
             async def stored_sqlite() -> tuple[dict[str, int], list[str]]:
                 stored, journal = sqlite_stored(db_path)
                 return stored, [f"journal_mode={journal}, synchronous={sync}"]
 
-            return await measure(target, server, port, args, keys, stored=stored_sqlite)
+            return await measure(target, server, port, args, keys, ping_key, stored=stored_sqlite)
 
         async with throwaway_database(args.pg_admin_url) as pg_url:
             server_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
-            server = heartwatch_server(port, workdir, server_url, src=src)
+            server = heartwatch_server(port, workdir, server_url, src=src, ping_key=ping_key)
 
             async def stored_pg() -> tuple[dict[str, int], list[str]]:
                 return await postgres_stored(pg_url), [f"database {urlsplit(pg_url).path[1:]}"]
 
-            return await measure(target, server, port, args, keys, stored=stored_pg)
+            return await measure(target, server, port, args, keys, ping_key, stored=stored_pg)
 
 
 async def measure(
@@ -419,13 +451,14 @@ async def measure(
     port: int,
     args: argparse.Namespace,
     keys: Sequence[str],
+    ping_key: str | None,
     *,
     stored: StoredReader | None,
 ) -> Result:
     notes: list[str] = []
     try:
         await server.start(port)
-        async with open_client(args.client, port, args.concurrency) as posts:
+        async with open_client(args.client, port, args.concurrency, ping_key) as posts:
             cpu0 = process_cpu(server.pid), time.process_time(), machine_cpu(), time.monotonic()
             load = await run_load(posts, keys, warmup=args.warmup, seconds=args.seconds)
             cpu1 = process_cpu(server.pid), time.process_time(), machine_cpu(), time.monotonic()
@@ -458,8 +491,10 @@ async def measure(
 
 
 def label(target: str) -> str:
+    keyed = " +ping key" if target.endswith(KEYED) else ""
+    target = target.removesuffix(KEYED)
     kind = target.removesuffix(BASELINE)
-    suffix = " baseline" if target.endswith(BASELINE) else ""
+    suffix = (" baseline" if target.endswith(BASELINE) else "") + keyed
     if kind.startswith("sqlite:"):
         return f"sqlite ({kind.removeprefix('sqlite:')}){suffix}"
     return "null app (ceiling)" if kind == "null" else kind + suffix
@@ -589,6 +624,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="HEARTWATCH_SQLITE_SYNCHRONOUS modes to run (heartwatch's default is FULL)",
     )
     parser.add_argument("--client", choices=["aiohttp", "raw"], default="aiohttp")
+    parser.add_argument(
+        "--ping-key",
+        choices=["off", "on", "ab"],
+        default="off",
+        help="on: servers require a ping key (HEARTWATCH_REQUIRE_PING_KEY), the client "
+        "sends it; ab: each heartwatch target without, then with it",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeat all targets; report medians")
     parser.add_argument(
         "--baseline",
@@ -616,12 +658,17 @@ async def main(args: argparse.Namespace) -> int:
         kinds = [f"sqlite:{s}" for s in args.sqlite_sync] if target == "sqlite" else [target]
         for kind in kinds:
             both = args.baseline is not None and kind != "null"
-            targets += [kind + BASELINE, kind] if both else [kind]
+            sides = [kind + BASELINE, kind] if both else [kind]
+            if args.ping_key == "ab" and kind != "null":
+                sides = [side + variant for side in sides for variant in ("", KEYED)]
+            targets += sides
     keys = [f"bench-{i:05d}" for i in range(args.keys)]
     describe_machine(args)
     results: dict[str, list[Result]] = {t: [] for t in targets}
     for round_no in range(1, args.rounds + 1):
-        for target in targets:
+        # A B, then B A: whichever runs second in a round does not always pay for it
+        # (a machine shared with other work drifts within a round).
+        for target in targets if round_no % 2 else targets[::-1]:
             result = await bench_target(target, args, keys)
             results[target].append(result)
             load = result.load

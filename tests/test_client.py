@@ -11,17 +11,26 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from heartwatch.client import heartbeat_for_async, heartbeat_for_sync, monitor
+from heartwatch.client import (
+    aheartbeat,
+    heartbeat,
+    heartbeat_for_async,
+    heartbeat_for_sync,
+    monitor,
+)
 
 
 class Recorder:
     def __init__(self, url: str) -> None:
         self.url = url
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        # The X-Ping-Key header of each request, as UTF-8 (None: not sent).
+        self.ping_keys: list[str | None] = []
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.requests]
@@ -40,8 +49,13 @@ def registry() -> Iterator[Recorder]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("content-length") or 0)
             self.rfile.read(length)
+            sent = self.headers.get("x-ping-key")
             with lock:
                 recorder.requests.append((parts.path, parse_qs(parts.query)))
+                # http.server reads header values as latin-1: back to the bytes sent.
+                recorder.ping_keys.append(
+                    None if sent is None else sent.encode("latin-1").decode("utf-8")
+                )
             self.send_response(200)
             self.send_header("content-length", "2")
             self.end_headers()
@@ -123,3 +137,60 @@ def test_the_async_decorator_and_monitor_take_the_period_apart(registry: Recorde
 def test_a_period_must_be_positive(period: float) -> None:
     with pytest.raises(ValueError, match="period"):
         monitor("job", period=period)
+
+
+# --- the ping key -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_ping_key_around(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No HEARTWATCH_PING_KEY in the environment, and a working directory without .env."""
+    monkeypatch.delenv("HEARTWATCH_PING_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.usefixtures("no_ping_key_around")
+def test_a_ping_key_given_is_sent_as_the_x_ping_key_header(registry: Recorder) -> None:
+    assert heartbeat("job", url=registry.url, ping_key="s3cret-ping-key")
+    assert heartbeat("job", url=registry.url)
+    assert asyncio.run(aheartbeat("job", url=registry.url, ping_key="clé-\u20ac-ping"))
+    assert registry.ping_keys == ["s3cret-ping-key", None, "clé-\u20ac-ping"]
+
+
+def test_the_ping_key_comes_from_the_environment_else_from_dot_env(
+    registry: Recorder, no_ping_key_around: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (no_ping_key_around / ".env").write_text(
+        "# the server's settings\nHEARTWATCH_URL=http://elsewhere\n"
+        'export HEARTWATCH_PING_KEY="from-dot-env"  \n'
+    )
+    assert heartbeat("job", url=registry.url)
+    monkeypatch.setenv("HEARTWATCH_PING_KEY", "from-environment")
+    assert heartbeat("job", url=registry.url)
+    assert heartbeat("job", url=registry.url, ping_key="given")
+    monkeypatch.setenv("HEARTWATCH_PING_KEY", "")  # set empty: unset, as the server takes it
+    assert heartbeat("job", url=registry.url)
+    assert registry.ping_keys == ["from-dot-env", "from-environment", "given", None]
+
+
+@pytest.mark.usefixtures("no_ping_key_around")
+def test_monitor_and_the_decorators_send_the_ping_key_with_every_report(
+    registry: Recorder,
+) -> None:
+    with monitor("job", interval=INTERVAL, url=registry.url, ping_key="k1"):
+        wait_for_keepalives(registry, 1)
+
+    @heartbeat_for_sync("job", url=registry.url, ping_key="k2")
+    def job() -> None:
+        pass
+
+    @heartbeat_for_async("job", url=registry.url, ping_key="k3")
+    async def ajob() -> None:
+        pass
+
+    job()
+    asyncio.run(ajob())
+    assert None not in registry.ping_keys
+    assert set(registry.ping_keys) == {"k1", "k2", "k3"}
+    assert registry.ping_keys[-4:] == ["k2", "k2", "k3", "k3"]

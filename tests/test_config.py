@@ -103,3 +103,21 @@ def test_inconsistent_factors_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("HEARTWATCH_SILENT_FACTOR", "5")
     with pytest.raises(ValueError, match="silent_factor < down_factor"):
         _ = Settings().heartbeat_rules
+
+
+def test_ping_key_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PING_KEY", "REQUIRE_PING_KEY", "MAX_SERVICES"):
+        monkeypatch.delenv(f"HEARTWATCH_{name}", raising=False)
+    s = Settings()
+    assert (s.ping_key, s.require_ping_key, s.max_services) == (None, False, 10_000)
+    monkeypatch.setenv("HEARTWATCH_REQUIRE_PING_KEY", "true")
+    # Requiring a key that is not set would protect nothing: refused at start.
+    with pytest.raises(ValidationError, match="HEARTWATCH_REQUIRE_PING_KEY needs"):
+        Settings()
+    monkeypatch.setenv("HEARTWATCH_PING_KEY", "k" * 8)
+    monkeypatch.setenv("HEARTWATCH_MAX_SERVICES", "50")
+    s = Settings()
+    assert (s.ping_key, s.require_ping_key, s.max_services) == ("k" * 8, True, 50)
+    monkeypatch.setenv("HEARTWATCH_MAX_SERVICES", "0")
+    with pytest.raises(ValidationError):
+        Settings()

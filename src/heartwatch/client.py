@@ -16,7 +16,9 @@ heartwatch learns the period from the heartbeats.
 
 Nothing here ever raises into the host program because the registry is down or slow: a
 failed report logs a warning and returns False. The registry is `url`, else
-HEARTWATCH_URL, else http://localhost:8765; HEARTWATCH_PING_KEY is sent if set.
+HEARTWATCH_URL, else http://localhost:8765. The ping key (the server's
+HEARTWATCH_PING_KEY, sent as the X-Ping-Key header) is `ping_key`, else
+HEARTWATCH_PING_KEY from the environment, else from `./.env`, as the server reads it.
 This module imports nothing from heartwatch's server side (no SQLAlchemy, no FastAPI).
 """
 
@@ -63,8 +65,42 @@ _SIGNALS = {
 _ATTEMPTS = 3
 _BACKOFF_S = 0.25
 
+ENV_FILE = ".env"
+
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _from_env_file(name: str, path: str = ENV_FILE) -> str | None:
+    """`name`'s value in a dotenv file (`NAME=value`, `export NAME="value"`, `#` comments),
+    as the server's settings read it; None without the file or the name."""
+    try:
+        with open(path, encoding="utf-8") as env:
+            lines = env.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    value = None
+    for line in lines:
+        line = line.strip().removeprefix("export ").lstrip()
+        found, equals, rest = line.partition("=")
+        if not equals or found.strip() != name:
+            continue
+        rest = rest.strip()
+        if len(rest) >= 2 and rest[0] == rest[-1] and rest[0] in "'\"":
+            rest = rest[1:-1]
+        else:
+            rest = rest.split(" #", 1)[0].strip()
+        value = rest  # the last one counts
+    return value
+
+
+def ping_key_from_env() -> str | None:
+    """HEARTWATCH_PING_KEY from the environment, else from `./.env`; None when unset or
+    empty (as the server's settings take it)."""
+    key = os.environ.get("HEARTWATCH_PING_KEY")
+    if key is None:
+        key = _from_env_file("HEARTWATCH_PING_KEY")
+    return key or None
 
 
 def _request(
@@ -74,7 +110,8 @@ def _request(
     status: str | None,
     period: float | None,
     run_id: str | None,
-) -> tuple[str, dict[str, str], dict[str, str]]:
+    ping_key: str | None = None,
+) -> tuple[str, dict[str, str], dict[bytes, bytes]]:
     if status not in _SIGNALS:
         raise ValueError(
             f"status must be one of {sorted(s for s in _SIGNALS if s)}, not {status!r}"
@@ -86,9 +123,10 @@ def _request(
         params["period"] = f"{period:g}"
     if run_id is not None:
         params["rid"] = run_id
-    headers: dict[str, str] = {}
-    if ping_key := os.environ.get("HEARTWATCH_PING_KEY"):
-        headers[PING_KEY_HEADER] = ping_key
+    headers: dict[bytes, bytes] = {}
+    if ping_key := ping_key or ping_key_from_env():
+        # As UTF-8 bytes: httpx would refuse a str header value that is not ASCII.
+        headers[PING_KEY_HEADER.encode()] = ping_key.encode()
     return target, params, headers
 
 
@@ -140,15 +178,23 @@ def heartbeat(
     timeout: float = 5.0,
     period: float | None = None,
     run_id: str | None = None,
+    ping_key: str | None = None,
 ) -> bool:
     """Send one heartbeat (`status`: None/"success", "start" or "fail"). True if stored.
 
     Retries briefly on connection errors and 5xx answers, all within `timeout` seconds.
+    `ping_key`: the server's ping key (default: HEARTWATCH_PING_KEY, from the
+    environment or `./.env`).
     """
     tries = _Tries(service_key, timeout)
     try:
         target, params, headers = _request(
-            service_key, url=url, status=status, period=period, run_id=run_id
+            service_key,
+            url=url,
+            status=status,
+            period=period,
+            run_id=run_id,
+            ping_key=ping_key,
         )
         body = message.encode() if message else None
         with httpx.Client(params=params, headers=headers) as http:
@@ -174,12 +220,18 @@ async def aheartbeat(
     timeout: float = 5.0,  # noqa: ASYNC109 - the documented API, same as heartbeat()
     period: float | None = None,
     run_id: str | None = None,
+    ping_key: str | None = None,
 ) -> bool:
     """`heartbeat()` for asyncio code: the same arguments and guarantees."""
     tries = _Tries(service_key, timeout)
     try:
         target, params, headers = _request(
-            service_key, url=url, status=status, period=period, run_id=run_id
+            service_key,
+            url=url,
+            status=status,
+            period=period,
+            run_id=run_id,
+            ping_key=ping_key,
         )
         body = message.encode() if message else None
         async with httpx.AsyncClient(params=params, headers=headers) as http:
@@ -225,6 +277,7 @@ class monitor:
         url: str | None = None,
         timeout: float = 5.0,
         jitter: float = 0.1,
+        ping_key: str | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -234,6 +287,7 @@ class monitor:
         self.interval = interval
         self.period = period
         self.url = url
+        self.ping_key = ping_key
         self.timeout = min(timeout, interval)
         self.jitter = jitter
         self.run_id = uuid.uuid4().hex
@@ -253,6 +307,7 @@ class monitor:
             "timeout": self.timeout,
             "period": self.period,
             "run_id": self.run_id if run else None,
+            "ping_key": self.ping_key,
         }
 
     def _send(self, status: str | None, message: str | None = None, run: bool = True) -> bool:
@@ -323,13 +378,14 @@ def heartbeat_for_sync(
     interval: float = 300,
     period: float | None = None,
     url: str | None = None,
+    ping_key: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a (main) function: see `monitor`."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with monitor(service_key, interval=interval, period=period, url=url):
+            with monitor(service_key, interval=interval, period=period, url=url, ping_key=ping_key):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -343,13 +399,16 @@ def heartbeat_for_async(
     interval: float = 300,
     period: float | None = None,
     url: str | None = None,
+    ping_key: str | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Decorate an async (main) function: see `monitor`."""
 
     def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            async with monitor(service_key, interval=interval, period=period, url=url):
+            async with monitor(
+                service_key, interval=interval, period=period, url=url, ping_key=ping_key
+            ):
                 return await fn(*args, **kwargs)
 
         return wrapper

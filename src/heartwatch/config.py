@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -101,9 +101,15 @@ class Settings(BaseSettings):
 
     # --- heartbeat ingest ------------------------------------------------------------
     auto_register: bool = Field(True, validation_alias=_env("AUTO_REGISTER"))
-    # Healthchecks-style `/ping/<ping_key>/<slug>` URLs; unset: those URLs answer 404.
+    # Auto-registration creates no service past this many (services created through the
+    # API are not held to it): one sender inventing keys must not fill the registry.
+    max_services: int = Field(10_000, ge=1, validation_alias=_env("MAX_SERVICES"))
+    # The secret of heartbeat senders (X-Ping-Key header, ?ping_key=, or the path of
+    # Healthchecks-style `/ping/<ping_key>/<slug>` URLs). Set: only a sender with it may
+    # auto-register a new key; unset: those slug URLs answer 404.
     ping_key: str | None = Field(None, min_length=8, validation_alias=_env("PING_KEY"))
-    # With a ping key set: /heartbeat URLs also need it (X-Ping-Key header or ?ping_key=).
+    # With a ping key set: every heartbeat route needs it, the UUID ones
+    # (`/ping/<uuid>`, `/api/push/<uuid>`) included.
     require_ping_key: bool = Field(False, validation_alias=_env("REQUIRE_PING_KEY"))
 
     # --- self-monitoring: heartwatch's own processes report in as services -------------
@@ -170,6 +176,13 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: str) -> str:
         parse_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _required_ping_key_is_set(self) -> Settings:
+        if self.require_ping_key and self.ping_key is None:
+            # Otherwise an operator who asked for protection would silently get none.
+            raise ValueError("HEARTWATCH_REQUIRE_PING_KEY needs HEARTWATCH_PING_KEY to be set")
+        return self
 
     @field_validator("timezone")
     @classmethod

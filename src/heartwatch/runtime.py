@@ -66,7 +66,11 @@ class Runtime:
         self.clock = clock
         self.rules: HeartbeatRules = settings.heartbeat_rules
         self.heartbeats = HeartbeatIngest(
-            db, clock, self.rules, auto_register=settings.auto_register
+            db,
+            clock,
+            self.rules,
+            auto_register=settings.auto_register,
+            max_services=settings.max_services,
         )
         self.checkers = CheckerRegistry(network=check_context.network)
         self.check_context = check_context

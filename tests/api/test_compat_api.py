@@ -136,14 +136,15 @@ async def test_ping_key_and_slug_with_create(client: httpx.AsyncClient) -> None:
     assert (await client.post(f"/ping/{PING_KEY}/backup/fail")).text == "OK"
     kinds = [h["kind"] for h in await history(client, "backup")]
     assert kinds == ["fail", "success", "start", "success"]
-    assert (await client.get("/ping/wrong-key-123/backup")).status_code == 404
+    assert (await client.get("/ping/wrong-key-123/backup")).status_code == 401
     assert (await client.get(f"/ping/{PING_KEY}/backup/9999")).status_code == 404
     assert (await client.get(f"/ping/{PING_KEY}/bad%20slug?create=1")).status_code == 404
 
 
 async def test_slug_urls_are_404_without_a_configured_ping_key(client: httpx.AsyncClient) -> None:
     response = await client.get("/ping/anything-at-all/backup?create=1")
-    assert (response.status_code, response.text) == (404, "not found")
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("ping keys are not enabled on this server")
 
 
 async def test_required_ping_key_guards_heartbeat_urls(

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heartwatch.api.app import create_app, create_asgi_app
+from heartwatch.api.app import create_asgi_app
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.pings import ack_body
 from heartwatch.api.schemas import PingAck
@@ -57,6 +57,7 @@ def ping_ack(outcome: PingOutcome) -> PingAck:
         received_at=outcome.received_at,
         registered=outcome.registered,
         duration_ms=outcome.duration_ms,
+        hint=outcome.hint,
     )
 
 
@@ -70,6 +71,7 @@ OUTCOMES = st.builds(
     ),
     registered=st.booleans(),
     duration_ms=st.none() | st.floats(),
+    hint=st.none() | st.text(),
 )
 
 
@@ -77,6 +79,7 @@ OUTCOMES = st.builds(
 @given(OUTCOMES)
 @example(PingOutcome(new_id(), "billing", Status.ALIVE, T0, True, 1e-7))
 @example(PingOutcome(new_id(), 'été\n"', Status.DOWN, T0 + timedelta(microseconds=7), False, 3e20))
+@example(PingOutcome(new_id(), "b", Status.UNKNOWN, T0, True, None, 'learning "x"\u2028'))
 def test_the_ack_is_the_ping_ack_models_json(outcome: PingOutcome) -> None:
     assert ack_body(outcome) == ping_ack(outcome).model_dump_json().encode()
 
@@ -104,6 +107,7 @@ def test_the_ack_says_what_happened(
         "received_at": "2026-01-05T12:00:00.000007Z",
         "registered": registered,
         "duration_ms": duration,
+        "hint": None,
     }
 
 
@@ -168,6 +172,7 @@ class PingRequest(NamedTuple):
     path: str  # as the server decoded it
     query: bytes  # as it came
     body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # besides host and content-length
 
 
 class Answer(NamedTuple):
@@ -189,7 +194,11 @@ async def send_to(app: ASGIApp, request: PingRequest) -> Answer:
         "raw_path": quote(request.path).encode(),
         "query_string": request.query,
         "root_path": "",
-        "headers": [(b"host", b"hw"), (b"content-length", str(len(request.body)).encode())],
+        "headers": [
+            (b"host", b"hw"),
+            (b"content-length", str(len(request.body)).encode()),
+            *request.headers,
+        ],
         "client": ("10.1.2.3", 5555),
         "server": ("hw", 80),
     }
@@ -289,6 +298,12 @@ REQUESTS = st.builds(
 async def test_the_fast_path_answers_as_the_routes_do(
     offline_runtime: Runtime, both_apps: tuple[ASGIApp, ASGIApp], ping_request: PingRequest
 ) -> None:
+    await assert_answered_alike(offline_runtime, both_apps, ping_request)
+
+
+async def assert_answered_alike(
+    offline_runtime: Runtime, both_apps: tuple[ASGIApp, ASGIApp], ping_request: PingRequest
+) -> None:
     ingest = offline_runtime.heartbeats
     assert isinstance(ingest, ScriptedIngest)
     answers, pings = [], []
@@ -341,21 +356,70 @@ async def test_the_fast_path_answers_pings_and_hands_on_the_rest(
     assert behind.handed_on == ([] if answered_here else [request_.path])
 
 
-async def test_while_a_ping_key_is_required_every_ping_goes_to_the_routes(
+PING_KEY = "k" * 16
+PING_KEY_HEADERS = st.one_of(
+    st.just(()),
+    st.tuples(
+        st.tuples(
+            st.sampled_from([b"x-ping-key", b"x-ping-keys"]),
+            st.sampled_from([PING_KEY.encode(), b"", b"nope", "\u00e9".encode()]) | st.binary(),
+        )
+    ),
+)
+KEYED_REQUESTS = st.builds(
+    PingRequest,
+    st.sampled_from(["GET", "POST"]),
+    PATHS,
+    st.one_of(
+        QUERIES,
+        st.sampled_from([f"ping_key={PING_KEY}", "ping_key=x", "ping_key=%C3%A9"]).map(str.encode),
+    ),
+    st.just(b""),
+    PING_KEY_HEADERS,
+)
+
+
+@pytest.mark.parametrize("required", [True, False])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(KEYED_REQUESTS)
+@example(PingRequest("POST", "/heartbeat/billing", b"", b""))
+@example(PingRequest("POST", "/heartbeat/billing", b"ping_key=" + PING_KEY.encode(), b""))
+@example(PingRequest("POST", "/heartbeat/billing", b"", b"", ((b"x-ping-key", b"\xff\xc3"),)))
+@example(PingRequest("GET", "/heartbeat/nobody", b"", b"", ((b"x-ping-key", PING_KEY.encode()),)))
+async def test_with_a_ping_key_the_fast_path_answers_as_the_routes_do(
+    offline_runtime: Runtime,
+    both_apps: tuple[ASGIApp, ASGIApp],
+    required: bool,
+    ping_request: PingRequest,
+) -> None:
+    offline_runtime.settings = offline_runtime.settings.model_copy(
+        update={"ping_key": PING_KEY, "require_ping_key": required}
+    )
+    await assert_answered_alike(offline_runtime, both_apps, ping_request)
+
+
+async def test_while_a_ping_key_is_required_the_fast_path_checks_it(
     offline_runtime: Runtime,
 ) -> None:
-    """The routes check the ping key (header or `?ping_key=`); the fast path does not."""
+    """No ping goes on to FastAPI for the check: it costs as much as the write."""
     offline_runtime.settings = offline_runtime.settings.model_copy(
-        update={"ping_key": "k" * 16, "require_ping_key": True}
+        update={"ping_key": PING_KEY, "require_ping_key": True}
     )
     behind = AppBehind()
     fast = FastHeartbeat(behind, offline_runtime)
-    await send_to(fast, PingRequest("POST", "/heartbeat/billing", b"ping_key=" + b"k" * 16, b""))
-    assert behind.handed_on == ["/heartbeat/billing"]
-    answer = await send_to(
-        create_app(offline_runtime), PingRequest("POST", "/heartbeat/b", b"", b"")
+    by_query = await send_to(
+        fast, PingRequest("POST", "/heartbeat/billing", b"ping_key=" + PING_KEY.encode(), b"")
     )
-    assert (answer.status, json.loads(answer.body)["detail"]) == (
-        401,
-        f"a valid ping key is required ({PING_KEY_HEADER} header)",
+    by_header = await send_to(
+        fast,
+        PingRequest("POST", "/heartbeat/billing", b"", b"", ((b"x-ping-key", PING_KEY.encode()),)),
     )
+    refused = await send_to(fast, PingRequest("POST", "/heartbeat/billing", b"", b""))
+    assert behind.handed_on == []
+    assert by_query.status == by_header.status == 200
+    assert refused.status == 401
+    assert f"{PING_KEY_HEADER} header" in json.loads(refused.body)["detail"]

@@ -55,6 +55,30 @@ async def test_pings_a_minute_apart_still_teach_the_period(client: httpx.AsyncCl
     assert period == pytest.approx(60, abs=1)  # the dev clock runs on between the moves
 
 
+async def test_the_first_heartbeats_say_why_the_status_is_unknown(
+    client: httpx.AsyncClient,
+) -> None:
+    hints = []
+    for _ in range(4):
+        ack = (await client.post("/heartbeat/newbie")).json()
+        hints.append(ack["hint"])
+        await advance(client, 90)
+    assert hints[:3] == [
+        f"learning the period: {n} more heartbeat{'s' if n > 1 else ''} at least 60s apart, "
+        "or send ?period=SECONDS"
+        for n in (3, 2, 1)
+    ]
+    assert (ack["status"], ack["hint"]) == ("alive", None)
+    assert (await client.get("/services/newbie")).json()["hint"] is None
+    first = (await client.post("/heartbeat/other")).json()
+    shown = (await client.get("/services/other")).json()
+    assert shown["hint"] == first["hint"] and "3 more heartbeats" in shown["hint"]
+    listed = {s["key"]: s["hint"] for s in (await client.get("/services")).json()}
+    assert listed == {"newbie": None, "other": shown["hint"]}
+    declared = (await client.post("/heartbeat/declared?period=300")).json()
+    assert (declared["status"], declared["hint"]) == ("alive", None)
+
+
 # --- a ping to a paused service ---------------------------------------------------------
 
 

@@ -179,10 +179,10 @@ async def test_a_bad_query_gets_fastapis_validation_answer(client: httpx.AsyncCl
 @pytest.mark.parametrize(
     ("path", "names"),
     [
-        ("/heartbeat", ["service_key", "period", "rid"]),
-        ("/heartbeat/{key}", ["key", "period", "rid"]),
-        ("/heartbeat/{key}/start", ["key", "period", "rid"]),
-        ("/heartbeat/{key}/fail", ["key", "period", "rid"]),
+        ("/heartbeat", ["service_key", "period", "rid", "ping_key", "X-Ping-Key"]),
+        ("/heartbeat/{key}", ["key", "period", "rid", "ping_key", "X-Ping-Key"]),
+        ("/heartbeat/{key}/start", ["key", "period", "rid", "ping_key", "X-Ping-Key"]),
+        ("/heartbeat/{key}/fail", ["key", "period", "rid", "ping_key", "X-Ping-Key"]),
     ],
 )
 async def test_the_heartbeat_routes_document_their_query(
@@ -196,7 +196,9 @@ async def test_the_heartbeat_routes_document_their_query(
         parameters = {p["name"]: p for p in operation["parameters"]}
         assert list(parameters) == names
         assert all(
-            p["in"] == "query" and not p["required"] for n, p in parameters.items() if n != "key"
+            p["in"] == ("header" if n == "X-Ping-Key" else "query") and not p["required"]
+            for n, p in parameters.items()
+            if n != "key"
         )
         period = parameters["period"]["schema"]["anyOf"][0]
         assert (period["type"], period["exclusiveMinimum"], period["maximum"]) == (
@@ -205,7 +207,7 @@ async def test_the_heartbeat_routes_document_their_query(
             PERIOD_MAX_S,
         )
         assert parameters["rid"]["schema"]["anyOf"][0]["maxLength"] == RUN_ID_MAX_LENGTH
-        assert set(operation["responses"]) == {"200", "422"}
+        assert set(operation["responses"]) == {"200", "401", "404", "409", "422"}
         assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/PingAck"
         }

@@ -14,12 +14,15 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from heartwatch.api.pings import (
     PING_KEY_REQUIRED,
+    PING_KEY_WRONG,
     SERVICE_KEY_REQUIRED,
     ParsedPing,
     PingRefused,
+    check_ping_key,
     parse_ping,
 )
 from heartwatch.api.schemas import Period
+from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import KEY_RULE
 from heartwatch.domain.ping import PERIOD_MAX_S, RUN_ID_MAX_LENGTH
@@ -27,16 +30,30 @@ from heartwatch.domain.ping import PERIOD_MAX_S, RUN_ID_MAX_LENGTH
 PROPERTY = settings(max_examples=200, deadline=None)
 PERIOD: TypeAdapter[float] = TypeAdapter(Period)
 RUN_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(max_length=RUN_ID_MAX_LENGTH)])
+PING_KEY = "s3cret-ping-key"
+OPEN = Settings(ping_key=None, require_ping_key=False)
+KEYED = Settings(ping_key=PING_KEY, require_ping_key=False)
+REQUIRED = Settings(ping_key=PING_KEY, require_ping_key=True)
+
+
+def parse(
+    signal: Signal,
+    path_key: str | None,
+    query: bytes,
+    settings: Settings = OPEN,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> ParsedPing | PingRefused:
+    return parse_ping(signal, path_key, query, settings, headers)
 
 
 def refused(query: bytes, path_key: str | None = "billing") -> PingRefused:
-    result = parse_ping(Signal.SUCCESS, path_key, query)
+    result = parse(Signal.SUCCESS, path_key, query)
     assert isinstance(result, PingRefused), result
     return result
 
 
 def refused_without_ping_key(query: bytes, path_key: str | None) -> PingRefused:
-    result = parse_ping(Signal.SUCCESS, path_key, query, ping_key_ok=False)
+    result = parse(Signal.SUCCESS, path_key, query, REQUIRED)
     assert isinstance(result, PingRefused), result
     return result
 
@@ -49,11 +66,11 @@ def query_errors(result: PingRefused) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("signal", list(Signal))
 def test_a_plain_ping_is_its_path_key_and_signal(signal: Signal) -> None:
-    assert parse_ping(signal, "billing", b"") == ParsedPing(signal, "billing", None, None)
+    assert parse(signal, "billing", b"") == ParsedPing(signal, "billing", None, None)
 
 
 def test_the_query_form_reads_service_key_period_and_rid() -> None:
-    parsed = parse_ping(Signal.SUCCESS, None, b"service_key=billing&period=300&rid=run-1")
+    parsed = parse(Signal.SUCCESS, None, b"service_key=billing&period=300&rid=run-1")
     assert parsed == ParsedPing(Signal.SUCCESS, "billing", 300.0, "run-1")
 
 
@@ -61,17 +78,17 @@ def test_the_query_reads_as_starlette_reads_it() -> None:
     """Of a repeated name the last value counts; unknown names are ignored; a path key
     wins over a `service_key` (the path routes do not know that name)."""
     query = b"period=0&period=60&rid=a&rid=b&foo=1&ping_key=x&service_key=other&=&bare"
-    assert parse_ping(Signal.FAIL, "billing", query) == ParsedPing(Signal.FAIL, "billing", 60, "b")
-    assert parse_ping(Signal.SUCCESS, None, b"service_key=a&service_key=b") == ParsedPing(
+    assert parse(Signal.FAIL, "billing", query) == ParsedPing(Signal.FAIL, "billing", 60, "b")
+    assert parse(Signal.SUCCESS, None, b"service_key=a&service_key=b") == ParsedPing(
         Signal.SUCCESS, "b", None, None
     )
-    assert parse_ping(Signal.SUCCESS, "k", b"rid=&period=1e-300") == ParsedPing(
+    assert parse(Signal.SUCCESS, "k", b"rid=&period=1e-300") == ParsedPing(
         Signal.SUCCESS, "k", 1e-300, ""
     )
 
 
 def test_a_percent_encoded_query_is_decoded_as_utf8() -> None:
-    parsed = parse_ping(Signal.SUCCESS, None, b"service_key=a%2Eb&rid=%C3%A9t%C3%A9+x")
+    parsed = parse(Signal.SUCCESS, None, b"service_key=a%2Eb&rid=%C3%A9t%C3%A9+x")
     assert parsed == ParsedPing(Signal.SUCCESS, "a.b", None, "été x")
 
 
@@ -126,7 +143,7 @@ def test_a_bad_period_is_refused_in_fastapis_validation_shape(
 
 
 def test_the_period_bounds_are_the_domains() -> None:
-    assert parse_ping(Signal.SUCCESS, "k", f"period={PERIOD_MAX_S}".encode()) == ParsedPing(
+    assert parse(Signal.SUCCESS, "k", f"period={PERIOD_MAX_S}".encode()) == ParsedPing(
         Signal.SUCCESS, "k", PERIOD_MAX_S, None
     )
     assert refused(f"period={PERIOD_MAX_S + 0.001}".encode()).status == 422
@@ -135,7 +152,7 @@ def test_the_period_bounds_are_the_domains() -> None:
 
 def test_the_run_id_length_is_the_domains() -> None:
     longest = "r" * RUN_ID_MAX_LENGTH
-    assert parse_ping(Signal.START, "k", f"rid={longest}".encode()) == ParsedPing(
+    assert parse(Signal.START, "k", f"rid={longest}".encode()) == ParsedPing(
         Signal.START, "k", None, longest
     )
     message = f"String should have at most {RUN_ID_MAX_LENGTH} characters"
@@ -180,7 +197,7 @@ def _pydantic_says(adapter: TypeAdapter[Any], text: str) -> object:
 
 
 def _parser_says(query: bytes, name: str) -> object:
-    result = parse_ping(Signal.SUCCESS, "k", query)
+    result = parse(Signal.SUCCESS, "k", query)
     if isinstance(result, ParsedPing):
         return result.period if name == "period" else result.run_id
     return [{"msg": e["msg"], "type": e["type"]} for e in query_errors(result)]
@@ -200,3 +217,66 @@ def test_a_period_reads_as_a_declared_period_does(text: str) -> None:
 def test_a_run_id_reads_as_pydantic_reads_a_bounded_string(text: str) -> None:
     query = f"rid={quote(text, safe='')}".encode()
     assert _parser_says(query, "rid") == _pydantic_says(RUN_ID, text)
+
+
+# --- the ping key ------------------------------------------------------------------------
+
+HEADER = b"x-ping-key"
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        (f"ping_key={PING_KEY}".encode(), ()),
+        (b"", ((HEADER, PING_KEY.encode()),)),
+        (b"ping_key=wrong", ((HEADER, PING_KEY.encode()),)),  # the header wins
+    ],
+)
+def test_a_required_ping_key_is_taken_from_the_header_or_the_query(
+    query: bytes, headers: tuple[tuple[bytes, bytes], ...]
+) -> None:
+    parsed = parse(Signal.SUCCESS, "billing", query, REQUIRED, headers)
+    assert parsed == ParsedPing(Signal.SUCCESS, "billing", None, None, may_register=True)
+
+
+def test_a_required_ping_key_missing_or_wrong_is_a_401_that_says_how_to_send_it() -> None:
+    assert parse(Signal.SUCCESS, "billing", b"", REQUIRED) == PING_KEY_REQUIRED
+    assert parse(Signal.SUCCESS, "billing", b"ping_key=nope", REQUIRED) == PING_KEY_WRONG
+    wrong_header = parse(Signal.SUCCESS, "billing", b"", REQUIRED, ((HEADER, b"nope"),))
+    assert wrong_header == PING_KEY_WRONG
+    for refusal in (PING_KEY_REQUIRED, PING_KEY_WRONG):
+        assert refusal.status == 401
+        assert "X-Ping-Key" in refusal.content["detail"]
+        assert "ping_key" in refusal.content["detail"]
+
+
+def test_a_configured_key_not_required_decides_only_who_may_register() -> None:
+    anonymous = parse(Signal.SUCCESS, "billing", b"", KEYED)
+    assert isinstance(anonymous, ParsedPing) and not anonymous.may_register
+    wrong = parse(Signal.SUCCESS, "billing", b"ping_key=nope", KEYED)
+    assert isinstance(wrong, ParsedPing) and not wrong.may_register
+    keyed = parse(Signal.SUCCESS, "billing", f"ping_key={PING_KEY}".encode(), KEYED)
+    assert isinstance(keyed, ParsedPing) and keyed.may_register
+    no_key = parse(Signal.SUCCESS, "billing", b"", OPEN)
+    assert isinstance(no_key, ParsedPing) and no_key.may_register
+
+
+@PROPERTY
+@given(st.text(), st.binary())
+def test_any_sent_key_is_compared_never_raised_on(text: str, raw: bytes) -> None:
+    """Non-ASCII text, lone surrogates, any bytes: a verdict, never an exception (a str
+    that is not ASCII made `hmac.compare_digest` raise, a 500)."""
+    for configured in (KEYED, REQUIRED, Settings(ping_key="clé-de-ping-\u00e9\u20ac")):
+        for sent in (text, raw, None):
+            verdict = check_ping_key(configured, sent)
+            assert verdict is False or isinstance(verdict, PingRefused)
+
+
+def test_a_non_ascii_key_matches_as_utf8_from_the_query_the_header_or_the_path() -> None:
+    key = "clé-de-ping-\u00e9\u20ac"
+    configured = Settings(ping_key=key, require_ping_key=True)
+    assert check_ping_key(configured, key) is True
+    assert check_ping_key(configured, key.encode()) is True
+    assert check_ping_key(configured, quote(key)) is not True
+    via_query = parse(Signal.SUCCESS, "b", f"ping_key={quote(key)}".encode(), configured)
+    assert isinstance(via_query, ParsedPing)

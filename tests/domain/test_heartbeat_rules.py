@@ -40,6 +40,8 @@ from heartwatch.domain.heartbeat import (
     apply_signal,
     deadline_in,
     expected_period,
+    heartbeats_to_learn,
+    hint,
     median_period,
     next_deadline,
     receive,
@@ -1178,3 +1180,63 @@ def test_a_step_words_its_reason_when_asked() -> None:
 @given(gaps=st.lists(st.floats(0, 1e7, allow_nan=False), min_size=3, max_size=40))
 def test_median_period_is_the_statistics_median_of_the_sample(gaps: list[float]) -> None:
     assert median_period(gaps, NO_FLOOR) == statistics.median(gaps[-RULES.sample_size :])
+
+
+# --- the hint: why unknown, and what to do ------------------------------------------------
+
+
+def _beats(rules: HeartbeatRules, *gaps_s: float) -> HeartbeatState:
+    state = HeartbeatState(Status.UNKNOWN, T0)
+    at = T0
+    state, _ = apply_signal(state, Signal.SUCCESS, at, rules)
+    for gap in gaps_s:
+        at += timedelta(seconds=gap)
+        state, _ = apply_signal(state, Signal.SUCCESS, at, rules)
+    return state
+
+
+def test_the_hint_counts_down_the_heartbeats_that_teach_the_period() -> None:
+    assert hint(HeartbeatState(Status.UNKNOWN, T0), RULES) == (
+        "learning the period: 4 more heartbeats at least 60s apart, or send ?period=SECONDS"
+    )
+    assert hint(_beats(RULES), RULES) == (
+        "learning the period: 3 more heartbeats at least 60s apart, or send ?period=SECONDS"
+    )
+    assert hint(_beats(RULES, 90, 90), RULES) == (
+        "learning the period: 1 more heartbeat at least 60s apart, or send ?period=SECONDS"
+    )
+    learned = _beats(RULES, 90, 90, 90)
+    assert learned.status is Status.ALIVE
+    assert (hint(learned, RULES), heartbeats_to_learn(learned, RULES)) == (None, 0)
+
+
+def test_quick_pings_teach_nothing_and_the_hint_says_so() -> None:
+    quick = _beats(RULES, 0.1, 0.1, 0.1)
+    assert quick.status is Status.UNKNOWN
+    assert heartbeats_to_learn(quick, RULES) == 3
+    assert hint(_beats(NO_FLOOR), NO_FLOOR) == (
+        "learning the period: 3 more heartbeats, or send ?period=SECONDS"
+    )
+
+
+def test_no_hint_once_the_period_is_known_or_a_verdict_is_in() -> None:
+    declared = replace(_beats(RULES), declared_period=60.0)
+    assert hint(declared, RULES) is None
+    assert hint(replace(declared, last_heartbeat_at=None), RULES) == (
+        "waiting for a success or fail heartbeat"
+    )
+    failed, _ = apply_signal(HeartbeatState(Status.UNKNOWN, T0), Signal.FAIL, T0, RULES)
+    assert hint(failed, RULES) is None
+    with_fallback = HeartbeatRules(fallback_period=600.0)
+    assert hint(_beats(with_fallback), with_fallback) is None
+    for status in (Status.ALIVE, Status.SILENT, Status.DOWN, Status.DEAD):
+        assert hint(replace(_beats(RULES), status=status), RULES) is None
+
+
+def test_a_paused_service_is_told_what_its_pings_do() -> None:
+    paused = replace(_beats(RULES), status=Status.PAUSED)
+    assert hint(paused, RULES) == "paused: its next success or fail heartbeat resumes it"
+    kept = replace(paused, resume_on_ping=False)
+    assert hint(kept, RULES) == (
+        "paused: heartbeats are recorded but change nothing until it is resumed"
+    )

@@ -3,9 +3,9 @@
 Heartbeats are most of heartwatch's traffic, and FastAPI's routing, dependency injection
 and validation cost as much CPU as the database write itself (bench/ingest.py). So a
 `GET`/`POST` to `/heartbeat/{key}[/start|/fail]` or `/heartbeat` is answered here, with
-the parser, stamping, ingest and answers of api/pings.py that the FastAPI routes use too.
-Everything else goes on to the FastAPI app: other paths and methods (its 404, 405 and
-redirects), and every ping while a ping key is required (the routes check it).
+the parser (ping key included), stamping, ingest and answers of api/pings.py that the
+FastAPI routes use too. Everything else goes on to the FastAPI app: other paths and
+methods (its 404, 405 and redirects).
 """
 
 from __future__ import annotations
@@ -14,13 +14,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heartwatch.api.pings import (
-    PingRefused,
-    ack_body,
-    make_ping,
-    parse_ping,
-    unknown_service,
-)
+from heartwatch.api.pings import PingRefused, ack_body, make_ping, not_recorded, parse_ping
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.runtime import Runtime
 from heartwatch.services.heartbeats import UnknownService
@@ -38,21 +32,24 @@ class FastHeartbeat:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = None
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "POST")
-            and not self.runtime.settings.require_ping_key
-        ):
+        if scope["type"] == "http" and scope["method"] in ("GET", "POST"):
             match = _PATH.match(scope["path"])
         if match is None:
             await self.app(scope, receive, send)
             return
-        parsed = parse_ping(_SIGNALS[match["signal"]], match["key"], scope["query_string"])
+        settings = self.runtime.settings
+        parsed = parse_ping(
+            _SIGNALS[match["signal"]],
+            match["key"],
+            scope["query_string"],
+            settings,
+            scope["headers"],
+        )
         if isinstance(parsed, PingRefused):
             await parsed.response()(scope, receive, send)
             return
         body = await _read_body(receive)
-        if self.runtime.settings.debug_mode:
+        if settings.debug_mode:
             await self.runtime.sync_clock()
         client = scope.get("client")
         ping = make_ping(
@@ -63,10 +60,12 @@ class FastHeartbeat:
             key=parsed.key,
             period=parsed.period,
             run_id=parsed.run_id,
+            create=None if parsed.may_register else False,
         )
         outcome = await self.runtime.heartbeats.record(ping)
         if isinstance(outcome, UnknownService):
-            await unknown_service(parsed.key).response()(scope, receive, send)
+            refusal = not_recorded(settings, outcome, parsed.key, parsed.may_register)
+            await refusal.response()(scope, receive, send)
             return
         await _send(send, 200, ack_body(outcome))
 

@@ -13,20 +13,25 @@ words for the same constraints, so they match every other route's 422.
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
+from starlette.datastructures import QueryParams
+from starlette.types import Scope
 
 from heartwatch.api.errors import validation_error_content
 from heartwatch.client import PING_KEY_HEADER
+from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
-from heartwatch.services.heartbeats import Ping, PingOutcome
+from heartwatch.services.heartbeats import Ping, PingOutcome, ServicesFull, UnknownService
 
 
 @dataclass(slots=True)
@@ -38,6 +43,9 @@ class ParsedPing:
     key: str
     period: float | None
     run_id: str | None
+    # Whether this sender may register a new key: always, unless a ping key is configured
+    # and the sender did not send it (`may_register`).
+    may_register: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +64,112 @@ SERVICE_KEY_REQUIRED = PingRefused(
     422, {"detail": "service_key is required: /heartbeat?service_key=<key>"}
 )
 PING_KEY_REQUIRED = PingRefused(
-    401, {"detail": f"a valid ping key is required ({PING_KEY_HEADER} header)"}
+    401,
+    {
+        "detail": "this server requires its ping key on every heartbeat: send it as the "
+        f"{PING_KEY_HEADER} header or the ping_key query parameter"
+    },
 )
+PING_KEY_WRONG = PingRefused(
+    401,
+    {
+        "detail": f"wrong ping key (sent as the {PING_KEY_HEADER} header, the ping_key query "
+        "parameter or in the /ping/<ping key>/<slug> path)"
+    },
+)
+PING_KEYS_DISABLED = PingRefused(
+    404,
+    {"detail": "ping keys are not enabled on this server (HEARTWATCH_PING_KEY is not set)"},
+)
+
+_HEADER = PING_KEY_HEADER.lower().encode()
+
+
+def sent_ping_key(
+    headers: Iterable[tuple[bytes, bytes]], query_key: str | None
+) -> bytes | str | None:
+    """The ping key a request carries: its `X-Ping-Key` header (raw bytes, as they came),
+    else its `?ping_key=` (decoded, as the query is)."""
+    for name, value in headers:
+        if name == _HEADER:
+            return value
+    return query_key
+
+
+def _as_bytes(key: bytes | str) -> bytes:
+    # "surrogatepass": every str has bytes (a path or query decoded with replacement, an
+    # environment variable that was not UTF-8), and different str have different bytes.
+    return key if isinstance(key, bytes) else key.encode("utf-8", "surrogatepass")
+
+
+def check_ping_key(settings: Settings, sent: bytes | str | None) -> bool | PingRefused:
+    """The one ping-key check of every heartbeat route: whether the sender is
+    authenticated (it sent the configured ping key), or the refusal when the server
+    requires the key and it is missing or wrong. Compared as bytes in constant time
+    (`hmac.compare_digest` refuses a str that is not ASCII)."""
+    expected = settings.ping_key
+    if expected is None:
+        return False
+    if sent is None:
+        return PING_KEY_REQUIRED if settings.require_ping_key else False
+    if hmac.compare_digest(_as_bytes(sent), _as_bytes(expected)):
+        return True
+    return PING_KEY_WRONG if settings.require_ping_key else False
+
+
+def refuse_without_ping_key(settings: Settings, scope: Scope) -> PingRefused | None:
+    """For the routes that name a service by its id (`/ping/<uuid>`, `/api/push/<uuid>`):
+    the id is the secret, unless the server requires its ping key everywhere."""
+    if not settings.require_ping_key:
+        return None
+    query_key = None
+    if scope["query_string"]:
+        query_key = QueryParams(scope["query_string"]).get("ping_key")
+    checked = check_ping_key(settings, sent_ping_key(scope["headers"], query_key))
+    return checked if isinstance(checked, PingRefused) else None
+
+
+def may_register(settings: Settings, authenticated: bool) -> bool:
+    """Whether a ping may register a new key: with a ping key configured, only a sender
+    that sent it (a service's key is easy to guess; an open registry fills up)."""
+    return authenticated or settings.ping_key is None
 
 
 def unknown_service(key: str) -> PingRefused:
     """A ping to a key no service has, while auto-registration is off."""
     detail = f"service {key!r} is not registered (auto-registration is off)"
     return PingRefused(404, {"detail": detail})
+
+
+def registration_needs_ping_key(key: str) -> PingRefused:
+    detail = (
+        f"service {key!r} is not registered, and only a sender with this server's ping key "
+        f"may register one: send it ({PING_KEY_HEADER} header or ?ping_key=), or create the "
+        "service first (POST /services)"
+    )
+    return PingRefused(401, {"detail": detail})
+
+
+def services_full(key: str, cap: int) -> PingRefused:
+    """409, not 429: waiting does not help, and the SDK retries a 429 but not a 409."""
+    detail = (
+        f"service {key!r} is not registered: heartwatch has reached HEARTWATCH_MAX_SERVICES "
+        f"({cap} services), the most auto-registration may create. Create the service with "
+        "POST /services, delete unused ones, or raise the limit"
+    )
+    return PingRefused(409, {"detail": detail})
+
+
+def not_recorded(
+    settings: Settings, outcome: UnknownService, key: str, registrable: bool
+) -> PingRefused:
+    """Why a ping to `key` was not recorded: the registry is full, the sender may not
+    register a service (`registrable` False), or registration is off."""
+    if isinstance(outcome, ServicesFull):
+        return services_full(key, outcome.cap)
+    if not registrable and settings.auto_register:
+        return registration_needs_ping_key(key)
+    return unknown_service(key)
 
 
 class _QueryError(NamedTuple):
@@ -105,14 +211,18 @@ def _period(text: str) -> float | _QueryError:
 
 
 def parse_ping(
-    signal: Signal, path_key: str | None, query_string: bytes, *, ping_key_ok: bool = True
+    signal: Signal,
+    path_key: str | None,
+    query_string: bytes,
+    settings: Settings,
+    headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> ParsedPing | PingRefused:
     """Read a ping to `/heartbeat/{path_key}[/start|/fail]` (the route gives `signal`), or
-    to `/heartbeat?service_key=` when `path_key` is None. Faults are reported in the order
-    the API has always checked them: the query's parameters, then a missing key, then the
-    ping key (`ping_key_ok`: the caller checked it, when one is required), then the key."""
+    to `/heartbeat?service_key=` when `path_key` is None, with the request's raw `headers`
+    for its ping key. Faults are reported in the order the API has always checked them:
+    the query's parameters, then a missing key, then the ping key, then the key."""
     key = path_key
-    period = run_id = None
+    period = run_id = query_ping_key = None
     if query_string:
         params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         run_id = params.get("rid")
@@ -126,15 +236,20 @@ def parse_ping(
             return _invalid_query(None, run_id_too_long)
         if path_key is None:
             key = params.get("service_key")
+        query_ping_key = params.get("ping_key")
     if key is None:
         return SERVICE_KEY_REQUIRED
-    if not ping_key_ok:
-        return PING_KEY_REQUIRED
+    authenticated = False
+    if settings.ping_key is not None:
+        verdict = check_ping_key(settings, sent_ping_key(headers, query_ping_key))
+        if isinstance(verdict, PingRefused):
+            return verdict
+        authenticated = verdict
     try:
         check_key(key)
     except InvalidKey as exc:
         return PingRefused(422, {"detail": str(exc)})
-    return ParsedPing(signal, key, period, run_id)
+    return ParsedPing(signal, key, period, run_id, may_register(settings, authenticated))
 
 
 def _invalid_query(period_fault: _QueryError | None, run_id_too_long: bool) -> PingRefused:
@@ -172,6 +287,7 @@ def ack_body(outcome: PingOutcome) -> bytes:
             "received_at": outcome.received_at,
             "registered": outcome.registered,
             "duration_ms": outcome.duration_ms,
+            "hint": outcome.hint,
         },
         inf_nan_mode="null",
     )

@@ -19,7 +19,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from heartwatch.domain.alerts import Criticality
-from heartwatch.domain.heartbeat import HeartbeatRules, Signal, expected_period, next_deadline
+from heartwatch.domain.heartbeat import (
+    HeartbeatRules,
+    Signal,
+    expected_period,
+    hint,
+    next_deadline,
+)
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
 from heartwatch.domain.service_types import ServiceType, is_probe
@@ -104,6 +110,10 @@ class ServiceOut(BaseModel):
     period_source: Literal["declared", "learned", "default"] | None
     heartbeat_count: int
     next_deadline_at: datetime | None
+    hint: str | None = Field(
+        description="why the status is what it is and what to do, when that needs saying "
+        "(e.g. while the period is being learned); null otherwise"
+    )
     created_at: datetime
     updated_at: datetime
     is_active: bool
@@ -155,6 +165,7 @@ class ServiceOut(BaseModel):
             period_source=source,
             heartbeat_count=row.heartbeat_count,
             next_deadline_at=next_deadline(current, rules, now),
+            hint=None if probe else hint(current, rules),
             created_at=row.created_at,
             updated_at=row.updated_at,
             is_active=current.status is not Status.PAUSED,
@@ -408,6 +419,11 @@ class PingAck(BaseModel):
     received_at: datetime
     registered: bool = Field(description="true when this ping registered the service")
     duration_ms: float | None = Field(None, description="the run's duration, when this ends one")
+    hint: str | None = Field(
+        None,
+        description="why the status is what it is and what to do, when that needs saying "
+        "(e.g. while the period is being learned)",
+    )
 
 
 class TransitionOut(BaseModel):

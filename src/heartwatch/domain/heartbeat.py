@@ -134,6 +134,40 @@ def expected_period(state: HeartbeatState, rules: HeartbeatRules) -> float | Non
     return learned if learned is not None else rules.fallback_period
 
 
+def heartbeats_to_learn(state: HeartbeatState, rules: HeartbeatRules) -> int:
+    """How many more success heartbeats (each at least `min_period` after the last) the
+    rules need to learn this service's period; 0 once they have it."""
+    if median_period(state.recent_gaps, rules) is not None:
+        return 0
+    taught = sum(1 for gap in state.recent_gaps[-rules.sample_size :] if gap >= rules.min_period)
+    first = 1 if state.last_heartbeat_at is None else 0
+    return rules.min_heartbeats - 1 - taught + first
+
+
+def hint(state: HeartbeatState, rules: HeartbeatRules) -> str | None:
+    """What a sender or a reader needs told about this status, or None: why a heartbeat
+    service is still unknown (the period is being learned) and what to do about it, or
+    what a paused one does with its pings. Cheap for the common case (it runs for every
+    ping): anything but unknown or paused says nothing."""
+    status = state.status
+    if status is Status.PAUSED:
+        if state.resume_on_ping:
+            return "paused: its next success or fail heartbeat resumes it"
+        return "paused: heartbeats are recorded but change nothing until it is resumed"
+    if status is not Status.UNKNOWN or state.failed_at is not None:
+        return None
+    if state.declared_period is not None or rules.fallback_period is not None:
+        if state.last_heartbeat_at is None:
+            return "waiting for a success or fail heartbeat"
+        return None
+    more = heartbeats_to_learn(state, rules)
+    if more <= 0:
+        return None
+    apart = f" at least {_human(rules.min_period)} apart" if rules.min_period > 0 else ""
+    plural = "s" if more != 1 else ""
+    return f"learning the period: {more} more heartbeat{plural}{apart}, or send ?period=SECONDS"
+
+
 def _human(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.3g}s"

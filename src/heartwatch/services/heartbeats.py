@@ -18,6 +18,7 @@ from heartwatch.domain.heartbeat import (
     Step,
     Transition,
     deadline_in,
+    hint,
     receive,
     redeclare_period,
     schedule,
@@ -67,11 +68,21 @@ class PingOutcome:
     received_at: datetime
     registered: bool
     duration_ms: float | None = None
+    # What the status needs explained (domain.heartbeat.hint), if anything.
+    hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownService:
     ident: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesFull(UnknownService):
+    """An unknown key that auto-registration would have registered, had there not been
+    `cap` services already."""
+
+    cap: int = 0
 
 
 def new_service_row(key: str, now: datetime, *, name: str | None = None) -> dict[str, Any]:
@@ -114,8 +125,12 @@ async def _lock_targets(
     session: AsyncSession | None,
     pings: Sequence[Ping],
     auto_register: bool,
-) -> tuple[dict[str, _Target], dict[uuid.UUID, _Target], set[str]]:
-    """Lock every service the batch names, registering new keys where allowed."""
+    max_services: int | None,
+) -> tuple[dict[str, _Target], dict[uuid.UUID, _Target], set[str], set[str]]:
+    """Lock every service the batch names, registering new keys where allowed: while
+    there are fewer than `max_services` services, in the order the batch first names
+    them. Returns the services by key and by id, the keys registered, and the keys
+    refused for want of room."""
     keys = sorted({p.key for p in pings if p.key is not None})
     ids = sorted({p.service_id for p in pings if p.service_id is not None})
     locked = [_target(r) for r in await heartbeat_store.lock_heartbeat_rows(tx, keys=keys, ids=ids)]
@@ -127,6 +142,7 @@ async def _lock_targets(
         and p.key not in by_key
         and (p.create if p.create is not None else auto_register)
     }
+    full: set[str] = set()
     if creatable:
         if session is None:
             raise statements.NeedsSession
@@ -134,6 +150,17 @@ async def _lock_targets(
         for p in pings:
             if p.key in creatable:
                 first_seen.setdefault(p.key, p.received_at)
+        if max_services is not None:
+            # Counted only here, when a batch registers: a ping to a known service
+            # never pays for it. (Concurrent processes may overshoot by a batch each.)
+            room = max(0, max_services - await service_store.count_services(session))
+            if room < len(first_seen):
+                kept = dict(list(first_seen.items())[:room])
+                full = first_seen.keys() - kept.keys()
+                creatable -= full
+                first_seen = kept
+        if not first_seen:
+            return by_key, {t.id: t for t in locked}, set(), full
         await service_store.insert_services_if_absent(
             session, [new_service_row(k, at) for k, at in sorted(first_seen.items())]
         )
@@ -141,7 +168,7 @@ async def _lock_targets(
         fresh = [_target(r) for r in rows]
         locked += fresh
         by_key.update((t.key, t) for t in fresh)
-    return by_key, {t.id: t for t in locked}, creatable & by_key.keys()
+    return by_key, {t.id: t for t in locked}, creatable & by_key.keys(), full
 
 
 class _Runs:
@@ -186,11 +213,20 @@ async def record_pings(
     rules: HeartbeatRules,
     auto_register: bool,
     now: datetime,
+    max_services: int | None = None,
 ) -> list[PingOutcome | UnknownService]:
     """Store a batch of pings in the caller's transaction; one outcome per ping, in order.
     Each service is read once and written once per batch, however many pings it got."""
     tx = await statements.StatementTx.joining(session)
-    return await _record(tx, session, pings, rules=rules, auto_register=auto_register, now=now)
+    return await _record(
+        tx,
+        session,
+        pings,
+        rules=rules,
+        auto_register=auto_register,
+        now=now,
+        max_services=max_services,
+    )
 
 
 async def _record(
@@ -201,11 +237,14 @@ async def _record(
     rules: HeartbeatRules,
     auto_register: bool,
     now: datetime,
+    max_services: int | None,
 ) -> list[PingOutcome | UnknownService]:
     """`record_pings` in `tx`. Without a session (`statements.write_lean`) it raises
     `statements.NeedsSession`, before writing anything, for a batch that registers a service
     or records a transition."""
-    by_key, by_id, registered_now = await _lock_targets(tx, session, pings, auto_register)
+    by_key, by_id, registered_now, full = await _lock_targets(
+        tx, session, pings, auto_register, max_services
+    )
     runs = _Runs(tx)
     outcomes: list[PingOutcome | UnknownService] = []
     heartbeats: list[NewHeartbeat] = []
@@ -215,7 +254,10 @@ async def _record(
         if ping.service_id is not None:
             target = by_id.get(ping.service_id)
         if target is None:
-            outcomes.append(UnknownService(ping.key or str(ping.service_id)))
+            if ping.key in full and max_services is not None:
+                outcomes.append(ServicesFull(ping.key, max_services))
+            else:
+                outcomes.append(UnknownService(ping.key or str(ping.service_id)))
             continue
         at = ping.received_at
         duration = await runs.duration_ms(target, ping)
@@ -246,7 +288,15 @@ async def _record(
         registered = target.key in registered_now
         registered_now.discard(target.key)  # only the first ping of a new key registered it
         outcomes.append(
-            PingOutcome(target.id, target.key, target.state.status, at, registered, duration)
+            PingOutcome(
+                target.id,
+                target.key,
+                target.state.status,
+                at,
+                registered,
+                duration,
+                None if target.probe else hint(target.state, rules),
+            )
         )
     rows = [_columns(t, rules, now) for t in by_id.values() if t.touched]
     await heartbeat_store.update_heartbeat_rows(
@@ -296,12 +346,20 @@ class HeartbeatIngest:
     """The API's entry point for pings: batches concurrent pings into shared transactions."""
 
     def __init__(
-        self, db: Database, clock: Clock, rules: HeartbeatRules, *, auto_register: bool
+        self,
+        db: Database,
+        clock: Clock,
+        rules: HeartbeatRules,
+        *,
+        auto_register: bool,
+        max_services: int | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._rules = rules
         self._auto_register = auto_register
+        # At most this many services, as far as auto-registration is concerned.
+        self.max_services = max_services
         self._batcher: GroupCommit[Ping, PingOutcome | UnknownService] = GroupCommit(self._flush)
 
     async def record(self, ping: Ping) -> PingOutcome | UnknownService:
@@ -309,13 +367,19 @@ class HeartbeatIngest:
 
     async def _flush(self, pings: Sequence[Ping]) -> list[PingOutcome | UnknownService]:
         now = self._clock.now()
-        rules, auto_register = self._rules, self._auto_register
+        rules, auto_register, cap = self._rules, self._auto_register, self.max_services
 
         async def record(
             tx: statements.StatementTx, session: AsyncSession | None
         ) -> list[PingOutcome | UnknownService]:
             return await _record(
-                tx, session, pings, rules=rules, auto_register=auto_register, now=now
+                tx,
+                session,
+                pings,
+                rules=rules,
+                auto_register=auto_register,
+                now=now,
+                max_services=cap,
             )
 
         return await statements.write_lean(self._db, record)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.store.models import Service
@@ -51,6 +51,11 @@ async def insert_services_if_absent(session: AsyncSession, rows: list[dict[str, 
         .on_conflict_do_nothing(index_elements=[Service.key])
     )
     await session.execute(stmt)
+
+
+async def count_services(session: AsyncSession) -> int:
+    """How many services there are (every type)."""
+    return (await session.scalar(select(func.count()).select_from(Service))) or 0
 
 
 async def lock_due_services(session: AsyncSession, now: datetime, limit: int) -> list[Service]:

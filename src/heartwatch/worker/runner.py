@@ -86,8 +86,14 @@ class Worker:
         interval = settings.check_interval_seconds
         if settings.self_monitor and time.monotonic() - self._last_report >= interval:
             self._last_report = time.monotonic()
+            # The ping key from the settings: they read `.env` too, where the SDK's own
+            # lookup (the process environment first) may not be what the server uses.
             await aheartbeat(
-                SELF_KEY, url=settings.api_url, period=interval, timeout=min(interval, 2.0)
+                SELF_KEY,
+                url=settings.api_url,
+                period=interval,
+                timeout=min(interval, 2.0),
+                ping_key=settings.ping_key,
             )
 
     async def _sleep(self, stop: asyncio.Event) -> None:

@@ -5,25 +5,34 @@
 
 `<uuid>` is the service's id; `<slug>` its key; the ping key is HEARTWATCH_PING_KEY.
 GET, HEAD and POST all work; answers are Healthchecks' own: `OK`, or 404 `not found`.
+A missing or wrong ping key (the `<uuid>` URLs need one only while the server requires
+it: HEARTWATCH_REQUIRE_PING_KEY) is a 401, and a registry full for `?create=1`
+(HEARTWATCH_MAX_SERVICES) a 409, each with a JSON `detail` saying what to do.
 """
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.pings import (
+    PING_KEY_WRONG,
+    PING_KEYS_DISABLED,
+    check_ping_key,
+    refuse_without_ping_key,
+    services_full,
+)
 from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
 from heartwatch.domain.ping import RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
-from heartwatch.services.heartbeats import UnknownService
+from heartwatch.services.heartbeats import ServicesFull, UnknownService
 
 router = APIRouter(tags=["compatibility: Healthchecks"])
 
@@ -60,11 +69,20 @@ def _uuid(text: str) -> uuid.UUID | None:
         return None
 
 
-async def _record(
-    request: Request, runtime: Runtime, signal: Signal, **target: Any
-) -> PlainTextResponse:
+async def _record(request: Request, runtime: Runtime, signal: Signal, **target: Any) -> Response:
     outcome = await record_ping(request, runtime, signal, **target)
+    if isinstance(outcome, ServicesFull):
+        return services_full(outcome.ident, outcome.cap).response()
     return _not_found() if isinstance(outcome, UnknownService) else _ok()
+
+
+async def _by_id(
+    request: Request, runtime: Runtime, service_id: uuid.UUID, signal: Signal, rid: str | None
+) -> Response:
+    refused = refuse_without_ping_key(runtime.settings, request.scope)
+    if refused is not None:
+        return refused.response()
+    return await _record(request, runtime, signal, service_id=service_id, run_id=rid)
 
 
 async def _by_slug(
@@ -75,10 +93,17 @@ async def _by_slug(
     suffix: str,
     create: int,
     rid: str | None,
-) -> PlainTextResponse:
-    expected = runtime.settings.ping_key
+) -> Response:
+    """The ping key is in the path: it must be right, required or not. (A service's id
+    there, with a signal this does not know, is a ping to no such signal: not found.)"""
+    if check_ping_key(runtime.settings, ping_key) is not True:
+        if _uuid(ping_key) is not None:
+            return _not_found()
+        if runtime.settings.ping_key is None:
+            return PING_KEYS_DISABLED.response()
+        return PING_KEY_WRONG.response()
     signal = _signal(suffix) if suffix else Signal.SUCCESS
-    if expected is None or not hmac.compare_digest(ping_key, expected) or signal is None:
+    if signal is None:
         return _not_found()
     try:
         check_key(slug)
@@ -90,11 +115,11 @@ async def _by_slug(
 @ping_route(router, "/ping/{service_id}", METHODS, response_class=PlainTextResponse)
 async def hc_ping(
     request: Request, runtime: RuntimeDep, service_id: str, rid: RunId = None
-) -> PlainTextResponse:
+) -> Response:
     sid = _uuid(service_id)
     if sid is None:
         return _not_found()
-    return await _record(request, runtime, Signal.SUCCESS, service_id=sid, run_id=rid)
+    return await _by_id(request, runtime, sid, Signal.SUCCESS, rid)
 
 
 @ping_route(router, "/ping/{first}/{second}", METHODS, response_class=PlainTextResponse)
@@ -105,12 +130,12 @@ async def hc_ping_signal_or_slug(
     second: str,
     rid: RunId = None,
     create: Create = 0,
-) -> PlainTextResponse:
+) -> Response:
     """`/ping/<uuid>/<signal>` or `/ping/<ping key>/<slug>`."""
     sid = _uuid(first)
     signal = _signal(second)
     if sid is not None and signal is not None:
-        return await _record(request, runtime, signal, service_id=sid, run_id=rid)
+        return await _by_id(request, runtime, sid, signal, rid)
     return await _by_slug(request, runtime, first, second, "", create, rid)
 
 
@@ -123,5 +148,5 @@ async def hc_ping_slug_signal(
     suffix: str,
     rid: RunId = None,
     create: Create = 0,
-) -> PlainTextResponse:
+) -> Response:
     return await _by_slug(request, runtime, ping_key, slug, suffix, create, rid)

@@ -2,7 +2,8 @@
 
 The token is the service's id. Like Kuma, any status other than `up` is a failure, `ping`
 is the sender's own latency in milliseconds (an empty or unparsable one is ignored),
-and the answer is `{"ok": true}`.
+and the answer is `{"ok": true}`. While the server requires its ping key
+(HEARTWATCH_REQUIRE_PING_KEY), a push without it is a 401.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import math
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.pings import refuse_without_ping_key
 from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
@@ -40,7 +42,10 @@ async def kuma_push(
     status: str = "up",
     msg: str = "OK",
     ping: str | None = None,
-) -> JSONResponse:
+) -> Response:
+    refused = refuse_without_ping_key(runtime.settings, request.scope)
+    if refused is not None:
+        return refused.response()
     try:
         service_id = uuid.UUID(token)
     except ValueError:

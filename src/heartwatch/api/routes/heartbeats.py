@@ -3,21 +3,20 @@ with Healthchecks-style `/start` and `/fail` signals. GET and POST both work, so
 cron line, curl or wget call can report in.
 
 These routes read, record and answer a ping with api/pings.py, as the ASGI fast path in
-front of them does (api/fast_heartbeat.py): they answer what it hands on, pings to a
-server that requires a ping key. The query is parsed there, not by FastAPI, so its
-parameters are documented for OpenAPI here, from the same limits.
+front of them does (api/fast_heartbeat.py), which answers every ping the server is
+given; these answer when the app is served without it. The query is parsed there, not
+by FastAPI, so its parameters are documented for OpenAPI here, from the same limits.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.constants import REF_PREFIX
 
 from heartwatch.api.deps import RuntimeDep
-from heartwatch.api.pings import PingRefused, ack_body, make_ping, parse_ping, unknown_service
+from heartwatch.api.pings import PingRefused, ack_body, make_ping, not_recorded, parse_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.api.schemas import PingAck
 from heartwatch.client import PING_KEY_HEADER
@@ -62,12 +61,35 @@ _PERIOD_AND_RUN_ID = [
         "pairs a start with its end (`rid`)",
     ),
 ]
+_PING_KEY = [
+    _query_parameter(
+        "ping_key",
+        {"type": "string"},
+        "the server's ping key (or the X-Ping-Key header): needed to register a new service "
+        "when the server has one, and on every ping when it requires it",
+    ),
+    {
+        "name": PING_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "the server's ping key (or ?ping_key=)",
+    },
+]
 _INVALID = {
     "description": "Validation Error",
     "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}HTTPValidationError"}}},
 }
-BY_QUERY_DOC = {"parameters": [_SERVICE_KEY, *_PERIOD_AND_RUN_ID], "responses": {"422": _INVALID}}
-BY_PATH_DOC = {"parameters": _PERIOD_AND_RUN_ID}
+_REFUSALS = {
+    "401": {"description": "the ping key is missing or wrong (where it is needed)"},
+    "404": {"description": "no such service, and auto-registration is off"},
+    "409": {"description": "a new service, past HEARTWATCH_MAX_SERVICES"},
+}
+BY_QUERY_DOC = {
+    "parameters": [_SERVICE_KEY, *_PERIOD_AND_RUN_ID, *_PING_KEY],
+    "responses": {"422": _INVALID, **_REFUSALS},
+}
+BY_PATH_DOC = {"parameters": [*_PERIOD_AND_RUN_ID, *_PING_KEY], "responses": _REFUSALS}
 
 
 async def record_ping(
@@ -79,22 +101,11 @@ async def record_ping(
     return await runtime.heartbeats.record(make_ping(runtime, signal, raw, source, **fields))
 
 
-def _ping_key_ok(request: Request, runtime: Runtime) -> bool:
-    expected = runtime.settings.ping_key
-    if not runtime.settings.require_ping_key or expected is None:
-        return True
-    given = request.headers.get(PING_KEY_HEADER) or request.query_params.get("ping_key") or ""
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
 async def _answer(
     request: Request, runtime: Runtime, signal: Signal, path_key: str | None
 ) -> Response:
     parsed = parse_ping(
-        signal,
-        path_key,
-        request.scope["query_string"],
-        ping_key_ok=_ping_key_ok(request, runtime),
+        signal, path_key, request.scope["query_string"], runtime.settings, request.scope["headers"]
     )
     if isinstance(parsed, PingRefused):
         return parsed.response()
@@ -105,9 +116,10 @@ async def _answer(
         key=parsed.key,
         period=parsed.period,
         run_id=parsed.run_id,
+        create=None if parsed.may_register else False,
     )
     if isinstance(outcome, UnknownService):
-        return unknown_service(parsed.key).response()
+        return not_recorded(runtime.settings, outcome, parsed.key, parsed.may_register).response()
     return Response(ack_body(outcome), media_type="application/json")
 
 

@@ -140,7 +140,10 @@ async def test_without_a_loop_time_the_loops_run_on_the_event_loops_own(
         stop.set()
         await asyncio.wait_for(task, 10)
     first, second = (await results(runtime))["real"][:2]
-    assert second.scheduled_at - first.scheduled_at == timedelta(seconds=1)  # type: ignore[operator]
+    # On the 1 s grid (a loaded machine may make the scheduler give up a late slot; the
+    # tests on VirtualTime pin that no slot is skipped).
+    gap = second.scheduled_at - first.scheduled_at  # type: ignore[operator]
+    assert gap >= timedelta(seconds=1) and gap % timedelta(seconds=1) == timedelta(0)
     assert first.started_at >= first.scheduled_at  # type: ignore[operator]
     assert second.started_at >= second.scheduled_at  # type: ignore[operator]
 

@@ -11,8 +11,9 @@ START = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 
 def approx(value: float) -> object:
-    """The dev clock keeps running after it is set: allow the test's own run time."""
-    return pytest.approx(value, abs=2)
+    """The dev clock keeps running after it is set: allow the test's own run time (long
+    on a machine busy with the rest of the suite)."""
+    return pytest.approx(value, abs=10)
 
 
 async def at(client: httpx.AsyncClient, minutes: float) -> None:

@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,10 +93,12 @@ REUSED_PG_NAME = "hw_bench_api_latency"
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection, just enough for GETs with a sized body."""
+    """One keep-alive HTTP/1.1 connection, just enough for GETs (with fixed extra
+    headers, if given) and a sized body."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: Mapping[str, str] | None = None) -> None:
         self.port = port
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def open(self) -> None:
@@ -105,7 +107,7 @@ class Connection:
     async def get(self, path: str) -> tuple[int, bytes]:
         assert self.streams is not None
         reader, writer = self.streams
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n".encode())
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         status = int(head.split(" ", 2)[1])
         length = None

@@ -32,46 +32,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import uvloop
 
+from api_latency import Connection
 from ingest import HOST, Server, free_port, heartwatch_source, machine_cpu, process_cpu
 
 ENV_KEY = "bench-admin-key-0123456789-abcdefghijklmnop"
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: GETs with fixed headers, sized bodies."""
-
-    def __init__(self, port: int, headers: Mapping[str, str]) -> None:
-        self.port = port
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def open(self) -> None:
-        self.streams = await asyncio.open_connection(HOST, self.port)
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        assert self.streams is not None
-        reader, writer = self.streams
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n".encode())
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        status = int(head.split(" ", 2)[1])
-        length = next(
-            int(line.split(":", 1)[1])
-            for line in head.lower().split("\r\n")
-            if line.startswith("content-length:")
-        )
-        return status, await reader.readexactly(length)
-
-    def close(self) -> None:
-        if self.streams is not None:
-            self.streams[1].close()
-            self.streams = None
 
 
 @dataclass

@@ -29,7 +29,12 @@ from heartwatch.client import PING_KEY_HEADER
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
-from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
+from heartwatch.domain.ping import (
+    PERIOD_MAX_S,
+    PERIOD_MIN_EXCLUSIVE_S,
+    RUN_ID_MAX_LENGTH,
+    may_register,
+)
 from heartwatch.runtime import Runtime
 from heartwatch.services.heartbeats import Ping, PingOutcome, ServicesFull, UnknownService
 
@@ -127,12 +132,6 @@ def refuse_without_ping_key(settings: Settings, scope: Scope) -> PingRefused | N
         query_key = QueryParams(scope["query_string"]).get("ping_key")
     checked = check_ping_key(settings, sent_ping_key(scope["headers"], query_key))
     return checked if isinstance(checked, PingRefused) else None
-
-
-def may_register(settings: Settings, authenticated: bool) -> bool:
-    """Whether a ping may register a new key: with a ping key configured, only a sender
-    that sent it (a service's key is easy to guess; an open registry fills up)."""
-    return authenticated or settings.ping_key is None
 
 
 def unknown_service(key: str) -> PingRefused:
@@ -249,7 +248,9 @@ def parse_ping(
         check_key(key)
     except InvalidKey as exc:
         return PingRefused(422, {"detail": str(exc)})
-    return ParsedPing(signal, key, period, run_id, may_register(settings, authenticated))
+    return ParsedPing(
+        signal, key, period, run_id, may_register(settings.ping_key is not None, authenticated)
+    )
 
 
 def _invalid_query(period_fault: _QueryError | None, run_id_too_long: bool) -> PingRefused:

@@ -10,3 +10,9 @@ PERIOD_MIN_EXCLUSIVE_S = 0
 PERIOD_MAX_S = 366 * 86400
 # Healthchecks' `rid` pairs a start with its end; heartbeats.run_id holds this many.
 RUN_ID_MAX_LENGTH = 64
+
+
+def may_register(ping_key_configured: bool, authenticated: bool) -> bool:
+    """Whether a ping may register a new key: with a ping key configured, only a sender
+    that sent it (a service's key is easy to guess; an open registry fills up)."""
+    return authenticated or not ping_key_configured

@@ -32,6 +32,9 @@ from heartwatch.store.database import Database
 from heartwatch.store.migrate import upgrade
 from heartwatch.store.models import Base
 
+# The browser fixture (Debian's chromium through Playwright), for any test that needs it.
+pytest_plugins = ("tests.browser",)
+
 PG_ADMIN_URL = os.environ.get(
     "HEARTWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

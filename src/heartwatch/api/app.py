@@ -4,6 +4,7 @@ closed) by whoever serves the app, and reached through `app.state.runtime`."""
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import heartwatch
@@ -26,6 +27,8 @@ from heartwatch.api.routes import (
 )
 from heartwatch.runtime import Runtime
 
+DOCS_ASSETS = "/static/docs"
+
 
 class _DevClockSync:
     """Dev mode: adopt a clock move made through another API process before answering."""
@@ -41,10 +44,15 @@ class _DevClockSync:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package's own
+    # copies (mounted at DOCS_ASSETS), not from a CDN: the docs work with no internet.
+    app = FastAPIOffline(
         title="heartwatch",
         version=heartwatch.__version__,
         description="Service registry and uptime monitor: heartbeats in, statuses out.",
+        static_url=DOCS_ASSETS,
+        # Swagger UI's default sends the schema to an online validator: not offline.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.runtime = runtime
     app.state.service_listings = services.service_listings()

@@ -280,7 +280,7 @@ async def drive(run: Run, url: str, workdir: Path, args: argparse.Namespace) -> 
             run.other_cores = max(0.0, (machine1 - machine0) - (cpu1 - cpu0)) / wall
             for status in ("queued", "sending", "failed"):
                 listed = await call(http, "GET", "/notifications", params={"status": status})
-                run.api_unsettled += len(listed)
+                run.api_unsettled += len(listed["items"])
             await read_outbox(run, url)
     finally:
         run.exit_code = await server.stop()
@@ -340,7 +340,7 @@ async def wait_for_drain(
         if math.isnan(cpu_told):
             cpu_told = process_cpu(pid)
         pending = [
-            await call(http, "GET", "/notifications", params={"status": s, "limit": 1})
+            (await call(http, "GET", "/notifications", params={"status": s, "limit": 1}))["items"]
             for s in ("queued", "sending")
         ]
         if not any(pending):

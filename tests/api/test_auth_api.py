@@ -70,7 +70,7 @@ async def test_keys_over_the_api(client: httpx.AsyncClient, keys: Keys) -> None:
     listed = await client.get("/keys", headers=admin)
     assert listed.status_code == 200
     assert new_key not in listed.text and new_key.split("_")[2] not in listed.text
-    by_name = {k["name"]: k for k in listed.json()}
+    by_name = {k["name"]: k for k in listed.json()["items"]}
     assert set(by_name) == {"admin", "read", "revoked", "expired", "grafana"}
     assert by_name["revoked"]["state"] == "revoked"
     assert by_name["expired"]["state"] == "expired"

@@ -72,7 +72,7 @@ async def test_channel_crud_never_echoes_secrets(
     [sent] = fake_telegram.sent
     assert sent.chat_id in (43, "43") and "test message" in sent.plain_text
 
-    listed = (await tg_client.get("/channels")).json()
+    listed = (await tg_client.get("/channels")).json()["items"]
     assert [c["name"] for c in listed] == ["ops"] and fake_telegram.token not in str(listed)
     assert (await tg_client.delete("/channels/ops")).status_code == 204
     assert (await tg_client.get("/channels/ops")).status_code == 404
@@ -123,10 +123,10 @@ async def test_mute_and_the_outbox(
     r = await tg_client.post("/services/nightly/mute", json={"minutes": 30})
     assert r.status_code == 200 and r.json()["muted_until"]
     await tg_client.post("/heartbeat/nightly/fail")
-    assert (await tg_client.get("/notifications")).json() == []
+    assert (await tg_client.get("/notifications")).json()["items"] == []
     assert (await tg_client.delete("/services/nightly/mute")).json()["muted_until"] is None
     await tg_client.post("/heartbeat/nightly")
-    [event] = (await tg_client.get("/notifications", params={"channel": "ops"})).json()
+    [event] = (await tg_client.get("/notifications", params={"channel": "ops"})).json()["items"]
     assert event["kind"] == "recovered" and event["status"] == "queued"
     assert event["title"].startswith("nightly RECOVERED")
     bad = await tg_client.post("/services/nightly/mute", json={"minutes": 5, "until": "2030-01-01"})

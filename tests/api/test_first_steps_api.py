@@ -22,7 +22,7 @@ async def advance(client: httpx.AsyncClient, seconds: float) -> None:
 
 
 async def transitions(client: httpx.AsyncClient, key: str) -> list[tuple[str, str, str]]:
-    rows = (await client.get(f"/state-history?service_key={key}")).json()
+    rows = (await client.get(f"/state-history?service_key={key}")).json()["items"]
     return [(t["from_state"], t["to_state"], t["reason"]) for t in reversed(rows)]
 
 
@@ -43,7 +43,7 @@ async def test_four_quick_pings_teach_no_period_and_raise_no_alarm(
     assert service["heartbeat_count"] == 4
     assert service["resume_on_ping"] is True  # registered by its first ping: the default
     assert await transitions(client, "newbie") == []
-    assert (await client.get("/incidents/active")).json() == []
+    assert (await client.get("/incidents/active")).json()["items"] == []
 
 
 async def test_pings_a_minute_apart_still_teach_the_period(client: httpx.AsyncClient) -> None:
@@ -73,7 +73,7 @@ async def test_the_first_heartbeats_say_why_the_status_is_unknown(
     first = (await client.post("/heartbeat/other")).json()
     shown = (await client.get("/services/other")).json()
     assert shown["hint"] == first["hint"] and "3 more heartbeats" in shown["hint"]
-    listed = {s["key"]: s["hint"] for s in (await client.get("/services")).json()}
+    listed = {s["key"]: s["hint"] for s in (await client.get("/services")).json()["items"]}
     assert listed == {"newbie": None, "other": shown["hint"]}
     declared = (await client.post("/heartbeat/declared?period=300")).json()
     assert (declared["status"], declared["hint"]) == ("alive", None)
@@ -94,7 +94,7 @@ async def test_a_ping_resumes_a_paused_service_by_default(client: httpx.AsyncCli
         ("alive", "paused", "paused"),
         ("paused", "alive", "resumed by a success ping"),
     ]
-    assert (await client.get("/incidents/active")).json() == []
+    assert (await client.get("/incidents/active")).json()["items"] == []
 
 
 async def test_a_service_can_be_kept_paused_when_it_pings(client: httpx.AsyncClient) -> None:
@@ -235,6 +235,6 @@ async def test_failed_checks_are_counted_for_probes_only(
     body = {"key": "web", "type": "http", "endpoint": f"{http_target}/fail"}
     assert (await client.post("/services", json=body)).status_code == 201
     await client.post("/services/web/check")
-    active = {i["service_key"]: i for i in (await client.get("/incidents/active")).json()}
+    active = {i["service_key"]: i for i in (await client.get("/incidents/active")).json()["items"]}
     assert active["cron"]["checks_failed_count"] is None  # a heartbeat service has no checks
     assert active["web"]["checks_failed_count"] == 1

@@ -40,14 +40,14 @@ async def test_an_outage_is_one_incident_with_its_duration(client: httpx.AsyncCl
     await client.post("/heartbeat/billing?period=3600")
     await at(client, 10)
     await client.post("/heartbeat/billing/fail", content=b"disk full")
-    [active] = (await client.get("/incidents/active")).json()
+    [active] = (await client.get("/incidents/active")).json()["items"]
     assert active["service_key"] == "billing" and active["resolved"] is False
     assert active["duration"] is None and active["started_at"].startswith("2026-05-04T08:10:00")
     assert active["last_error"] == "disk full"
 
     await at(client, 40)
     await client.post("/heartbeat/billing")
-    assert (await client.get("/incidents/active")).json() == []
+    assert (await client.get("/incidents/active")).json()["items"] == []
     page = (await client.get("/services/billing/incidents")).json()
     [incident] = page["items"]
     assert incident["resolved"] is True and incident["duration"] == approx(1800)

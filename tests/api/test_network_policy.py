@@ -45,7 +45,7 @@ async def test_a_probe_at_the_metadata_address_is_refused(
     r = await client.post("/services", json={"key": "m", "type": kind, "endpoint": endpoint})
     assert r.status_code == 422
     assert r.json()["detail"] == f"endpoint: {METADATA}; heartwatch does not connect there"
-    assert (await client.get("/services")).json() == []
+    assert (await client.get("/services")).json()["items"] == []
 
 
 @pytest.mark.parametrize(

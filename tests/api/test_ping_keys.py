@@ -193,7 +193,7 @@ async def test_auto_registration_stops_at_the_cap(
     assert (await client.post("/heartbeat/first")).status_code == 200
     assert (await client.post("/heartbeat/manual")).status_code == 200
     await new_service(client, "fourth")
-    services = (await client.get("/services")).json()
+    services = (await client.get("/services")).json()["items"]
     assert sorted(s["key"] for s in services) == ["first", "fourth", "manual", "second"]
 
 
@@ -202,4 +202,4 @@ async def test_the_cap_holds_within_one_batch(runtime: Runtime, client: httpx.As
     runtime.heartbeats.max_services = 2
     answers = await asyncio.gather(*(client.post(f"/heartbeat/k{i}") for i in range(5)))
     assert sorted(a.status_code for a in answers) == [200, 200, 409, 409, 409]
-    assert len((await client.get("/services")).json()) == 2
+    assert len((await client.get("/services")).json()["items"]) == 2

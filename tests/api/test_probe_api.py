@@ -81,7 +81,7 @@ async def test_bad_probe_registrations_get_clear_422s(
     response = await create(client, key="bad", **body)
     assert response.status_code == status, response.text
     assert words.lower() in response.json()["detail"].lower(), response.json()
-    assert (await client.get("/services")).json() == []
+    assert (await client.get("/services")).json()["items"] == []
 
 
 async def test_patch_merges_settings_and_put_replaces_them(
@@ -128,7 +128,7 @@ async def test_manual_check_runs_now_and_is_recorded(
     assert [i["status"] for i in history["items"]] == ["up"]
     row = (await client.get("/services/ok")).json()
     assert row["status"] == "alive" and row["last_check_at"] is not None
-    transitions = (await client.get("/state-history?service_key=bad")).json()
+    transitions = (await client.get("/state-history?service_key=bad")).json()["items"]
     assert [(t["from_state"], t["to_state"]) for t in transitions] == [("unknown", "down")]
 
 

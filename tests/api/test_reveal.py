@@ -83,8 +83,8 @@ async def test_the_views_keep_their_shape_for_a_read_key(
     probe_id = str(services[0])
     # The listing keeps views per audience: each sees its own, in any order.
     for _ in range(2):
-        as_admin = (await client.get("/services", headers=admin)).json()
-        as_read = (await client.get("/services", headers=read)).json()
+        as_admin = (await client.get("/services", headers=admin)).json()["items"]
+        as_read = (await client.get("/services", headers=read)).json()["items"]
         assert [s["id"] for s in as_read] == [None, None]
         assert {s["id"] for s in as_admin} == {str(i) for i in services}
         assert [{**s, "id": None} for s in as_admin] == as_read
@@ -105,7 +105,7 @@ async def test_the_views_keep_their_shape_for_a_read_key(
 
     health = (await client.get("/services/web/health", headers=read)).json()
     assert health["service_id"] is None and health["last_result"]["detail"] is None
-    [incident] = (await client.get("/incidents/active", headers=read)).json()
+    [incident] = (await client.get("/incidents/active", headers=read)).json()["items"]
     assert incident["service_id"] is None and incident["service_key"] == "web"
     uptime = (await client.get("/metrics/uptime/web", headers=read)).json()
     assert uptime["service_id"] is None and uptime["service_key"] == "web"
@@ -118,7 +118,7 @@ async def test_open_access_shows_everything_as_before(
         "/services", json={"key": "web", "type": "http", "endpoint": f"{http_target}/fail"}
     )
     assert (await client.post("/services/web/check")).json()["detail"] == BODY_SNIPPET
-    listed = (await client.get("/services")).json()
+    listed = (await client.get("/services")).json()["items"]
     assert listed[0]["id"] == created.json()["id"] is not None
     history = (await client.get("/services/web/history")).json()
     assert history["items"][0]["detail"] == BODY_SNIPPET

@@ -36,7 +36,7 @@ async def test_create_get_patch_delete(client: httpx.AsyncClient) -> None:
 
     assert (await client.delete(f"/services/{service['id']}")).status_code == 204
     assert (await client.get("/services/billing")).status_code == 404
-    assert (await client.get("/services")).json() == []
+    assert (await client.get("/services")).json()["items"] == []
 
 
 async def test_pause_and_resume(client: httpx.AsyncClient) -> None:
@@ -66,7 +66,7 @@ async def test_the_list_shows_each_service_as_its_own_page_does(
     )
 
     async def agree() -> list[dict[str, object]]:
-        listed: list[dict[str, object]] = (await client.get("/services")).json()
+        listed: list[dict[str, object]] = (await client.get("/services")).json()["items"]
         for item in listed:
             assert item == (await client.get(f"/services/{item['key']}")).json()
         return listed
@@ -78,7 +78,8 @@ async def test_the_list_shows_each_service_as_its_own_page_does(
     # No row changes below: the views must still move with the clock.
     await client.post("/dev/clock", json={"advance_seconds": 121})
     assert [s["status"] for s in await agree()] == ["silent", "unknown", "unknown"]
-    assert [s["key"] for s in (await client.get("/services?status=silent")).json()] == ["beats"]
+    silent = (await client.get("/services?status=silent")).json()["items"]
+    assert [s["key"] for s in silent] == ["beats"]
     await client.post("/dev/clock", json={"advance_seconds": 120})
     assert [s["status"] for s in await agree()] == ["down", "unknown", "unknown"]
     await client.post("/dev/clock", json={"advance_seconds": -240})  # (the dev clock goes back)
@@ -90,7 +91,7 @@ async def test_the_list_shows_each_service_as_its_own_page_does(
 async def test_list_rows_carry_the_issue_fields(client: httpx.AsyncClient) -> None:
     await client.post("/heartbeat/a")
     await client.post("/heartbeat/b?period=30")
-    rows = (await client.get("/services")).json()
+    rows = (await client.get("/services")).json()["items"]
     assert [r["key"] for r in rows] == ["a", "b"]
     for field in (
         "id",
@@ -105,7 +106,7 @@ async def test_list_rows_carry_the_issue_fields(client: httpx.AsyncClient) -> No
         "created_at",
     ):
         assert field in rows[0]
-    assert [r["key"] for r in (await client.get("/services?status=alive")).json()] == ["b"]
+    assert [r["key"] for r in (await client.get("/services?status=alive")).json()["items"]] == ["b"]
 
 
 async def test_history_pages_newest_first_with_a_cursor(client: httpx.AsyncClient) -> None:
@@ -132,7 +133,7 @@ async def test_state_history_filters_by_service_and_time(client: httpx.AsyncClie
     await client.post("/heartbeat/one?period=60")
     await client.post("/dev/clock", json={"advance_seconds": 3600})
     await client.post("/heartbeat/two?period=60")
-    everything = (await client.get("/state-history")).json()
+    everything = (await client.get("/state-history")).json()["items"]
     assert [t["service_key"] for t in everything] == ["two", "one"]
     for field in (
         "service_key",
@@ -143,11 +144,12 @@ async def test_state_history_filters_by_service_and_time(client: httpx.AsyncClie
         "alert_sent",
     ):
         assert field in everything[0]
-    only_one = (await client.get("/state-history?service_key=one")).json()
+    only_one = (await client.get("/state-history?service_key=one")).json()["items"]
     assert [t["service_key"] for t in only_one] == ["one"]
-    since = (await client.get("/state-history", params={"from": everything[0]["timestamp"]})).json()
+    latest = {"from": everything[0]["timestamp"]}
+    since = (await client.get("/state-history", params=latest)).json()["items"]
     assert [t["service_key"] for t in since] == ["two"]
-    assert len((await client.get("/state-history?limit=1")).json()) == 1
+    assert len((await client.get("/state-history?limit=1")).json()["items"]) == 1
 
 
 async def test_dev_clock_moves_api_stamps(client: httpx.AsyncClient) -> None:
@@ -267,10 +269,10 @@ async def test_services_are_shown_as_of_now_even_when_no_worker_ran(
     await client.post("/dev/clock", json={"advance_seconds": 130})
     row = (await client.get("/services/lonely")).json()
     assert (row["status"], row["health"]) == ("silent", "unhealthy")
-    assert row["status_since"] == (await client.get("/services")).json()[0]["status_since"]
+    assert row["status_since"] == (await client.get("/services")).json()["items"][0]["status_since"]
     await client.post("/dev/clock", json={"advance_seconds": 120})
     assert (await client.get("/services/lonely")).json()["status"] == "down"
-    assert [r["key"] for r in (await client.get("/services?status=unknown")).json()] == []
+    assert [r["key"] for r in (await client.get("/services?status=unknown")).json()["items"]] == []
 
 
 @pytest.mark.parametrize(
@@ -299,8 +301,9 @@ async def test_patch_null_criticality_is_422_and_changes_nothing(client: httpx.A
 async def test_status_filter_uses_the_status_as_shown(client: httpx.AsyncClient) -> None:
     await client.post("/heartbeat/lagging?period=60")
     await client.post("/dev/clock", json={"advance_seconds": 300})  # no worker runs here
-    assert [r["key"] for r in (await client.get("/services?status=down")).json()] == ["lagging"]
-    assert (await client.get("/services?status=alive")).json() == []
+    down = (await client.get("/services?status=down")).json()["items"]
+    assert [r["key"] for r in down] == ["lagging"]
+    assert (await client.get("/services?status=alive")).json()["items"] == []
 
 
 async def test_dev_clock_refuses_absurd_times(client: httpx.AsyncClient) -> None:

@@ -55,8 +55,8 @@ def test_up_with_the_admin_key_starts_and_enforces(launcher: Launcher) -> None:
     listed = http.get("/services", headers=read)
     assert listed.status_code == 200
     # (the worker's own service may have reported in by now too)
-    [billing] = [s for s in listed.json() if s["key"] == "billing"]
-    assert billing["id"] is None and all(s["id"] is None for s in listed.json())
+    [billing] = [s for s in listed.json()["items"] if s["key"] == "billing"]
+    assert billing["id"] is None and all(s["id"] is None for s in listed.json()["items"])
     assert http.delete("/services/billing", headers=read).status_code == 403
     assert "warning" not in proc.log().split("heartwatch starting")[0]
     assert_clean_exit(proc)

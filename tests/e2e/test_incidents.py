@@ -22,13 +22,13 @@ def test_an_outage_makes_one_incident_and_the_uptime_figures(launcher: Launcher)
 
     hw.advance(300)  # quiet for 5 periods: silent at +2P, down at +4P
     hw.wait_recorded("db", "down")
-    [open_] = hw.http.get("/incidents/active").json()
+    [open_] = hw.http.get("/incidents/active").json()["items"]
     assert datetime.fromisoformat(open_["started_at"]) == last + timedelta(seconds=240)
     assert open_["duration"] is None
     assert open_["checks_failed_count"] is None  # a heartbeat service has no checks to count
 
     recovered = datetime.fromisoformat(hw.heartbeat("db")["received_at"])
-    assert hw.http.get("/incidents/active").json() == []
+    assert hw.http.get("/incidents/active").json()["items"] == []
     [incident] = hw.http.get("/services/db/incidents").json()["items"]
     outage = (recovered - (last + timedelta(seconds=240))).total_seconds()
     assert incident["resolved"] and incident["duration"] == pytest.approx(outage, abs=1e-3)

@@ -63,7 +63,7 @@ class Stack:
         assert r.status_code == 200, r.text
         return [
             (t["from_state"], t["to_state"], datetime.fromisoformat(t["timestamp"]))
-            for t in reversed(r.json())
+            for t in reversed(r.json()["items"])
         ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from heartwatch.api.paging import NextCursor
 from heartwatch.api.schemas import ServiceId, shown_id
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.snippets import hide
@@ -65,8 +66,10 @@ class IncidentOut(BaseModel):
 
 
 class IncidentPage(BaseModel):
+    """One page of incidents, newest first."""
+
     items: list[IncidentOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+    next_cursor: NextCursor
 
 
 class LatencyOut(BaseModel):

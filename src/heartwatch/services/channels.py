@@ -3,6 +3,7 @@ made from the seed's `.env` (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,12 +79,17 @@ async def list_channels(session: AsyncSession) -> list[NotificationChannel]:
 
 
 async def outbox(
-    session: AsyncSession, channel: str | None, status: str | None, limit: int
+    session: AsyncSession,
+    channel: str | None,
+    status: str | None,
+    limit: int,
+    *,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[NotificationEvent]:
     """The outbox, newest first: of one channel (its id or name) or all, of one status
-    (queued, sending, sent, failed) or all."""
+    (queued, sending, sent, failed) or all; `before` a keyset cursor (created_at, id)."""
     channel_id = (await get_channel(session, channel)).id if channel else None
-    return await store.events_page(session, channel_id, status, limit)
+    return await store.events_page(session, channel_id, status, limit, before=before)
 
 
 async def create_channel(

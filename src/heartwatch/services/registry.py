@@ -337,10 +337,11 @@ async def state_history(
     start: datetime | None,
     end: datetime | None,
     limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[tuple[StateTransition, str]]:
     service_id = None
     if service_key is not None:
         service_id = (await get_service(session, service_key)).id
     return await history_pages.transitions(
-        session, service_id=service_id, start=start, end=end, limit=limit
+        session, service_id=service_id, start=start, end=end, before=before, limit=limit
     )

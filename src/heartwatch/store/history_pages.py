@@ -53,8 +53,9 @@ async def transitions(
     start: datetime | None,
     end: datetime | None,
     limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[tuple[StateTransition, str]]:
-    """Newest first, each with its service's key."""
+    """Newest first, each with its service's key; `before`: as in `history_page`."""
     stmt = select(StateTransition, Service.key).join(
         Service, Service.id == StateTransition.service_id
     )
@@ -64,5 +65,10 @@ async def transitions(
         stmt = stmt.where(StateTransition.at >= start)
     if end is not None:
         stmt = stmt.where(StateTransition.at <= end)
+    if before is not None:
+        at, row_id = before
+        stmt = stmt.where(
+            (StateTransition.at < at) | ((StateTransition.at == at) & (StateTransition.id < row_id))
+        )
     stmt = stmt.order_by(StateTransition.at.desc(), StateTransition.id.desc()).limit(limit)
     return [(t, key) for t, key in (await session.execute(stmt)).all()]

@@ -189,9 +189,21 @@ async def settle_alert_sent(session: AsyncSession, transition_id: uuid.UUID) -> 
 
 
 async def events_page(
-    session: AsyncSession, channel_id: uuid.UUID | None, status: str | None, limit: int
+    session: AsyncSession,
+    channel_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    *,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[NotificationEvent]:
+    """Newest first; `before`: the (created_at, id) of the previous page's last event."""
     stmt = select(NotificationEvent)
+    if before is not None:
+        at, event_id = before
+        stmt = stmt.where(
+            (NotificationEvent.created_at < at)
+            | ((NotificationEvent.created_at == at) & (NotificationEvent.id < event_id))
+        )
     if channel_id is not None:
         stmt = stmt.where(NotificationEvent.channel_id == channel_id)
     if status is not None:

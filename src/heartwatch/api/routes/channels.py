@@ -19,6 +19,8 @@ from heartwatch.api.channel_schemas import (
     TestOut,
 )
 from heartwatch.api.deps import ReadSession, RuntimeDep
+from heartwatch.api.list_schemas import ChannelList, EventPage
+from heartwatch.api.paging import Cursor, Limit, decode_cursor, page_cursor
 from heartwatch.api.snippets import redact_for
 from heartwatch.services import channels, registry
 
@@ -29,9 +31,11 @@ def _spec(body: ChannelIn | ChannelPatch) -> channels.ChannelSpec:
     return channels.ChannelSpec(**body.model_dump())
 
 
-@router.get("/channels", response_model=list[ChannelOut])
-async def list_channels(runtime: RuntimeDep, session: ReadSession) -> list[ChannelOut]:
-    return [ChannelOut.of(c, runtime.notifiers) for c in await channels.list_channels(session)]
+@router.get("/channels", response_model=ChannelList)
+async def list_channels(runtime: RuntimeDep, session: ReadSession) -> ChannelList:
+    """Every channel, by name (secrets masked), in one page."""
+    rows = await channels.list_channels(session)
+    return ChannelList(items=[ChannelOut.of(c, runtime.notifiers) for c in rows])
 
 
 @router.post("/channels", response_model=ChannelOut, status_code=201)
@@ -80,18 +84,25 @@ async def test_channel(runtime: RuntimeDep, session: ReadSession, id: str) -> Te
     return TestOut(delivered=error is None, error=error)
 
 
-@router.get("/notifications", response_model=list[EventOut])
+@router.get("/notifications", response_model=EventPage)
 async def notifications(
-    runtime: RuntimeDep,
     session: ReadSession,
     reveal: Reveal,
-    channel: str | None = None,
+    channel: Annotated[str | None, Query(description="a channel's id or name")] = None,
     status: Annotated[str | None, Query(pattern="^(queued|sending|sent|failed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[EventOut]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> EventPage:
     """The outbox, newest first: what was queued for whom, and what became of it."""
-    events = [EventOut.of(e) for e in await channels.outbox(session, channel, status, limit)]
-    return redact_for(events, include_snippets=reveal)  # what far ends answered: admins
+    before = decode_cursor(cursor) if cursor else None
+    rows = await channels.outbox(session, channel, status, limit, before=before)
+    events = [EventOut.of(e) for e in rows]
+    last = (events[-1].created_at, events[-1].id) if events else None
+    return EventPage(
+        # what far ends answered: admins only
+        items=redact_for(events, include_snippets=reveal),
+        next_cursor=page_cursor(len(events), limit, last),
+    )
 
 
 @router.post("/services/{id}/mute", response_model=MuteOut)

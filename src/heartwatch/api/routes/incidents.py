@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession
 from heartwatch.api.metrics_schemas import IncidentColumns, IncidentOut, IncidentPage
-from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
+from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.schemas import UTCTime
 from heartwatch.services import incidents as incident_service
 from heartwatch.services import registry
@@ -32,7 +32,7 @@ def _page(rows: Sequence[IncidentColumns], limit: int, reveal: bool) -> Incident
 
 @router.get("/services/{id}/incidents", response_model=IncidentPage)
 async def service_incidents(
-    session: ReadSession, reveal: Reveal, id: str, limit: Limit = 100, cursor: str | None = None
+    session: ReadSession, reveal: Reveal, id: str, limit: Limit = 100, cursor: Cursor = None
 ) -> IncidentPage:
     """A service's incidents, newest first."""
     before = decode_cursor(cursor) if cursor else None
@@ -41,10 +41,12 @@ async def service_incidents(
     return _page(rows, limit, reveal)
 
 
-@router.get("/incidents/active", response_model=list[IncidentOut])
-async def active_incidents(session: ReadSession, reveal: Reveal) -> list[IncidentOut]:
-    """Every open incident, newest first."""
-    return _out(await incident_service.open_now(session), reveal)
+@router.get("/incidents/active", response_model=IncidentPage)
+async def active_incidents(session: ReadSession, reveal: Reveal) -> IncidentPage:
+    """Every open incident, newest first, in one page (`next_cursor` is null)."""
+    return IncidentPage(
+        items=_out(await incident_service.open_now(session), reveal), next_cursor=None
+    )
 
 
 @router.get("/incidents", response_model=IncidentPage)
@@ -55,7 +57,7 @@ async def incidents(
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     service_key: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> IncidentPage:
     """Incidents that overlap [from, to] (an outage still going, or one that began
     before `from` and ended after it, is included), newest first."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from heartwatch.api.auth import REAL_TIME
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.key_schemas import KeyCreated, KeyIn, KeyOut
+from heartwatch.api.list_schemas import KeyList
 from heartwatch.services import auth
 
 router = APIRouter(prefix="/keys", tags=["access"])
@@ -24,11 +25,11 @@ async def create_key(runtime: RuntimeDep, body: KeyIn, response: Response) -> Ke
     return KeyCreated(**KeyOut.of(row, now).model_dump(), key=full_key)
 
 
-@router.get("", response_model=list[KeyOut])
-async def list_keys(session: ReadSession) -> list[KeyOut]:
-    """Every API key, revoked and expired ones included (never a secret)."""
+@router.get("", response_model=KeyList)
+async def list_keys(session: ReadSession) -> KeyList:
+    """Every API key, revoked and expired ones included (never a secret), in one page."""
     now = REAL_TIME.now()
-    return [KeyOut.of(row, now) for row in await auth.list_keys(session)]
+    return KeyList(items=[KeyOut.of(row, now) for row in await auth.list_keys(session)])
 
 
 @router.delete("/{id}", response_model=KeyOut)

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 
 from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
-from heartwatch.api.paging import Limit, check_window, decode_cursor, next_cursor
+from heartwatch.api.list_schemas import ServiceList
+from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.schemas import (
     CheckResultOut,
     CheckResultPage,
@@ -51,7 +52,7 @@ def service_listings() -> dict[bool, ServiceListing]:
     }
 
 
-@router.get("", response_model=list[ServiceOut])
+@router.get("", response_model=ServiceList)
 async def list_services(
     request: Request,
     runtime: RuntimeDep,
@@ -62,8 +63,8 @@ async def list_services(
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
     listing: ServiceListing = request.app.state.service_listings[reveal]
-    body = await listing.json(session, runtime.rules, runtime.clock.now(), status)
-    return Response(body, media_type="application/json")
+    items = await listing.json(session, runtime.rules, runtime.clock.now(), status)
+    return Response(b'{"items":' + items + b',"next_cursor":null}', media_type="application/json")
 
 
 def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeConfig | None:
@@ -222,7 +223,7 @@ async def history(
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> HeartbeatPage | CheckResultPage:
     """Newest first: heartbeats of a heartbeat service, check results of a probe service.
     Follow `next_cursor` for older pages."""

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Query
 
 from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession
-from heartwatch.api.paging import Limit, check_window
+from heartwatch.api.list_schemas import TransitionPage
+from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, page_cursor
 from heartwatch.api.schemas import TransitionOut, UTCTime
 from heartwatch.services import registry
 
 router = APIRouter(tags=["history"])
 
 
-@router.get("/state-history", response_model=list[TransitionOut])
+@router.get("/state-history", response_model=TransitionPage)
 async def state_history(
     session: ReadSession,
     reveal: Reveal,
@@ -23,9 +24,15 @@ async def state_history(
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     limit: Limit = 100,
-) -> list[TransitionOut]:
+    cursor: Cursor = None,
+) -> TransitionPage:
+    """Status changes, newest first (of one service with `service_key`), within
+    [from, to]."""
     check_window(start, end)
+    before = decode_cursor(cursor) if cursor else None
     rows = await registry.state_history(
-        session, service_key=service_key, start=start, end=end, limit=limit
+        session, service_key=service_key, start=start, end=end, before=before, limit=limit
     )
-    return [TransitionOut.of(t, key, reveal=reveal) for t, key in rows]
+    items = [TransitionOut.of(t, key, reveal=reveal) for t, key in rows]
+    last = (items[-1].timestamp, items[-1].id) if items else None
+    return TransitionPage(items=items, next_cursor=page_cursor(len(items), limit, last))

@@ -12,6 +12,7 @@ from heartwatch.api.auth import AUTH_RESPONSES, authorize
 from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
+from heartwatch.api.openapi_doc import install_openapi
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.service_listings = services.service_listings()
     install_error_handlers(app)
+    install_openapi(app, runtime)
     # Open to anyone: liveness and readiness (and the docs, which FastAPI serves).
     app.include_router(health.router)
     # Heartbeats need no API key (senders have their own rules: the ping key).

@@ -28,9 +28,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
 from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.problems import problems
 from heartwatch.clock import SystemClock
 from heartwatch.domain.auth import Access, AuthMode, sees_secrets
 from heartwatch.domain.ratelimit import client_bucket, retry_after_header
@@ -81,16 +81,8 @@ def required_access(method: str, path: str | None) -> Access:
     return Access.READ if method in READ_METHODS else Access.WRITE
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 # Declared on every protected router, for the OpenAPI.
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "no API key, or an unknown, revoked or expired one"},
-    403: {"model": Problem, "description": "the key's role may not do this"},
-    429: {"model": Problem, "description": "too many failed API keys from this address"},
-}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = problems(400, 401, 403, 429)
 
 
 def _challenge(error: str | None = None) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from heartwatch.api import examples
 from heartwatch.api.schemas import UTCTime
 from heartwatch.domain.alerts import AlertEvent, Criticality
 from heartwatch.notifiers.base import masked
@@ -52,6 +53,8 @@ class ChannelPatch(BaseModel):
 
 
 class ChannelOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHANNEL_OUT]})
+
     id: uuid.UUID
     name: str
     type: str
@@ -144,6 +147,8 @@ class MuteIn(BaseModel):
 
 
 class MuteOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MUTE_OUT]})
+
     service_id: uuid.UUID
     service_key: str
     muted_until: datetime | None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from heartwatch.api import examples
 from heartwatch.api.schemas import UTCTime
 from heartwatch.domain.auth import LIFETIME_RULE, NAME_MAX_LENGTH, Role, parse_lifetime
 from heartwatch.services.auth import key_state
@@ -68,4 +69,6 @@ class KeyOut(BaseModel):
 
 
 class KeyCreated(KeyOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.KEY_CREATED]})
+
     key: str = Field(description="the whole key: shown this once, kept nowhere")

@@ -29,6 +29,8 @@ REF = "#/components/schemas/"
 BODY_METHODS = frozenset({"post", "put", "patch"})
 # The camelCase `timeout` (seconds) is a probe field too (stored as timeout_ms).
 _PROBE_PROPERTIES = frozenset({*PROBE_FIELDS, "timeout"})
+# Refused on a probe service (services.registry).
+_HEARTBEAT_PROPERTIES = frozenset({"expected_period_sec", "resume_on_ping"})
 
 
 def install_openapi(app: FastAPI, runtime: Runtime) -> None:
@@ -105,8 +107,18 @@ def _document_refusals(method: str, operation: dict[str, Any]) -> None:
             continue
         if "content" not in response:
             response["content"] = _problem_content()
+        _problems_as_json(response["content"])
         if status == "422":
             response["description"] = MEANING[422]
+
+
+def _problems_as_json(content: dict[str, Any]) -> None:
+    """A refusal is JSON even from a route that answers plain text (the Healthchecks
+    pings), where FastAPI files a declared model under the route's own media type."""
+    for media_type in [m for m in content if m != "application/json"]:
+        ref = content[media_type].get("schema", {}).get("$ref", "")
+        if ref.removeprefix(REF) in {"Problem", "ValidationProblem"}:
+            content.setdefault("application/json", content.pop(media_type))
 
 
 def _type_name(type_name: str, suffix: str) -> str:
@@ -133,7 +145,7 @@ def _variant(
     properties = {
         name: schema
         for name, schema in base["properties"].items()
-        if (probe or name not in _PROBE_PROPERTIES) and name != "type"
+        if name not in (_HEARTBEAT_PROPERTIES if probe else _PROBE_PROPERTIES) and name != "type"
     }
     required = [r for r in base.get("required", []) if r in properties]
     if type_name is not None:

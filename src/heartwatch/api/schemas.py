@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from heartwatch.api import examples
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -97,6 +98,8 @@ class ServiceColumns(StatusColumns, Protocol):
 
 
 class ServiceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SERVICE_OUT]})
+
     id: ServiceId
     key: str
     name: str
@@ -412,6 +415,8 @@ class HealthOut(BaseModel):
 
 
 class PingAck(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PING_ACK]})
+
     ok: bool = True
     service_id: uuid.UUID
     service_key: str
@@ -468,6 +473,8 @@ class ClockMove(BaseModel):
 
 
 class ClockOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CLOCK_OUT]})
+
     now: datetime
     real_now: datetime
     offset_seconds: float

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
+from heartwatch.api import examples
 from heartwatch.api.auth import Reveal
 from heartwatch.api.channel_schemas import (
     ChannelIn,
@@ -21,10 +22,13 @@ from heartwatch.api.channel_schemas import (
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.list_schemas import ChannelList, EventPage
 from heartwatch.api.paging import Cursor, Limit, decode_cursor, page_cursor
+from heartwatch.api.problems import problems
 from heartwatch.api.snippets import redact_for
 from heartwatch.services import channels, registry
 
 router = APIRouter(tags=["notifications"])
+NOT_FOUND = problems(404)
+NAME_TAKEN = problems(404, s409="another channel has that name")
 
 
 def _spec(body: ChannelIn | ChannelPatch) -> channels.ChannelSpec:
@@ -38,8 +42,15 @@ async def list_channels(runtime: RuntimeDep, session: ReadSession) -> ChannelLis
     return ChannelList(items=[ChannelOut.of(c, runtime.notifiers) for c in rows])
 
 
-@router.post("/channels", response_model=ChannelOut, status_code=201)
-async def create_channel(runtime: RuntimeDep, body: ChannelIn) -> ChannelOut:
+@router.post(
+    "/channels",
+    response_model=ChannelOut,
+    status_code=201,
+    responses=problems(s409="another channel has that name"),
+)
+async def create_channel(
+    runtime: RuntimeDep, body: Annotated[ChannelIn, Body(openapi_examples=examples.CHANNEL_IN)]
+) -> ChannelOut:
     """Add a channel; its `config` is checked against its type's settings."""
     async with runtime.db.writing() as session:
         row = await channels.create_channel(
@@ -48,13 +59,20 @@ async def create_channel(runtime: RuntimeDep, body: ChannelIn) -> ChannelOut:
     return ChannelOut.of(row, runtime.notifiers)
 
 
-@router.get("/channels/{id}", response_model=ChannelOut)
+@router.get("/channels/{id}", response_model=ChannelOut, responses=NOT_FOUND)
 async def get_channel(runtime: RuntimeDep, session: ReadSession, id: str) -> ChannelOut:
+    """One channel (by its UUID or its name), secrets masked."""
     return ChannelOut.of(await channels.get_channel(session, id), runtime.notifiers)
 
 
-@router.patch("/channels/{id}", response_model=ChannelOut)
-async def update_channel(runtime: RuntimeDep, id: str, body: ChannelPatch) -> ChannelOut:
+@router.patch("/channels/{id}", response_model=ChannelOut, responses=NAME_TAKEN)
+async def update_channel(
+    runtime: RuntimeDep,
+    id: str,
+    body: Annotated[ChannelPatch, Body(openapi_examples=examples.CHANNEL_PATCH)],
+) -> ChannelOut:
+    """Change only the fields given; a `config` is checked against the type's settings
+    (its secrets may be sent back masked, as shown, while the destination stays)."""
     async with runtime.db.writing() as session:
         row = await channels.update_channel(
             session,
@@ -67,14 +85,15 @@ async def update_channel(runtime: RuntimeDep, id: str, body: ChannelPatch) -> Ch
     return ChannelOut.of(row, runtime.notifiers)
 
 
-@router.delete("/channels/{id}", status_code=204, response_class=Response)
+@router.delete("/channels/{id}", status_code=204, response_class=Response, responses=NOT_FOUND)
 async def delete_channel(runtime: RuntimeDep, id: str) -> Response:
+    """Delete a channel (its outbox goes with it)."""
     async with runtime.db.writing() as session:
         await channels.delete_channel(session, id)
     return Response(status_code=204)
 
 
-@router.post("/channels/{id}/test", response_model=TestOut)
+@router.post("/channels/{id}/test", response_model=TestOut, responses=NOT_FOUND)
 async def test_channel(runtime: RuntimeDep, session: ReadSession, id: str) -> TestOut:
     """Send a test message now, and say whether it was delivered."""
     row = await channels.get_channel(session, id)
@@ -84,7 +103,11 @@ async def test_channel(runtime: RuntimeDep, session: ReadSession, id: str) -> Te
     return TestOut(delivered=error is None, error=error)
 
 
-@router.get("/notifications", response_model=EventPage)
+@router.get(
+    "/notifications",
+    response_model=EventPage,
+    responses=problems(s404="no channel has that id or name"),
+)
 async def notifications(
     session: ReadSession,
     reveal: Reveal,
@@ -105,8 +128,10 @@ async def notifications(
     )
 
 
-@router.post("/services/{id}/mute", response_model=MuteOut)
-async def mute(runtime: RuntimeDep, id: str, body: MuteIn) -> MuteOut:
+@router.post("/services/{id}/mute", response_model=MuteOut, responses=NOT_FOUND)
+async def mute(
+    runtime: RuntimeDep, id: str, body: Annotated[MuteIn, Body(openapi_examples=examples.MUTE_IN)]
+) -> MuteOut:
     """Mute a service for a maintenance window: its transitions are still recorded (and
     count in its uptime), but nobody is told."""
     now = runtime.clock.now()
@@ -116,8 +141,9 @@ async def mute(runtime: RuntimeDep, id: str, body: MuteIn) -> MuteOut:
     return MuteOut(service_id=row.id, service_key=row.key, muted_until=until)
 
 
-@router.delete("/services/{id}/mute", response_model=MuteOut)
+@router.delete("/services/{id}/mute", response_model=MuteOut, responses=NOT_FOUND)
 async def unmute(runtime: RuntimeDep, id: str) -> MuteOut:
+    """End a service's maintenance window now: it is alerted on again."""
     async with runtime.db.writing() as session:
         row = await registry.unmute(session, id)
     return MuteOut(service_id=row.id, service_key=row.key, muted_until=None)

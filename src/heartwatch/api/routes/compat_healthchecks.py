@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from heartwatch.api.deps import RuntimeDep
@@ -26,6 +26,7 @@ from heartwatch.api.pings import (
     refuse_without_ping_key,
     services_full,
 )
+from heartwatch.api.problems import problems
 from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
@@ -35,6 +36,20 @@ from heartwatch.runtime import Runtime
 from heartwatch.services.heartbeats import ServicesFull, UnknownService
 
 router = APIRouter(tags=["compatibility: Healthchecks"])
+# Healthchecks' own answers are plain text; the refusals it does not have are JSON.
+BY_ID: dict[int | str, dict[str, Any]] = {
+    200: {"description": "recorded", "content": {"text/plain": {"example": "OK"}}},
+    404: {
+        "description": "no such service (or signal), or ping keys are not enabled",
+        "content": {
+            "text/plain": {"schema": {"type": "string"}, "example": "not found"},
+            # ping keys not enabled: said in JSON, as the other refusals
+            "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    },
+    **problems(s401="the ping key is missing or wrong"),
+}
+BY_SLUG = {**BY_ID, **problems(s409="`?create=1` past HEARTWATCH_MAX_SERVICES")}
 
 METHODS = ("GET", "HEAD", "POST")
 _SUFFIXES = {"start": Signal.START, "fail": Signal.FAIL, "log": Signal.LOG}
@@ -112,41 +127,73 @@ async def _by_slug(
     return await _record(request, runtime, signal, key=slug, run_id=rid, create=bool(create))
 
 
-@ping_route(router, "/ping/{service_id}", METHODS, response_class=PlainTextResponse)
+@ping_route(
+    router,
+    "/ping/{service_id}",
+    METHODS,
+    response_class=PlainTextResponse,
+    responses=BY_ID,
+    summary="Healthchecks ping by UUID",
+)
 async def hc_ping(
     request: Request, runtime: RuntimeDep, service_id: str, rid: RunId = None
 ) -> Response:
+    """Success, by the service's UUID: `curl -fsS -m 10 http://localhost:8765/ping/<uuid>`.
+    Answers `OK`, or 404 `not found`."""
     sid = _uuid(service_id)
     if sid is None:
         return _not_found()
     return await _by_id(request, runtime, sid, Signal.SUCCESS, rid)
 
 
-@ping_route(router, "/ping/{first}/{second}", METHODS, response_class=PlainTextResponse)
+@ping_route(
+    router,
+    "/ping/{id_or_ping_key}/{signal_or_slug}",
+    METHODS,
+    response_class=PlainTextResponse,
+    responses=BY_SLUG,
+    summary="Healthchecks signal by UUID, or ping by slug",
+)
 async def hc_ping_signal_or_slug(
     request: Request,
     runtime: RuntimeDep,
-    first: str,
-    second: str,
+    id_or_ping_key: Annotated[str, Path(description="a service's UUID, or the ping key")],
+    signal_or_slug: Annotated[
+        str,
+        Path(
+            description="after a UUID: start, fail, log or an exit status (0: success); "
+            "after the ping key: the service's key (a success)"
+        ),
+    ],
     rid: RunId = None,
     create: Create = 0,
 ) -> Response:
-    """`/ping/<uuid>/<signal>` or `/ping/<ping key>/<slug>`."""
-    sid = _uuid(first)
-    signal = _signal(second)
+    """`/ping/<uuid>/<signal>` (a signal of the service with that UUID) or
+    `/ping/<ping key>/<slug>` (a success of the service with that key)."""
+    sid = _uuid(id_or_ping_key)
+    signal = _signal(signal_or_slug)
     if sid is not None and signal is not None:
         return await _by_id(request, runtime, sid, signal, rid)
-    return await _by_slug(request, runtime, first, second, "", create, rid)
+    return await _by_slug(request, runtime, id_or_ping_key, signal_or_slug, "", create, rid)
 
 
-@ping_route(router, "/ping/{ping_key}/{slug}/{suffix}", METHODS, response_class=PlainTextResponse)
+@ping_route(
+    router,
+    "/ping/{ping_key}/{slug}/{signal}",
+    METHODS,
+    response_class=PlainTextResponse,
+    responses=BY_SLUG,
+    summary="Healthchecks signal by slug",
+)
 async def hc_ping_slug_signal(
     request: Request,
     runtime: RuntimeDep,
-    ping_key: str,
-    slug: str,
-    suffix: str,
+    ping_key: Annotated[str, Path(description="the server's ping key (HEARTWATCH_PING_KEY)")],
+    slug: Annotated[str, Path(description="the service's key")],
+    signal: Annotated[str, Path(description="start, fail, log, or an exit status (0: success)")],
     rid: RunId = None,
     create: Create = 0,
 ) -> Response:
-    return await _by_slug(request, runtime, ping_key, slug, suffix, create, rid)
+    """A signal of the service with that key:
+    `/ping/<ping key>/<slug>/start`, `/fail`, `/log` or `/<exit status>`."""
+    return await _by_slug(request, runtime, ping_key, slug, signal, create, rid)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from heartwatch.api.deps import RuntimeDep
 from heartwatch.api.pings import refuse_without_ping_key
+from heartwatch.api.problems import problems
 from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
@@ -24,6 +26,22 @@ from heartwatch.services.heartbeats import UnknownService
 router = APIRouter(tags=["compatibility: Uptime Kuma"])
 
 _NOT_FOUND = {"ok": False, "msg": "Monitor not found or not active."}
+_KUMA_ANSWER = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}, "msg": {"type": "string"}},
+    "required": ["ok"],
+}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "recorded",
+        "content": {"application/json": {"schema": _KUMA_ANSWER, "example": {"ok": True}}},
+    },
+    404: {
+        "description": "no service has that token",
+        "content": {"application/json": {"schema": _KUMA_ANSWER, "example": _NOT_FOUND}},
+    },
+    **problems(s401="the ping key is missing or wrong (while the server requires it)"),
+}
 
 
 def _latency(ping: str | None) -> float | None:
@@ -34,15 +52,17 @@ def _latency(ping: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
-@ping_route(router, "/api/push/{token}")
+@ping_route(router, "/api/push/{token}", responses=ANSWERS, summary="Uptime Kuma push")
 async def kuma_push(
     request: Request,
     runtime: RuntimeDep,
-    token: str,
-    status: str = "up",
-    msg: str = "OK",
-    ping: str | None = None,
+    token: Annotated[str, Path(description="the service's UUID")],
+    status: Annotated[str, Query(description="`up`; anything else is a failure")] = "up",
+    msg: Annotated[str, Query(description="a message, kept with the heartbeat")] = "OK",
+    ping: Annotated[str | None, Query(description="the sender's latency, in ms")] = None,
 ) -> Response:
+    """An Uptime Kuma push: `curl 'http://localhost:8765/api/push/<uuid>?status=up&ping=42'`.
+    Answers `{"ok": true}`, or 404 `{"ok": false, "msg": ...}` as Kuma does."""
     refused = refuse_without_ping_key(runtime.settings, request.scope)
     if refused is not None:
         return refused.response()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Body, HTTPException
 
+from heartwatch.api import examples
 from heartwatch.api.deps import RuntimeDep
 from heartwatch.api.schemas import ClockMove, ClockOut
 
@@ -22,12 +24,15 @@ def _clock_out(runtime: RuntimeDep) -> ClockOut:
 
 @router.get("/clock", response_model=ClockOut)
 async def get_clock(runtime: RuntimeDep) -> ClockOut:
+    """Dev mode's time: `now` as heartwatch sees it, the real time, and the offset."""
     await runtime.sync_clock(force=True)
     return _clock_out(runtime)
 
 
 @router.post("/clock", response_model=ClockOut)
-async def move_clock(runtime: RuntimeDep, body: ClockMove) -> ClockOut:
+async def move_clock(
+    runtime: RuntimeDep, body: Annotated[ClockMove, Body(openapi_examples=examples.CLOCK_MOVE)]
+) -> ClockOut:
     """`{"now": "2026-01-01T09:00:00Z"}` sets the time; `{"advance_seconds": 3600}` moves it."""
     if (body.now is None) == (body.advance_seconds is None):
         raise HTTPException(422, "give exactly one of `now` or `advance_seconds`")

@@ -6,17 +6,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from heartwatch.api.deps import RuntimeDep
+from heartwatch.api.problems import problems
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Liveness")
 async def healthz() -> dict[str, str]:
     """The process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=problems(503), summary="Readiness")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The process can reach its database."""
     try:

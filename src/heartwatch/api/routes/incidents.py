@@ -11,6 +11,7 @@ from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession
 from heartwatch.api.metrics_schemas import IncidentColumns, IncidentOut, IncidentPage
 from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
+from heartwatch.api.problems import problems
 from heartwatch.api.schemas import UTCTime
 from heartwatch.services import incidents as incident_service
 from heartwatch.services import registry
@@ -30,7 +31,7 @@ def _page(rows: Sequence[IncidentColumns], limit: int, reveal: bool) -> Incident
     return IncidentPage(items=items, next_cursor=cursor)
 
 
-@router.get("/services/{id}/incidents", response_model=IncidentPage)
+@router.get("/services/{id}/incidents", response_model=IncidentPage, responses=problems(404))
 async def service_incidents(
     session: ReadSession, reveal: Reveal, id: str, limit: Limit = 100, cursor: Cursor = None
 ) -> IncidentPage:
@@ -55,7 +56,7 @@ async def incidents(
     reveal: Reveal,
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
-    service_key: str | None = None,
+    service_key: Annotated[str | None, Query(description="of this service only")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> IncidentPage:

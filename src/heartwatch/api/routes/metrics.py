@@ -7,13 +7,16 @@ from fastapi import APIRouter
 from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.metrics_schemas import Period, SummaryOut, SummaryTotals, UptimeOut
+from heartwatch.api.problems import problems
 from heartwatch.domain.status import Status
 from heartwatch.services import registry, uptime
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
-@router.get("/uptime/{id}", response_model=UptimeOut, response_model_by_alias=True)
+@router.get(
+    "/uptime/{id}", response_model=UptimeOut, response_model_by_alias=True, responses=problems(404)
+)
 async def service_uptime(
     runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str, period: Period = "24h"
 ) -> UptimeOut:

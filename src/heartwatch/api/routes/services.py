@@ -6,13 +6,15 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import TypeAdapter
 
+from heartwatch.api import examples
 from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.list_schemas import ServiceList
 from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
+from heartwatch.api.problems import problems
 from heartwatch.api.schemas import (
     CheckResultOut,
     CheckResultPage,
@@ -35,6 +37,10 @@ from heartwatch.services.listing import ServiceListing, Shown
 
 router = APIRouter(prefix="/services", tags=["services"])
 _LISTED = TypeAdapter(ServiceOut)
+NOT_FOUND = problems(404)
+TAKEN = problems(404, s409="another service has that key")
+
+NewService = Annotated[ServiceCreate, Body(openapi_examples=examples.SERVICE_CREATE)]
 
 
 def listed_service(
@@ -58,8 +64,12 @@ async def list_services(
     runtime: RuntimeDep,
     session: ReadSession,
     reveal: Reveal,
-    status: Status | None = None,
+    status: Annotated[
+        Status | None, Query(description="only the services with this status")
+    ] = None,
 ) -> Response:
+    """Every service with its status as of now, by key, in one page (`next_cursor` is
+    null)."""
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
     listing: ServiceListing = request.app.state.service_listings[reveal]
@@ -79,8 +89,13 @@ def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeCon
     )
 
 
-@router.post("", response_model=ServiceOut, status_code=201)
-async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreate) -> ServiceOut:
+@router.post(
+    "",
+    response_model=ServiceOut,
+    status_code=201,
+    responses=problems(s409="a service with that key exists"),
+)
+async def create_service(runtime: RuntimeDep, reveal: Reveal, body: NewService) -> ServiceOut:
     """Register a heartbeat service ahead of its first heartbeat (optionally with its
     period), or a probe service (`type`: http, tcp, script, or a plugin's) that
     heartwatch checks on its interval."""
@@ -104,10 +119,11 @@ async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreat
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
-@router.get("/{id}", response_model=ServiceOut)
+@router.get("/{id}", response_model=ServiceOut, responses=NOT_FOUND)
 async def get_service(
     runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str
 ) -> ServiceOut:
+    """One service (by its UUID or its key) with its status as of now."""
     row = await registry.get_service(session, id)
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
@@ -133,11 +149,15 @@ def _paused(body: ServicePatch | ServiceCreate) -> bool | None:
     return None if body.is_active is None else not body.is_active
 
 
-@router.patch("/{id}", response_model=ServiceOut)
+@router.patch("/{id}", response_model=ServiceOut, responses=TAKEN)
 async def update_service(
-    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServicePatch
+    runtime: RuntimeDep,
+    reveal: Reveal,
+    id: str,
+    body: Annotated[ServicePatch, Body(openapi_examples=examples.SERVICE_PATCH)],
 ) -> ServiceOut:
-    """Change only the fields given."""
+    """Change only the fields given: `expected_period_sec: null` goes back to the learned
+    period; the settings given are merged into the type's current ones."""
     given = body.model_fields_set
     return await _update(
         runtime,
@@ -158,9 +178,9 @@ async def update_service(
     )
 
 
-@router.put("/{id}", response_model=ServiceOut)
+@router.put("/{id}", response_model=ServiceOut, responses=TAKEN)
 async def replace_service(
-    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServiceCreate
+    runtime: RuntimeDep, reveal: Reveal, id: str, body: NewService
 ) -> ServiceOut:
     """Replace the configuration: fields left out go back to their defaults. The type
     cannot change (delete and register again); history and status are kept."""
@@ -195,27 +215,28 @@ async def replace_service(
     )
 
 
-@router.post("/{id}/pause", response_model=ServiceOut)
+@router.post("/{id}/pause", response_model=ServiceOut, responses=NOT_FOUND)
 async def pause(runtime: RuntimeDep, reveal: Reveal, id: str) -> ServiceOut:
     """Pause a service (as `PATCH {"paused": true}`): no status changes, no checks, no
     alerts until it is resumed."""
     return await _update(runtime, id, registry.ServiceChanges(paused=True), reveal=reveal)
 
 
-@router.post("/{id}/resume", response_model=ServiceOut)
+@router.post("/{id}/resume", response_model=ServiceOut, responses=NOT_FOUND)
 async def resume(runtime: RuntimeDep, reveal: Reveal, id: str) -> ServiceOut:
     """Resume a paused service (as `PATCH {"paused": false}`)."""
     return await _update(runtime, id, registry.ServiceChanges(paused=False), reveal=reveal)
 
 
-@router.delete("/{id}", status_code=204, response_class=Response)
+@router.delete("/{id}", status_code=204, response_class=Response, responses=NOT_FOUND)
 async def delete_service(runtime: RuntimeDep, id: str) -> Response:
+    """Delete a service, with its history and incidents."""
     async with runtime.db.writing() as session:
         await registry.delete_service(session, id)
     return Response(status_code=204)
 
 
-@router.get("/{id}/history", response_model=HeartbeatPage | CheckResultPage)
+@router.get("/{id}/history", response_model=HeartbeatPage | CheckResultPage, responses=NOT_FOUND)
 async def history(
     session: ReadSession,
     reveal: Reveal,
@@ -257,7 +278,7 @@ async def history(
     )
 
 
-@router.get("/{id}/health", response_model=HealthOut)
+@router.get("/{id}/health", response_model=HealthOut, responses=NOT_FOUND)
 async def health(runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str) -> HealthOut:
     """Current status, its healthy/unhealthy/unknown view, and the last result."""
     row = await registry.get_service(session, id)
@@ -281,7 +302,7 @@ async def health(runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: 
     )
 
 
-@router.post("/{id}/check", response_model=CheckResultOut)
+@router.post("/{id}/check", response_model=CheckResultOut, responses=NOT_FOUND)
 async def check_now(runtime: RuntimeDep, reveal: Reveal, id: str) -> CheckResultOut:
     """Run one check now, in this request, and answer with its result (recorded like
     any other). The one endpoint allowed to be slow: up to the service's timeout."""

@@ -10,17 +10,22 @@ from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession
 from heartwatch.api.list_schemas import TransitionPage
 from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, page_cursor
+from heartwatch.api.problems import problems
 from heartwatch.api.schemas import TransitionOut, UTCTime
 from heartwatch.services import registry
 
 router = APIRouter(tags=["history"])
 
 
-@router.get("/state-history", response_model=TransitionPage)
+@router.get(
+    "/state-history",
+    response_model=TransitionPage,
+    responses=problems(s404="no service has that `service_key`"),
+)
 async def state_history(
     session: ReadSession,
     reveal: Reveal,
-    service_key: str | None = None,
+    service_key: Annotated[str | None, Query(description="of this service only")] = None,
     start: Annotated[UTCTime | None, Query(alias="from")] = None,
     end: Annotated[UTCTime | None, Query(alias="to")] = None,
     limit: Limit = 100,

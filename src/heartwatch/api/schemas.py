@@ -27,7 +27,7 @@ from heartwatch.domain.heartbeat import (
     next_deadline,
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
-from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
@@ -56,7 +56,7 @@ Key = Annotated[
     Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
     AfterValidator(check_key),
 ]
-Period = Annotated[float, Field(gt=PERIOD_MIN_EXCLUSIVE_S, le=PERIOD_MAX_S, description="seconds")]
+Period = Annotated[float, Field(ge=PERIOD_MIN_S, le=PERIOD_MAX_S, description="seconds")]
 
 # A service's UUID is also the secret of its ping URLs (`/ping/<id>`, `/api/push/<id>`):
 # shown only to a principal that may configure services (`api.auth.Reveal`); others get

@@ -12,6 +12,7 @@ import pytest
 
 from heartwatch.api.app import create_asgi_app
 from heartwatch.runtime import Runtime
+from tests.api.conftest import Keys, with_key
 
 PING_KEY = "s3cret-ping-key"
 
@@ -148,3 +149,30 @@ async def test_a_ping_body_and_run_id_with_nul_are_still_recorded(
     assert answer.status_code == 200
     [item] = (await any_client.get("/services/job/history")).json()["items"]
     assert (item["body"], item["run_id"]) == ("log\ufffdtail", "a\ufffdb")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/services"), ("PATCH", "/services/job"), ("POST", "/channels"), ("POST", "/keys")],
+)
+async def test_without_a_key_a_body_that_is_not_json_is_a_401_not_a_422(
+    client: httpx.AsyncClient, keys: Keys, method: str, path: str
+) -> None:
+    """FastAPI parses the body before the route's dependencies run: the key comes first."""
+    for body in (b"{not json", b"\x00", b""):
+        headers = {"Content-Type": "application/json"}
+        anonymous = await client.request(method, path, content=body, headers=headers)
+        assert anonymous.status_code == 401, anonymous.text
+        assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+        wrong = await client.request(
+            method, path, content=body, headers=with_key(keys.unknown) | headers
+        )
+        assert wrong.status_code == 401
+        read = await client.request(
+            method, path, content=body, headers=with_key(keys.read) | headers
+        )
+        assert read.status_code == 403
+        admin = await client.request(
+            method, path, content=body, headers=with_key(keys.admin) | headers
+        )
+        assert admin.status_code == 422, admin.text

@@ -12,6 +12,7 @@ from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.nul_guard import refuse_nul
+from heartwatch.api.openapi_errors import document_error_answers
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -50,6 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.service_listings = services.service_listings()
     install_error_handlers(app)
+    document_error_answers(app)
     # Open to anyone: liveness and readiness (and the docs, which FastAPI serves).
     app.include_router(health.router)
     # Heartbeats need no API key (senders have their own rules: the ping key).
@@ -73,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             dependencies=[Depends(authorize), Depends(refuse_nul)],
             responses=AUTH_RESPONSES,
         )
+    app.state.protected_routes = frozenset(id(route) for r in protected for route in r.routes)
     return app
 
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from heartwatch.api.auth import refusal_before_validation
 from heartwatch.domain.keys import InvalidKey
 from heartwatch.services.errors import Conflict, Invalid, NotFound
 
@@ -32,7 +33,10 @@ def validation_error_content(errors: Iterable[Mapping[str, Any]]) -> dict[str, A
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refused = await refusal_before_validation(request)
+        if refused is not None:
+            return refused
         return JSONResponse(validation_error_content(exc.errors()), 422)
 
     @app.exception_handler(NotFound)

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from heartwatch.api.probe_secrets import masked_endpoint, masked_settings
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -142,7 +143,8 @@ class ServiceOut(BaseModel):
         cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime, *, reveal: bool
     ) -> ServiceOut:
         """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
-        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id."""
+        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id and its
+        probe's credentials (api/probe_secrets.py masks them otherwise)."""
         probe = is_probe(row.type)
         current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
@@ -173,14 +175,16 @@ class ServiceOut(BaseModel):
             criticality=row.criticality,
             tags=list(row.tags or ()),
             sla_target=row.sla_target,
-            endpoint=row.endpoint,
+            endpoint=row.endpoint if reveal else masked_endpoint(row.endpoint),
             check_interval_sec=row.check_interval_sec,
             timeout_ms=row.timeout_ms,
             retry_count=row.retry_count if probe else None,
             retry_backoff_ms=row.retry_backoff_ms if probe else None,
             failure_threshold=row.failure_threshold if probe else None,
             success_threshold=row.success_threshold if probe else None,
-            settings=dict(row.check_settings or {}),
+            settings=dict(row.check_settings or {})
+            if reveal
+            else masked_settings(row.check_settings or {}),
             last_check_at=row.last_check_at,
             last_latency_ms=row.last_latency_ms,
             last_error=row.last_error if reveal else hide(row.last_error),

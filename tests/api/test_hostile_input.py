@@ -4,15 +4,20 @@ front) and through the FastAPI routes alone, on both backends."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from heartwatch.api.app import create_asgi_app
 from heartwatch.runtime import Runtime
-from tests.api.conftest import Keys, with_key
+from heartwatch.store.database import Database
+from heartwatch.store.migrate import upgrade
+from tests.api.conftest import Keys, settings_for, with_key
+from tests.conftest import _admin, create_pg_database, drop_pg_database
 
 PING_KEY = "s3cret-ping-key"
 
@@ -176,3 +181,37 @@ async def test_without_a_key_a_body_that_is_not_json_is_a_401_not_a_422(
             method, path, content=body, headers=with_key(keys.admin) | headers
         )
         assert admin.status_code == 422, admin.text
+
+
+async def test_readyz_tells_the_world_no_more_than_unavailable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Its own PostgreSQL database refusing connections: /readyz is a 503 that names no
+    host, user, database or driver message; the reason is in the log."""
+    url = await asyncio.to_thread(create_pg_database, "hw_readyz")
+    name = make_url(url).database
+    try:
+        db = Database(url)
+        await upgrade(db)
+        await db.dispose()
+        async with Runtime.open(settings_for(url)) as runtime:
+            transport = httpx.ASGITransport(app=create_asgi_app(runtime))
+            async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
+                assert (await c.get("/readyz")).json() == {"status": "ok"}
+                await runtime.db.dispose()  # (its pooled connections)
+                await _admin(
+                    f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false',
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{name}'",
+                )
+                answer = await c.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "status": "unavailable",
+            "detail": "the database cannot be reached",
+        }
+        logged = capsys.readouterr()
+        assert "readyz: the database cannot be reached" in logged.out + logged.err
+    finally:
+        await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await asyncio.to_thread(drop_pg_database, url)

@@ -51,7 +51,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         # Check-then-write use cases (create, rename) can still lose a race against
         # another process on PostgreSQL; the unique index is the last word.
-        if "key" in str(exc.orig).lower():
+        # Only the services' key constraint means a taken key (PostgreSQL names it
+        # uq_services_key, SQLite services.key); another unique index (one open
+        # incident per service) is a conflict of another kind.
+        message = str(exc.orig).lower()
+        if "uq_services_key" in message or "services.key" in message:
             return JSONResponse(
                 {"detail": "a service with that key already exists (created concurrently)"}, 409
             )

@@ -40,6 +40,8 @@ from urllib.parse import quote
 
 import httpx
 
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S
+
 __all__ = [
     "aheartbeat",
     "heartbeat",
@@ -281,8 +283,8 @@ class monitor:
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
-        if period is not None and period <= 0:
-            raise ValueError("period must be positive")
+        if period is not None and not PERIOD_MIN_S <= period <= PERIOD_MAX_S:
+            raise ValueError(f"period must be {PERIOD_MIN_S} to {PERIOD_MAX_S} seconds")
         self.service_key = service_key
         self.interval = interval
         self.period = period

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
         10 * 1024, ge=0, validation_alias=_env("MAX_HEARTBEAT_BODY_BYTES")
     )
     max_request_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("MAX_REQUEST_BYTES"))
+    # A request's line and headers together (header_limit.py): past it, 431.
+    max_header_bytes: int = Field(32 * 1024, ge=4096, validation_alias=_env("MAX_HEADER_BYTES"))
 
     # --- dev mode: a clock a person can move, to see timed behaviour without waiting ---
     debug_mode: bool = Field(False, validation_alias=_env("DEBUG_MODE", "DEBUG_MODE"))

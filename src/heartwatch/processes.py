@@ -20,6 +20,7 @@ from heartwatch import gc_tuning
 from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
 from heartwatch.domain.auth import AuthMode
+from heartwatch.header_limit import header_limited_protocol
 from heartwatch.runtime import Runtime
 from heartwatch.worker.runner import Worker
 
@@ -77,6 +78,7 @@ async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event
         access_log=runtime.settings.access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        http=header_limited_protocol(runtime.settings.max_header_bytes),
         # Behind a reverse proxy: the client's address (what the failed-auth limit
         # counts) from X-Forwarded-For, believed from these proxies only.
         forwarded_allow_ips=runtime.settings.forwarded_allow_ips,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
 
 
@@ -159,13 +159,13 @@ async def test_a_bad_query_gets_fastapis_validation_answer(client: httpx.AsyncCl
     response = await client.post("/heartbeat/x/start", params={"period": "0", "rid": "r" * 65})
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "query.period: Input should be greater than 0; "
+        "detail": "query.period: Input should be greater than or equal to 1; "
         "query.rid: String should have at most 64 characters",
         "errors": [
             {
                 "loc": ["query", "period"],
-                "msg": "Input should be greater than 0",
-                "type": "greater_than",
+                "msg": "Input should be greater than or equal to 1",
+                "type": "greater_than_equal",
             },
             {
                 "loc": ["query", "rid"],
@@ -202,9 +202,9 @@ async def test_the_heartbeat_routes_document_their_query(
             if n != "key"
         )
         period = parameters["period"]["schema"]["anyOf"][0]
-        assert (period["type"], period["exclusiveMinimum"], period["maximum"]) == (
+        assert (period["type"], period["minimum"], period["maximum"]) == (
             "number",
-            PERIOD_MIN_EXCLUSIVE_S,
+            PERIOD_MIN_S,
             PERIOD_MAX_S,
         )
         assert parameters["rid"]["schema"]["anyOf"][0]["maxLength"] == RUN_ID_MAX_LENGTH

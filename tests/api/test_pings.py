@@ -82,9 +82,7 @@ def test_the_query_reads_as_starlette_reads_it() -> None:
     assert parse(Signal.SUCCESS, None, b"service_key=a&service_key=b") == ParsedPing(
         Signal.SUCCESS, "b", None, None
     )
-    assert parse(Signal.SUCCESS, "k", b"rid=&period=1e-300") == ParsedPing(
-        Signal.SUCCESS, "k", 1e-300, ""
-    )
+    assert parse(Signal.SUCCESS, "k", b"rid=&period=1") == ParsedPing(Signal.SUCCESS, "k", 1, "")
 
 
 def test_a_percent_encoded_query_is_decoded_as_utf8() -> None:
@@ -113,9 +111,13 @@ def test_a_bad_key_is_refused_with_the_key_rule(key: str) -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "message"),
     [
-        ("0", "greater_than", "Input should be greater than 0"),
-        ("-5", "greater_than", "Input should be greater than 0"),
-        ("-inf", "greater_than", "Input should be greater than 0"),
+        ("0", "greater_than_equal", "Input should be greater than or equal to 1"),
+        ("-5", "greater_than_equal", "Input should be greater than or equal to 1"),
+        ("-inf", "greater_than_equal", "Input should be greater than or equal to 1"),
+        # Tiny and denormal periods are as good as zero (a service down at every moment).
+        ("0.999", "greater_than_equal", "Input should be greater than or equal to 1"),
+        ("1e-300", "greater_than_equal", "Input should be greater than or equal to 1"),
+        ("5e-324", "greater_than_equal", "Input should be greater than or equal to 1"),
         ("nan", "less_than_equal", f"Input should be less than or equal to {PERIOD_MAX_S}"),
         ("inf", "less_than_equal", f"Input should be less than or equal to {PERIOD_MAX_S}"),
         ("1e400", "less_than_equal", f"Input should be less than or equal to {PERIOD_MAX_S}"),

@@ -82,6 +82,24 @@ async def test_down_and_up_within_one_batch_is_a_closed_incident(database: Datab
     assert incident.recovered_at == T0 + timedelta(seconds=6)
 
 
+async def test_a_recovery_and_a_new_outage_in_one_batch_close_the_old_incident_first(
+    database: Database,
+) -> None:
+    """The stored incident is closed before the batch's new one is inserted: the partial
+    unique index allows one open incident per service at every statement."""
+    await ping(database, "job", T0)
+    await ping(database, "job", T0 + timedelta(seconds=5), Signal.FAIL)
+    pings = [
+        Ping(key="job", signal=Signal.SUCCESS, received_at=T0 + timedelta(seconds=10)),
+        Ping(key="job", signal=Signal.FAIL, received_at=T0 + timedelta(seconds=11)),
+    ]
+    async with database.writing() as session:
+        await record_pings(session, pings, rules=RULES, auto_register=False, now=T0)
+    first, second = await incidents(database)
+    assert first.resolved and first.recovered_at == T0 + timedelta(seconds=10)
+    assert not second.resolved and second.started_at == T0 + timedelta(seconds=11)
+
+
 async def test_probe_incidents_count_failed_checks_and_keep_the_error(database: Database) -> None:
     row = await create_http(database, "web", failure_threshold=2)
     t = [T0 + timedelta(seconds=30 * i) for i in range(1, 8)]

@@ -13,6 +13,7 @@ from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.openapi_doc import install_openapi
+from heartwatch.api.nul_guard import refuse_nul
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -77,7 +78,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         protected.append(dev.router)
         app.add_middleware(_DevClockSync, runtime=runtime)
     for router in protected:
-        app.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
+        app.include_router(
+            router,
+            dependencies=[Depends(authorize), Depends(refuse_nul)],
+            responses=AUTH_RESPONSES,
+        )
+    app.state.protected_routes = frozenset(id(route) for r in protected for route in r.routes)
     return app
 
 

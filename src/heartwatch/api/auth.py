@@ -27,6 +27,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from heartwatch.api.deps import RuntimeDep
@@ -166,6 +167,29 @@ async def authorize(
 
 
 PrincipalDep = Annotated[Principal | None, Depends(authorize)]
+
+
+def _is_protected(request: Request) -> bool:
+    """Whether `authorize` guards the request's route: one of the routes of the routers
+    api/app.py includes with it (`app.state.protected_routes`, their ids: a route is not
+    hashable)."""
+    protected: frozenset[int] = getattr(request.app.state, "protected_routes", frozenset())
+    return id(request.scope.get("route")) in protected
+
+
+async def refusal_before_validation(request: Request) -> JSONResponse | None:
+    """What `authorize` answers this request, if it refuses it. FastAPI parses a JSON body
+    before it runs a route's dependencies, so a body that is not JSON was a 422 before
+    the key was even looked at: an anonymous client could probe the routes' input. The
+    validation error handler asks this first (api/errors.py): no key, no 422."""
+    if not _is_protected(request):
+        return None
+    runtime: Runtime = request.app.state.runtime
+    try:
+        await authorize(request, runtime, await BEARER(request), await API_KEY_HEADER(request))
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    return None
 
 
 async def _reveals(principal: PrincipalDep) -> bool:

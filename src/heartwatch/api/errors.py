@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from heartwatch.api.auth import refusal_before_validation
 from heartwatch.domain.keys import InvalidKey
 from heartwatch.services.errors import Conflict, Invalid, NotFound
 
@@ -32,7 +33,10 @@ def validation_error_content(errors: Iterable[Mapping[str, Any]]) -> dict[str, A
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refused = await refusal_before_validation(request)
+        if refused is not None:
+            return refused
         return JSONResponse(validation_error_content(exc.errors()), 422)
 
     @app.exception_handler(NotFound)
@@ -47,7 +51,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         # Check-then-write use cases (create, rename) can still lose a race against
         # another process on PostgreSQL; the unique index is the last word.
-        if "key" in str(exc.orig).lower():
+        # Only the services' key constraint means a taken key (PostgreSQL names it
+        # uq_services_key, SQLite services.key); another unique index (one open
+        # incident per service) is a conflict of another kind.
+        message = str(exc.orig).lower()
+        if "uq_services_key" in message or "services.key" in message:
             return JSONResponse(
                 {"detail": "a service with that key already exists (created concurrently)"}, 409
             )

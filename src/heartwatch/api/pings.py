@@ -31,7 +31,7 @@ from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
 from heartwatch.domain.ping import (
     PERIOD_MAX_S,
-    PERIOD_MIN_EXCLUSIVE_S,
+    PERIOD_MIN_S,
     RUN_ID_MAX_LENGTH,
     may_register,
 )
@@ -185,7 +185,7 @@ _PERIOD_TOO_LONG = _QueryError(
     "less_than_equal", f"Input should be less than or equal to {PERIOD_MAX_S}"
 )
 _PERIOD_TOO_SHORT = _QueryError(
-    "greater_than", f"Input should be greater than {PERIOD_MIN_EXCLUSIVE_S}"
+    "greater_than_equal", f"Input should be greater than or equal to {PERIOD_MIN_S}"
 )
 _RUN_ID_TOO_LONG = _QueryError(
     "string_too_long", f"String should have at most {RUN_ID_MAX_LENGTH} characters"
@@ -204,7 +204,7 @@ def _period(text: str) -> float | _QueryError:
         return _NOT_A_NUMBER
     if not period <= PERIOD_MAX_S:
         return _PERIOD_TOO_LONG
-    if not period > PERIOD_MIN_EXCLUSIVE_S:
+    if not period >= PERIOD_MIN_S:
         return _PERIOD_TOO_SHORT
     return period
 

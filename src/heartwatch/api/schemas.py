@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from heartwatch.api import examples
+from heartwatch.api.probe_secrets import masked_endpoint, masked_settings
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -28,7 +29,7 @@ from heartwatch.domain.heartbeat import (
     next_deadline,
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
-from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
@@ -57,7 +58,7 @@ Key = Annotated[
     Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
     AfterValidator(check_key),
 ]
-Period = Annotated[float, Field(gt=PERIOD_MIN_EXCLUSIVE_S, le=PERIOD_MAX_S, description="seconds")]
+Period = Annotated[float, Field(ge=PERIOD_MIN_S, le=PERIOD_MAX_S, description="seconds")]
 
 # A service's UUID is also the secret of its ping URLs (`/ping/<id>`, `/api/push/<id>`):
 # shown only to a principal that may configure services (`api.auth.Reveal`); others get
@@ -145,7 +146,8 @@ class ServiceOut(BaseModel):
         cls, row: ServiceColumns, rules: HeartbeatRules, now: datetime, *, reveal: bool
     ) -> ServiceOut:
         """The service as of `now` (services.lifecycle.as_of), from an ORM row or a
-        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id."""
+        plain row of store.listing.LISTING_COLUMNS; `reveal`: with its id and its
+        probe's credentials (api/probe_secrets.py masks them otherwise)."""
         probe = is_probe(row.type)
         current = as_of(row, rules, now)
         period = None if probe else expected_period(current, rules)
@@ -176,14 +178,16 @@ class ServiceOut(BaseModel):
             criticality=row.criticality,
             tags=list(row.tags or ()),
             sla_target=row.sla_target,
-            endpoint=row.endpoint,
+            endpoint=row.endpoint if reveal else masked_endpoint(row.endpoint),
             check_interval_sec=row.check_interval_sec,
             timeout_ms=row.timeout_ms,
             retry_count=row.retry_count if probe else None,
             retry_backoff_ms=row.retry_backoff_ms if probe else None,
             failure_threshold=row.failure_threshold if probe else None,
             success_threshold=row.success_threshold if probe else None,
-            settings=dict(row.check_settings or {}),
+            settings=dict(row.check_settings or {})
+            if reveal
+            else masked_settings(row.check_settings or {}),
             last_check_at=row.last_check_at,
             last_latency_ms=row.last_latency_ms,
             last_error=row.last_error if reveal else hide(row.last_error),

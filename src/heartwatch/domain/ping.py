@@ -3,9 +3,11 @@ the limits every ping route holds a ping to, and a service's declared period too
 
 from __future__ import annotations
 
-# A declared period is longer than this many seconds (exclusive): a period of zero would
-# make a service overdue at every moment.
-PERIOD_MIN_EXCLUSIVE_S = 0
+# A declared period is at least this many seconds (inclusive). A period of zero would make
+# a service overdue at every moment, and a tiny one (`?period=1e-300`, or a denormal such
+# as 5e-324) as good as zero: one ping from anyone who knows the key would turn the
+# service down at once. Nothing reports usefully more often than once a second.
+PERIOD_MIN_S = 1
 # ... and at most this many (inclusive): a leap year, the cadence of a yearly job.
 PERIOD_MAX_S = 366 * 86400
 # Healthchecks' `rid` pairs a start with its end; heartbeats.run_id holds this many.

@@ -107,8 +107,11 @@ async def follow(
                 closes.append({"iid": incident.id, "recovered_at": at, "closed_by": t["id"]})
             else:  # opened and closed within this batch
                 incident.row.update(recovered_at=at, resolved=True, closed_by=t["id"])
-    await store.insert_incidents(session, new)
+    # Closes first: a batch may close the stored incident and open the next one (a
+    # recovery and a new outage in one group commit), and the partial unique index allows
+    # one open incident per service at every statement, not only at the commit.
     await store.close_incidents(session, closes)
+    await store.insert_incidents(session, new)
     return told
 
 

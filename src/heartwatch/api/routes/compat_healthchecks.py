@@ -72,7 +72,9 @@ def _signal(suffix: str) -> Signal | None:
     """`start`, `fail`, `log`, or an exit status: 0 is success, 1-255 failure."""
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
-    if suffix.isdigit() and int(suffix) <= 255:
+    # ASCII digits only: str.isdigit() also takes "¹" (which int() refuses) and other
+    # scripts' digits ("٣", which int() reads as 3).
+    if suffix.isascii() and suffix.isdigit() and int(suffix) <= 255:
         return Signal.SUCCESS if int(suffix) == 0 else Signal.FAIL
     return None
 

@@ -1,7 +1,12 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness and readiness for load balancers and orchestrators.
+
+Both are open to anyone (they must be, for a load balancer), so they say no more than
+whether the process is ready: why the database cannot be reached (a host name, a user
+name, a driver's message) goes to the log, never into the public answer."""
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -9,6 +14,9 @@ from heartwatch.api.deps import RuntimeDep
 from heartwatch.api.problems import problems
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("heartwatch.api")
+
+NOT_READY = {"status": "unavailable", "detail": "the database cannot be reached"}
 
 
 @router.get("/healthz", summary="Liveness")
@@ -23,5 +31,6 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         await runtime.db.ping()
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)[:200]}, 503)
+        log.warning("readyz: the database cannot be reached", error=str(exc)[:500])
+        return JSONResponse(NOT_READY, 503)
     return JSONResponse({"status": "ok"})

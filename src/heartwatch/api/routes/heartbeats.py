@@ -21,7 +21,7 @@ from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.api.schemas import PingAck
 from heartwatch.client import PING_KEY_HEADER
 from heartwatch.domain.heartbeat import Signal
-from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S, RUN_ID_MAX_LENGTH
+from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S, RUN_ID_MAX_LENGTH
 from heartwatch.runtime import Runtime
 from heartwatch.services.heartbeats import PingOutcome, UnknownService
 
@@ -50,7 +50,7 @@ _PERIOD_AND_RUN_ID = [
         {
             "type": "number",
             "maximum": PERIOD_MAX_S,
-            "exclusiveMinimum": PERIOD_MIN_EXCLUSIVE_S,
+            "minimum": PERIOD_MIN_S,
             "description": "seconds",
         },
         "the period the service promises to report at, in seconds",

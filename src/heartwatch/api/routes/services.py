@@ -15,6 +15,7 @@ from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.list_schemas import ServiceList
 from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
 from heartwatch.api.problems import problems
+from heartwatch.api.probe_secrets import has_masked, restore_masked
 from heartwatch.api.schemas import (
     CheckResultOut,
     CheckResultPage,
@@ -143,6 +144,22 @@ async def _update(
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
+async def _unmask(runtime: RuntimeDep, id: str, body: ServicePatch | ServiceCreate) -> None:
+    """A service sent back as a read key saw it: its masked secrets become the stored
+    ones again (api/probe_secrets.py), in `body` itself."""
+    settings = body.checker_settings()
+    if not (has_masked(settings) or has_masked(body.endpoint)):
+        return
+    async with runtime.db.reading() as session:
+        row = await registry.get_service(session, id)
+    restored, endpoint = restore_masked(
+        settings, body.endpoint, dict(row.check_settings or {}), row.endpoint
+    )
+    if body.model_extra is not None:
+        body.model_extra.update(restored)
+    body.endpoint = endpoint
+
+
 def _paused(body: ServicePatch | ServiceCreate) -> bool | None:
     if isinstance(body, ServicePatch) and body.paused is not None:
         return body.paused
@@ -158,6 +175,7 @@ async def update_service(
 ) -> ServiceOut:
     """Change only the fields given: `expected_period_sec: null` goes back to the learned
     period; the settings given are merged into the type's current ones."""
+    await _unmask(runtime, id, body)
     given = body.model_fields_set
     return await _update(
         runtime,
@@ -186,6 +204,7 @@ async def replace_service(
     cannot change (delete and register again); history and status are kept."""
     if problem := body.heartbeat_only_problem():
         raise Invalid(problem)
+    await _unmask(runtime, id, body)
     probe = _probe_config(body, runtime)
     return await _update(
         runtime,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from heartwatch.statuspages.cache import PageCache, Rendered
-from heartwatch.statuspages.public import matches
+from heartwatch.statuspages.public import accepts_gzip, matches
 
 
 def _page(version: str, at: float) -> Rendered:
-    return Rendered(version, f'"{version}"', b"<html>", at)
+    return Rendered(version, f'"{version}"', b"<html>", b"", at)
 
 
 def test_a_version_read_is_trusted_for_fresh_s_only() -> None:
@@ -39,3 +39,12 @@ def test_if_none_match() -> None:
     assert not matches('"v2"', '"v1"')
     assert not matches(None, '"v1"')
     assert not matches("", '"v1"')
+
+
+def test_accept_encoding() -> None:
+    assert accepts_gzip("gzip, deflate, br")
+    assert accepts_gzip("br;q=1.0, gzip;q=0.8")
+    assert accepts_gzip("*")
+    assert not accepts_gzip("gzip;q=0")
+    assert not accepts_gzip("br")
+    assert not accepts_gzip(None)

@@ -20,6 +20,7 @@ class Rendered:
     version: str
     etag: str
     body: bytes
+    gzipped: bytes  # the same, compressed once (a page's day cells repeat a lot)
     checked_at: float  # time.monotonic() of the last version read
 
 

@@ -7,6 +7,7 @@ badge URL says nothing about the service's ping URLs.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import time
 
@@ -42,8 +43,23 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    for item in (accept_encoding or "").split(","):
+        name, _, params = item.partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=").strip()
+            return not q or (q.replace(".", "", 1).isdigit() and float(q) > 0)
+    return False
+
+
 def _cached(
-    request: Request, etag: str, body: bytes, media_type: str, max_age: int, csp: str
+    request: Request,
+    etag: str,
+    body: bytes,
+    media_type: str,
+    max_age: int,
+    csp: str,
+    gzipped: bytes | None = None,
 ) -> Response:
     headers = {
         "ETag": etag,
@@ -51,8 +67,13 @@ def _cached(
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": csp,
     }
+    if gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
+    if gzipped is not None and accepts_gzip(request.headers.get("accept-encoding")):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
     return Response(body, media_type=media_type, headers=headers)
 
 
@@ -77,11 +98,12 @@ def public_router(fresh_s: float = VERSION_FRESH_S) -> APIRouter:
                     raise NotFound(f"no status page {slug!r}")
                 previous = pages.get(slug)
                 if previous is not None and previous.version == state.version:
-                    body, etag = previous.body, previous.etag
+                    body, packed, etag = previous.body, previous.gzipped, previous.etag
                 else:
                     view = await status_pages.public_page(session, state, now)
                     body, etag = render_page(view).encode(), f'"{state.version}"'
-            found = Rendered(state.version, etag, body, time.monotonic())
+                    packed = gzip.compress(body, compresslevel=6, mtime=0)
+            found = Rendered(state.version, etag, body, packed, time.monotonic())
             pages.put(slug, found)
             return found
 
@@ -91,7 +113,13 @@ def public_router(fresh_s: float = VERSION_FRESH_S) -> APIRouter:
         (ETag; 304 for a visitor who has it)."""
         page = await rendered(runtime, slug)
         return _cached(
-            request, page.etag, page.body, "text/html; charset=utf-8", PAGE_MAX_AGE_S, _PAGE_CSP
+            request,
+            page.etag,
+            page.body,
+            "text/html; charset=utf-8",
+            PAGE_MAX_AGE_S,
+            _PAGE_CSP,
+            page.gzipped,
         )
 
     async def badge_of(runtime: Runtime, token: str, kind: str, period: str | None) -> Badge:

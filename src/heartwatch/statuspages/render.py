@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 
 from heartwatch.domain import status_pages as rules
-from heartwatch.domain.badges import HEX, format_percent
+from heartwatch.domain.badges import format_percent
 from heartwatch.services.status_pages import PublicIncident, PublicPage
 
 _TEMPLATES = "heartwatch.statuspages"
@@ -39,7 +39,7 @@ def _when(at: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Cell:
-    fill: str
+    color: str  # its class: the page's stylesheet colours it, for light and dark alike
     title: str
 
 
@@ -73,7 +73,7 @@ def render_page(page: PublicPage) -> str:
             {
                 "name": service.name,
                 "look": rules.look_of(service.status),
-                "cells": [_Cell(HEX[c.color], rules.cell_title(c)) for c in service.cells],
+                "cells": [_Cell(c.color.value, rules.cell_title(c)) for c in service.cells],
                 "uptime_text": "no data" if uptime is None else f"{format_percent(uptime)} up",
             }
         )

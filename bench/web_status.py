@@ -5,7 +5,8 @@ port of 127.0.0.1 over a fresh database (SQLite file, or PostgreSQL with `--back
 creates `--services` heartbeat services through the API (a tenth of them failed with a
 `/fail` ping, so the page has incidents and its version follows the minute), and a status
 page showing them all. Then, per round, `--concurrency` keep-alive connections send
-`--requests` GETs of `/status/<slug>` back to back, twice:
+`--requests` GETs of `/status/<slug>` back to back, twice (`--command api`: the API
+process alone, without the worker beside it):
 
 - **304**: each request carries the page's ETag in `If-None-Match` (a returning visitor,
   a browser revalidating after max-age)
@@ -174,7 +175,13 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> Result:
                 HEARTWATCH_SELF_MONITOR="false",
                 HEARTWATCH_ADMIN_KEY=ADMIN_KEY,
             )
-            argv = [sys.executable, "-m", "heartwatch", "up", "--host", HOST, "--port", str(port)]
+            if args.command == "api":  # the API alone: migrate first (`up` does it itself)
+                migrate = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "heartwatch", "migrate", env=env, cwd=tmp
+                )
+                assert await migrate.wait() == 0
+            argv = [sys.executable, "-m", "heartwatch", args.command]
+            argv += ["--host", HOST, "--port", str(port)]
             server = Server(argv, env, Path(tmp))
             try:
                 await server.start(port)
@@ -237,6 +244,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--command", choices=["up", "api"], default="up", help="api: without the worker"
+    )
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
     return parser.parse_args(argv)
 

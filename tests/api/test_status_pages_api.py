@@ -5,15 +5,22 @@ and their HTTP caching."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import html5lib
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from heartwatch.api.errors import install_error_handlers
+from heartwatch.runtime import Runtime
+from heartwatch.services import registry, status_pages
 from heartwatch.services.uptime import PERIODS
+from heartwatch.statuspages import public_router
 from tests.api.conftest import Keys, with_key
+from tests.conftest import T0
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENDPOINT_SECRET = "http://10.9.8.7:9/internal-health-7f3a"
@@ -53,8 +60,12 @@ async def _make_services(client: httpx.AsyncClient, http_target: str) -> dict[st
 
 
 def _parse_html(text: str) -> None:
-    """Strict HTML5 parsing: any parse error fails."""
-    html5lib.HTMLParser(strict=True).parse(text)
+    """Strict HTML5 parsing: any parse error fails; and no id is used twice."""
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(text)
+    assert parser.errors == []
+    ids = re.findall(r'\sid="([^"]*)"', text)
+    assert len(ids) == len(set(ids)), sorted(ids)
 
 
 def _parse_svg(text: str) -> ET.Element:
@@ -264,3 +275,30 @@ async def test_a_malformed_slug_is_simply_not_found(client: httpx.AsyncClient, s
     response = await client.get(f"/status/{slug}")
     assert response.status_code == 404
     assert json.loads(response.text)["detail"].startswith("no status page")
+
+
+async def test_a_process_trusts_a_pages_version_for_a_while(runtime: Runtime) -> None:
+    """Outside dev mode a process reads a page's version at most once per `fresh_s`: a
+    burst is served from memory, without a statement (here: even after the page is gone)."""
+    async with runtime.db.writing() as session:
+        await registry.create_service(
+            session, key="jobs", name=None, description="", expected_period_sec=60, now=T0
+        )
+        spec = status_pages.PageSpec("acme", "Acme", service_keys=("jobs",))
+        await status_pages.create_page(session, spec, T0)
+
+    def app_with(fresh_s: float) -> httpx.AsyncClient:
+        app = FastAPI()
+        app.state.runtime = runtime
+        install_error_handlers(app)
+        app.include_router(public_router(fresh_s))
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hw")
+
+    async with app_with(3600) as trusting, app_with(0) as checking:
+        first = await trusting.get("/status/acme")
+        assert first.status_code == 200
+        async with runtime.db.writing() as session:
+            await status_pages.delete_page(session, "acme")
+        again = await trusting.get("/status/acme")
+        assert again.status_code == 200 and again.headers["etag"] == first.headers["etag"]
+        assert (await checking.get("/status/acme")).status_code == 404

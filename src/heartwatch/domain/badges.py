@@ -145,8 +145,9 @@ def uptime_color(uptime_percent: float | None, sla_target: float | None) -> Colo
 
 
 def format_percent(value: float) -> str:
-    """Enough digits to tell 99.9 from 99.99, never "100%" for a little downtime."""
-    if value >= 100.0:
+    """Enough digits to tell 99.9 from 99.99, never "100%" for a little downtime. (A
+    ratio of float sums can miss 100 by a rounding error: that is 100.)"""
+    if value >= 100.0 - 1e-9:
         return "100%"
     for digits in (2, 3, 4):
         text = f"{value:.{digits}f}"

@@ -78,6 +78,7 @@ def test_uptime_colour_follows_the_services_own_target() -> None:
     assert uptime_color(98.5, 99.0) is Color.YELLOW
     assert uptime_color(97.5, 99.0) is Color.RED
     assert uptime_color(100.0, 100.0) is Color.GREEN
+    assert uptime_color(99.99999999999999, 100.0) is Color.GREEN  # a rounding error
     assert uptime_color(99.999, 100.0) is Color.YELLOW
     assert uptime_color(None, 99.0) is Color.GREY
     assert uptime_color(99.5, None) is Color.GREEN  # the default target, 99%

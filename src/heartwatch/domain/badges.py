@@ -22,6 +22,8 @@ _FALLBACK_WIDTH = WIDTHS["M"]
 _PADDING_PX = 6  # each side of each text
 _HEIGHT_PX = 20
 _MAX_TEXT = 64
+# A percentage computed from float sums can miss its exact value by this much.
+_ROUNDING = 1e-9
 # Without a target of its own, a service is held to this uptime (percent).
 DEFAULT_SLA = 99.0
 
@@ -137,7 +139,7 @@ def uptime_color(uptime_percent: float | None, sla_target: float | None) -> Colo
     if uptime_percent is None:
         return Color.GREY
     target = DEFAULT_SLA if sla_target is None else sla_target
-    if uptime_percent >= target:
+    if uptime_percent >= target - _ROUNDING:
         return Color.GREEN
     if uptime_percent >= target - max(100.0 - target, 0.01):
         return Color.YELLOW
@@ -147,7 +149,7 @@ def uptime_color(uptime_percent: float | None, sla_target: float | None) -> Colo
 def format_percent(value: float) -> str:
     """Enough digits to tell 99.9 from 99.99, never "100%" for a little downtime. (A
     ratio of float sums can miss 100 by a rounding error: that is 100.)"""
-    if value >= 100.0 - 1e-9:
+    if value >= 100.0 - _ROUNDING:
         return "100%"
     for digits in (2, 3, 4):
         text = f"{value:.{digits}f}"

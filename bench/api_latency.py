@@ -110,6 +110,8 @@ class Connection:
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n".encode())
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         status = int(head.split(" ", 2)[1])
+        if status in (204, 304):  # no body (bench/web_status.py revalidates with ETags)
+            return status, b""
         length = None
         for line in head.lower().split("\r\n"):
             if line.startswith("content-length:"):

@@ -25,6 +25,8 @@ from tests.api.conftest import Keys, with_key
 
 # Open to anyone: liveness, readiness, and the API's documentation.
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Open to anyone too, showing no internals: public status pages and badges.
+PUBLIC_PREFIXES = ("/status/", "/badge/")
 # Senders report in without an API key (the ping key is their rule).
 HEARTBEAT_PREFIXES = ("/heartbeat", "/ping/", "/api/push/")
 # Read routes that a read key may still not use: credentials, and dev mode's clock.
@@ -95,7 +97,7 @@ def read_key_may(endpoint: Endpoint) -> bool:
 def classify(endpoint: Endpoint) -> str:
     if is_protected(endpoint):
         return "protected"
-    if endpoint.path in PUBLIC:
+    if endpoint.path in PUBLIC or endpoint.path.startswith(PUBLIC_PREFIXES):
         return "public"
     if is_heartbeat(endpoint):
         return "heartbeat"
@@ -120,11 +122,13 @@ def test_every_route_is_classified(app: FastAPI) -> None:
     assert [e for e, kind in kinds.items() if kind == "unclassified"] == []
     # A heartbeat or public route under `authorize` would shut senders and probes out.
     for e in found:
-        if e.path in PUBLIC or is_heartbeat(e):
+        if e.path in PUBLIC or e.path.startswith(PUBLIC_PREFIXES) or is_heartbeat(e):
             assert not is_protected(e), e
     assert kinds["GET /services"] == kinds["POST /dev/clock"] == kinds["POST /keys"] == "protected"
     assert kinds["POST /heartbeat/{key}"] == kinds["GET /ping/{service_id}"] == "heartbeat"
     assert kinds["GET /healthz"] == kinds["GET /openapi.json"] == "public"
+    assert kinds["GET /status/{slug}"] == kinds["GET /badge/{token}/status.svg"] == "public"
+    assert kinds["POST /status-pages"] == kinds["POST /services/{id}/badge-token"] == "protected"
 
 
 def test_every_access_override_names_a_route(app: FastAPI) -> None:

@@ -28,6 +28,8 @@ from heartwatch.api.routes import (
     state_history,
 )
 from heartwatch.runtime import Runtime
+from heartwatch.statuspages import admin_router as status_pages_admin
+from heartwatch.statuspages import public_router as status_pages_public
 
 DOCS_ASSETS = "/static/docs"
 
@@ -65,6 +67,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Heartbeats need no API key (senders have their own rules: the ping key).
     for router in (heartbeats.router, compat_healthchecks.router, compat_uptime_kuma.router):
         app.include_router(router)
+    # Public status pages and badges: open to anyone, showing no internals (their version
+    # is read at once in dev mode, where the clock may move).
+    app.include_router(status_pages_public(0.0 if runtime.settings.debug_mode else 1.0))
     # Everything else needs an API key once access control is on (api/auth.py).
     protected = [
         services.router,
@@ -73,6 +78,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         channels.router,
         state_history.router,
         keys.router,
+        status_pages_admin,
     ]
     if runtime.settings.debug_mode:
         protected.append(dev.router)

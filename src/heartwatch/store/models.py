@@ -418,3 +418,32 @@ class WebSession(Base):
     # Expired sessions are pruned by this.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatusPage(Base):
+    """A public status page an admin defined: which services it shows (by key or tag)."""
+
+    __tablename__ = "status_pages"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The services it shows: any whose key is listed, and any with one of the tags.
+    service_keys: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BadgeToken(Base):
+    """A service's badge token: the random, rotatable secret in its public badge URLs
+    (never its id, which is its ping URLs' secret)."""
+
+    __tablename__ = "badge_tokens"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

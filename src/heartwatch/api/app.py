@@ -25,6 +25,7 @@ from heartwatch.api.routes import (
     state_history,
 )
 from heartwatch.runtime import Runtime
+from heartwatch.web import install as install_dashboard
 
 
 class _DevClockSync:
@@ -68,6 +69,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.add_middleware(_DevClockSync, runtime=runtime)
     for router in protected:
         app.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
+    # The web dashboard: its own access rule (a log-in session or an API key; web/access.py).
+    install_dashboard(app)
     return app
 
 

@@ -16,7 +16,7 @@ from heartwatch.domain.auth import Role
 from heartwatch.runtime import Runtime
 from heartwatch.services import auth
 from heartwatch.services.passwords import Passwords
-from tests.api.conftest import Keys, client, keys, runtime  # noqa: F401 (fixtures)
+from tests.api.conftest import Keys, client, keys, runtime
 
 # Cheap hashes for test users: verifying one costs next to nothing.
 CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -30,7 +30,7 @@ class Users:
 
 
 @pytest.fixture
-async def users(runtime: Runtime) -> Users:  # noqa: F811
+async def users(runtime: Runtime) -> Users:
     now = REAL_TIME.now()
     await auth.create_user(runtime.db, "alice", PASSWORD, Role.ADMIN, now, CHEAP)
     await auth.create_user(runtime.db, "rita", PASSWORD, Role.READ, now, CHEAP)
@@ -57,6 +57,8 @@ def assert_valid_html(text: str) -> None:
     parser = html5lib.HTMLParser(strict=True)
     parser.parse(text)
     assert parser.errors == []
+    ids = re.findall(r'\sid="([^"]*)"', text)
+    assert len(ids) == len(set(ids)), f"an id used twice: {sorted(ids)}"
 
 
 __all__ = ["Keys", "Users", "assert_valid_html", "client", "csrf_of", "keys", "log_in", "runtime"]

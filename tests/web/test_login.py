@@ -66,7 +66,8 @@ async def test_the_cookie_is_secure_behind_tls(runtime: Runtime, users: Users) -
 async def test_wrong_passwords_and_the_rate_limit(client: httpx.AsyncClient, users: Users) -> None:
     csrf = csrf_of((await client.get("/login")).text)
     for _ in range(5):
-        wrong = await client.post("/login", data={"name": "alice", "password": "nope", "csrf": csrf})
+        form = {"name": "alice", "password": "nope", "csrf": csrf}
+        wrong = await client.post("/login", data=form)
         assert wrong.status_code == 401
         assert "Wrong user name or password" in wrong.text
     blocked = await client.post(
@@ -79,9 +80,7 @@ async def test_wrong_passwords_and_the_rate_limit(client: httpx.AsyncClient, use
     assert other.status_code == 429
 
 
-async def test_a_log_in_needs_the_forms_csrf_token(
-    client: httpx.AsyncClient, users: Users
-) -> None:
+async def test_a_log_in_needs_the_forms_csrf_token(client: httpx.AsyncClient, users: Users) -> None:
     await client.get("/login")
     response = await client.post("/login", data={"name": "alice", "password": PASSWORD})
     assert response.status_code == 403

@@ -1,0 +1,133 @@
+"""The overview and the service page: what they show, their filters, the actions, and
+that every page is valid HTML5 (parsed strictly). Open mode (no credential, loopback),
+on both backends."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from heartwatch.runtime import Runtime
+from tests.fakes.receiver import Receiver, receiver  # noqa: F401 (a fixture)
+from tests.web.conftest import assert_valid_html, csrf_of
+
+
+async def _services(client: httpx.AsyncClient, target: str) -> None:
+    for key, period in (("billing", 60), ("backup", 3600), ("mailer", 60)):
+        assert (await client.post(f"/heartbeat/{key}?period={period}")).status_code == 200
+    created = await client.post(
+        "/services",
+        json={"key": "shop-api", "name": "Shop API", "type": "http", "endpoint": target,
+              "tags": ["shop"], "check_interval_sec": 30},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    await client.post("/heartbeat/mailer/fail", content=b"smtp refused: 550\n")
+
+
+def _order(html: str) -> list[str]:
+    return re.findall(r'data-key="([^"]+)"', html)
+
+
+async def test_the_overview(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await _services(client, "http://127.0.0.1:9/health")
+    await runtime.move_clock(5 * 60)  # billing: 5 min silent > 4 periods: down
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert_valid_html(page.text)
+    assert "<title>(2 down) Overview · heartwatch</title>" in page.text
+    # Problems first: down ones (longest first), then unknown, then alive.
+    assert _order(page.text) == ["mailer", "billing", "shop-api", "backup"]
+    assert re.search(r"down <strong>2</strong>", page.text)
+    assert re.search(r"alive <strong>1</strong>", page.text)
+    assert "last heartbeat 5 min ago" in page.text
+    # Status as colour, icon and word.
+    assert '<span class="status s-down"><span class="icon" aria-hidden="true">✖</span> down' in (
+        page.text
+    )
+    assert "every 30 s" in page.text  # a probe's interval
+    assert "1 h" in page.text  # backup's period
+
+    by_status = await client.get("/?status=down")
+    assert _order(by_status.text) == ["mailer", "billing"]
+    by_tag = await client.get("/?tag=shop")
+    assert _order(by_tag.text) == ["shop-api"]
+    by_text = await client.get("/?q=SHOP+api")
+    assert _order(by_text.text) == ["shop-api"]
+    none = await client.get("/?q=nothing-like-it")
+    assert "No service matches" in none.text
+    assert_valid_html(none.text)
+    assert (await client.get("/?status=bogus")).status_code == 422
+
+
+async def test_the_live_state_version(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await client.post("/heartbeat/billing?period=60")
+    first = (await client.get("/ui/events")).json()
+    assert first["counts"]["alive"] == 1
+    assert first["down"] == 0
+    # The same state, the same version (the cache keeps it a second: let it expire).
+    client_app_state = await client.get("/", params={"q": ""})
+    assert f'data-version="{first["version"]}"' in client_app_state.text
+    await client.post("/heartbeat/billing?period=60")  # a heartbeat changes no status
+    await runtime.move_clock(5 * 60)
+    page = await client.get("/")
+    version = re.search(r'data-version="([^"]+)"', page.text)
+    assert version is not None and version[1] != first["version"]
+
+
+async def test_the_service_pages(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    await _services(client, receiver.url("/health"))
+    await runtime.move_clock(5 * 60)
+    mailer = await client.get("/ui/services/mailer")
+    assert mailer.status_code == 200
+    assert_valid_html(mailer.text)
+    assert "smtp refused: 550" in mailer.text  # the /fail body
+    assert "Status changes" in mailer.text
+    assert "Check now" not in mailer.text  # heartbeats are not checked
+    assert "Pause" in mailer.text
+
+    shop = await client.get("/ui/services/shop-api")
+    assert_valid_html(shop.text)
+    assert "Check now" in shop.text
+    csrf = csrf_of(shop.text)
+    checked = await client.post("/ui/services/shop-api/check", data={"csrf": csrf})
+    assert checked.status_code == 303
+    after = await client.get(checked.headers["location"])
+    assert "Checked now: up" in after.text
+    assert_valid_html(after.text)
+    assert "✔ up" in after.text  # the check result is listed
+
+    muted = await client.post("/ui/services/shop-api/mute", data={"csrf": csrf, "minutes": "60"})
+    assert "Muted until" in (await client.get(muted.headers["location"])).text
+    bad = await client.post("/ui/services/shop-api/mute", data={"csrf": csrf, "minutes": "x"})
+    assert bad.status_code == 422
+    assert_valid_html(bad.text)
+    await client.post("/ui/services/shop-api/unmute", data={"csrf": csrf})
+    paused = await client.post("/ui/services/shop-api/pause", data={"csrf": csrf})
+    page = await client.get(paused.headers["location"])
+    assert "Resume" in page.text
+    await client.post("/ui/services/shop-api/resume", data={"csrf": csrf})
+
+    confirm = await client.get("/ui/services/shop-api/delete")
+    assert_valid_html(confirm.text)
+    assert "cannot be undone" in confirm.text
+    deleted = await client.post("/ui/services/shop-api/delete", data={"csrf": csrf})
+    assert deleted.headers["location"] == "/"
+    gone = await client.get("/ui/services/shop-api")
+    assert gone.status_code == 404
+    assert_valid_html(gone.text)
+
+
+async def test_other_pages_are_valid_html(client: httpx.AsyncClient) -> None:
+    empty = await client.get("/")
+    assert "No services yet" in empty.text
+    assert_valid_html(empty.text)
+    login = await client.get("/login")  # open mode: nothing to log in to
+    assert login.status_code == 303
+    css = await client.get("/ui/static/web.css")
+    assert css.headers["content-type"].startswith("text/css")
+    assert (await client.get("/ui/static/../config.py")).status_code == 404

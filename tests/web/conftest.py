@@ -4,12 +4,14 @@ with users whose passwords hash cheaply; and a real Chromium for the browser tes
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import html5lib
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from heartwatch.api.auth import REAL_TIME
 from heartwatch.domain.auth import Role
@@ -61,4 +63,48 @@ def assert_valid_html(text: str) -> None:
     assert len(ids) == len(set(ids)), f"an id used twice: {sorted(ids)}"
 
 
-__all__ = ["Keys", "Users", "assert_valid_html", "client", "csrf_of", "keys", "log_in", "runtime"]
+__all__ = ["Keys", "Tab", "Users", "assert_valid_html", "client", "csrf_of", "keys", "log_in", "runtime"]
+
+
+# --- a real browser ---------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Tab:
+    """A page in a fresh browser context (no cookies), with every console error and
+    uncaught exception it met."""
+
+    page: Page
+    errors: list[str]
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield Tab(page, errors)
+    finally:
+        context.close()

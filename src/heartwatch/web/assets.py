@@ -10,7 +10,11 @@ from heartwatch.web.templating import HERE
 
 router = APIRouter(include_in_schema=False)
 
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 # Read once: a handful of small files, named here so no path from a request reaches the
 # file system.
 _FILES = {

@@ -1,0 +1,158 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) against a
+real `heartwatch api` process on SQLite: log-in and log-out, what a read user sees, a
+status change reaching an open overview without a reload, check-now from a service page,
+and no console error anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from heartwatch.api.auth import REAL_TIME
+from heartwatch.domain.auth import Role
+from heartwatch.services import auth
+from heartwatch.store.database import Database
+from tests.conftest import _migrate as migrate
+from tests.e2e.conftest import Launcher, Proc, free_port
+from tests.web.conftest import CHEAP, PASSWORD, Tab
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Server:
+    proc: Proc
+    admin_key: str
+
+    @property
+    def url(self) -> str:
+        return self.proc.base_url
+
+    def api(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+async def _prepare(db_url: str) -> str:
+    """Migrate; create the users alice (admin) and rita (read), and an admin key for the
+    tests' own API calls (returned). In this process: a CLI run costs a Python start."""
+    await migrate(db_url)
+    db = Database(db_url)
+    try:
+        now = REAL_TIME.now()
+        await auth.create_user(db, "alice", PASSWORD, Role.ADMIN, now, CHEAP)
+        await auth.create_user(db, "rita", PASSWORD, Role.READ, now, CHEAP)
+        async with db.writing() as session:
+            _, key = await auth.create_key(session, "tests", Role.ADMIN, None, now)
+        return key
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One API process for the module (each test uses services of its own)."""
+    workdir: Path = tmp_path_factory.mktemp("web")
+    db_url = f"sqlite+aiosqlite:///{workdir / 'heartwatch.db'}"
+    launcher = Launcher(workdir, db_url)
+    try:
+        # (In a thread of its own: Playwright's sync API holds this thread's event loop.)
+        with ThreadPoolExecutor(1) as thread:
+            key = thread.submit(asyncio.run, _prepare(db_url)).result()
+        proc = launcher.start("api", port=free_port())
+        yield Server(proc, key)
+    finally:
+        for proc in launcher.procs:
+            proc.kill()
+
+
+def log_in(tab: Tab, server: Server, name: str, start: str = "/") -> None:
+    tab.page.goto(server.url + start)
+    expect(tab.page).to_have_url(re.compile(r"/login\?next="))
+    tab.page.get_by_label("User name").fill(name)
+    tab.page.get_by_label("Password").fill(PASSWORD)
+    tab.page.get_by_role("button", name="Log in").click()
+
+
+def test_log_in_and_out(tab: Tab, server: Server) -> None:
+    page = tab.page
+    log_in(tab, server, "alice")
+    expect(page.get_by_role("heading", name="Services")).to_be_visible()
+    expect(page.get_by_text("alice (admin)")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto(server.url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    # A wrong password says so, next to the form.
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    # (The 401 of that answer is the one error the console shows.)
+    assert all("401" in e for e in tab.errors), tab.errors
+    tab.errors.clear()
+
+
+def test_a_read_user_sees_no_write_controls(tab: Tab, server: Server) -> None:
+    with server.api() as api:
+        created = api.post(
+            "/services",
+            json={"key": "ro-probe", "type": "http", "endpoint": server.url + "/healthz"},
+        )
+        assert created.status_code == 201, created.text
+    log_in(tab, server, "rita", "/ui/services/ro-probe")
+    page = tab.page
+    expect(page.get_by_role("heading", name="ro-probe")).to_be_visible()
+    expect(page.get_by_text("rita (read)")).to_be_visible()
+    for name in ("Check now", "Pause", "Resume", "Mute", "Unmute"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    expect(page.get_by_role("link", name="Delete…")).to_have_count(0)
+    # The only form that posts is the log-out.
+    assert page.locator("form[method=post]").count() == 1
+
+
+def test_a_service_going_down_shows_without_a_reload(tab: Tab, server: Server) -> None:
+    with server.api() as api:
+        assert api.post("/heartbeat/live-job?period=60").status_code == 200
+        log_in(tab, server, "alice", "/?q=live-job")
+        page = tab.page
+        row = page.locator("tr[data-key=live-job]")
+        expect(row).to_contain_text("alive")
+        expect(page.locator("#live-note")).to_have_text("Live.")
+        page.evaluate("window.notReloaded = true")
+        moved = api.post("/dev/clock", json={"advance_seconds": 600})
+        assert moved.status_code == 200, moved.text
+        # The stream sees the new version within a second or two; a loaded machine
+        # is given more.
+        expect(row).to_contain_text("down", timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert re.match(r"\(\d+ down\) Overview", page.title())
+
+
+def test_check_now_from_the_service_page(tab: Tab, server: Server) -> None:
+    with server.api() as api:
+        created = api.post(
+            "/services",
+            json={"key": "self-probe", "type": "http", "endpoint": server.url + "/healthz"},
+        )
+        assert created.status_code == 201, created.text
+    log_in(tab, server, "alice", "/ui/services/self-probe")
+    page = tab.page
+    expect(page.get_by_text("None yet.").first).to_be_visible()
+    page.get_by_role("button", name="Check now").click()
+    expect(page.get_by_role("status")).to_have_text("Checked now: up")
+    expect(page.locator("#h-recent + table")).to_contain_text("✔ up")
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors(tab: Tab) -> Iterator[None]:
+    yield
+    assert tab.errors == []

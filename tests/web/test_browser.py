@@ -74,6 +74,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.kill()
 
 
+@pytest.fixture(autouse=True)
+def _no_console_errors(tab: Tab) -> Iterator[None]:
+    yield
+    assert tab.errors == []
+
+
 def log_in(tab: Tab, server: Server, name: str, start: str = "/") -> None:
     tab.page.goto(server.url + start)
     expect(tab.page).to_have_url(re.compile(r"/login\?next="))
@@ -152,7 +158,16 @@ def test_check_now_from_the_service_page(tab: Tab, server: Server) -> None:
     expect(page.locator("#h-recent + table")).to_contain_text("✔ up")
 
 
-@pytest.fixture(autouse=True)
-def _no_console_errors(tab: Tab) -> Iterator[None]:
-    yield
-    assert tab.errors == []
+def test_without_event_source_the_overview_polls(tab: Tab, server: Server) -> None:
+    tab.page.add_init_script("delete window.EventSource;")
+    with server.api() as api:
+        assert api.post("/heartbeat/polled-job?period=60").status_code == 200
+        log_in(tab, server, "alice", "/?q=polled-job")
+        page = tab.page
+        row = page.locator("tr[data-key=polled-job]")
+        expect(row).to_contain_text("alive")
+        expect(page.locator("#live-note")).to_contain_text("polling")
+        page.evaluate("window.notReloaded = true")
+        assert api.post("/dev/clock", json={"advance_seconds": 600}).status_code == 200
+        expect(row).to_contain_text("down", timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True

@@ -63,7 +63,17 @@ def assert_valid_html(text: str) -> None:
     assert len(ids) == len(set(ids)), f"an id used twice: {sorted(ids)}"
 
 
-__all__ = ["Keys", "Tab", "Users", "assert_valid_html", "client", "csrf_of", "keys", "log_in", "runtime"]
+__all__ = [
+    "Keys",
+    "Tab",
+    "Users",
+    "assert_valid_html",
+    "client",
+    "csrf_of",
+    "keys",
+    "log_in",
+    "runtime",
+]
 
 
 # --- a real browser ---------------------------------------------------------------------

@@ -131,3 +131,75 @@ async def test_other_pages_are_valid_html(client: httpx.AsyncClient) -> None:
     css = await client.get("/ui/static/web.css")
     assert css.headers["content-type"].startswith("text/css")
     assert (await client.get("/ui/static/../config.py")).status_code == 404
+
+
+def _field_error(html: str, field: str) -> str:
+    match = re.search(rf'<span class="error" id="e-{field}">([^<]*)</span>', html)
+    assert match is not None, f"no error next to {field}"
+    return match[1]
+
+
+async def test_the_create_service_forms(client: httpx.AsyncClient) -> None:
+    for kind in ("heartbeat", "http", "tcp"):
+        page = await client.get(f"/ui/new?type={kind}")
+        assert page.status_code == 200
+        assert_valid_html(page.text)
+    csrf = csrf_of((await client.get("/ui/new")).text)
+
+    bad_key = await client.post(
+        "/ui/new", data={"csrf": csrf, "type": "heartbeat", "key": "no spaces"}
+    )
+    assert bad_key.status_code == 422
+    assert_valid_html(bad_key.text)
+    assert "key" in _field_error(bad_key.text, "key").lower()
+    assert 'value="no spaces"' in bad_key.text  # what was typed is kept
+
+    no_endpoint = await client.post("/ui/new", data={"csrf": csrf, "type": "http", "key": "x"})
+    assert _field_error(no_endpoint.text, "endpoint")
+    seconds = await client.post(
+        "/ui/new",
+        data={
+            "csrf": csrf,
+            "type": "http",
+            "key": "x",
+            "endpoint": "http://a.b/",
+            "timeout_ms": "5",
+        },
+    )
+    assert "did you mean seconds" in _field_error(seconds.text, "timeout_ms")
+    metadata = await client.post(
+        "/ui/new",
+        data={"csrf": csrf, "type": "http", "key": "x", "endpoint": "http://169.254.169.254/"},
+    )
+    assert "denied" in _field_error(metadata.text, "endpoint")
+
+    made = await client.post(
+        "/ui/new",
+        data={"csrf": csrf, "type": "heartbeat", "key": "nightly", "name": "Nightly job",
+              "expected_period_sec": "86400", "tags": "ops, db", "criticality": "high"},
+    )  # fmt: skip
+    assert made.status_code == 303
+    page = await client.get(made.headers["location"])
+    assert "Created" in page.text
+    assert "curl -fsS -m 10 --retry 5 -o /dev/null -X POST http://hw/heartbeat/nightly" in page.text
+    assert "1 d" in page.text and "ops" in page.text
+    again = await client.post("/ui/new", data={"csrf": csrf, "type": "heartbeat", "key": "nightly"})
+    assert "already" in _field_error(again.text, "key")
+
+
+async def test_the_incidents_page(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await client.post("/heartbeat/flaky?period=60")
+    await client.post("/heartbeat/flaky/fail", content=b"disk full")
+    await client.post("/heartbeat/broken?period=60")
+    await client.post("/heartbeat/broken/fail")
+    await runtime.move_clock(60)
+    await client.post("/heartbeat/flaky")  # recovered
+    page = await client.get("/ui/incidents")
+    assert page.status_code == 200
+    assert_valid_html(page.text)
+    open_part, past_part = page.text.split('id="h-past"')
+    assert "broken" in open_part and "flaky" not in open_part
+    assert "flaky" in past_part and "1 min" in past_part
+    only = await client.get("/ui/incidents?service=broken&period=24h")
+    assert "flaky" not in only.text
+    assert_valid_html(only.text)

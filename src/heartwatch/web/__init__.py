@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from heartwatch.web import assets, live, login, pages
+from heartwatch.web import assets, forms, incidents, live, login, pages
 from heartwatch.web.access import LoginRequired, login_url
 
 
@@ -19,5 +19,12 @@ def install(app: FastAPI) -> None:
     async def _to_login(_: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(login_url(exc.next_path), 303)
 
-    for router in (assets.router, login.router, pages.router, live.router):
+    for router in (
+        assets.router,
+        login.router,
+        pages.router,
+        forms.router,
+        incidents.router,
+        live.router,
+    ):
         app.include_router(router)

@@ -118,7 +118,17 @@ async def service_page(
         context = await _service_context(runtime, viewer, id)
     except NotFound as exc:
         return _not_found(request, viewer, exc)
-    return render(request, viewer, "service.html", notice=done[:200], **context)
+    base = (runtime.settings.public_url or str(request.base_url)).rstrip("/")
+    ping_url = f"{base}/heartbeat/{quote(context['service'].key, safe='')}"
+    return render(
+        request,
+        viewer,
+        "service.html",
+        notice=done[:200],
+        base_url=base,
+        ping_url=ping_url,
+        **context,
+    )
 
 
 def _back(key: str, notice: str) -> Response:

@@ -5,6 +5,7 @@ on both backends."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 import httpx
 
@@ -88,6 +89,12 @@ async def test_the_service_pages(
     assert "smtp refused: 550" in mailer.text  # the /fail body
     assert "Status changes" in mailer.text
     assert "Check now" not in mailer.text  # heartbeats are not checked
+    svg = re.search(r"<svg .*?</svg>", mailer.text, re.DOTALL)
+    assert svg is not None
+    cells = ET.fromstring(svg[0]).findall("{http://www.w3.org/2000/svg}rect")
+    assert len(cells) == 90
+    today = cells[-1].findtext("{http://www.w3.org/2000/svg}title")
+    assert today is not None and "% up" in today  # down since its /fail, minutes ago
     assert "Pause" in mailer.text
 
     shop = await client.get("/ui/services/shop-api")

@@ -12,7 +12,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from math import ceil
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,9 @@ from heartwatch.domain.heartbeat import HeartbeatRules, expected_period
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import SEVERITY, Status
+from heartwatch.domain.uptime import Change, StatusTimes, floor_day, segments
 from heartwatch.services.lifecycle import as_of
+from heartwatch.store import history
 from heartwatch.store import listing as store
 
 # Problems first: the worst status at the top; within one, the longest-standing first.
@@ -130,3 +133,53 @@ def version(found: Sequence[Card]) -> str:
             f"{card.status_since.isoformat()}\x1e".encode()
         )
     return digest.hexdigest()[:16]
+
+
+# --- the daily uptime bar -------------------------------------------------------------
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One UTC day of a service's history: time up and down (other statuses: neither)."""
+
+    start: datetime
+    up_s: float
+    down_s: float
+
+    @property
+    def uptime_percent(self) -> float | None:
+        observed = self.up_s + self.down_s
+        return None if observed <= 0 else 100.0 * self.up_s / observed
+
+
+def by_day(
+    opening: Status,
+    changes: Sequence[Change],
+    start: datetime,
+    end: datetime,
+    born: datetime,
+) -> list[Day]:
+    """Up and down time of each day from `start` (midnight) until `end`, counting nothing
+    before `born` (the service's creation)."""
+    days = {start + i * DAY: StatusTimes() for i in range(ceil((end - start) / DAY))}
+    for a, b, status in segments(opening, changes, start, end):
+        a = max(a, born)
+        while a < b:
+            day = floor_day(a)
+            piece_end = min(b, day + DAY)
+            days[day].add(status, (piece_end - a).total_seconds())
+            a = piece_end
+    return [Day(day, t.up_s, t.down_s) for day, t in days.items()]
+
+
+async def daily_uptime(
+    session: AsyncSession, service_id: uuid.UUID, born: datetime, now: datetime, days: int = 90
+) -> list[Day]:
+    """The last `days` UTC days of a service (today's so far), oldest first: one
+    statement over its raw transitions (kept forever)."""
+    start = floor_day(now) - (days - 1) * DAY
+    (found,) = await history.histories(session, [service_id], [(start, now)])
+    opening, changes = found.get(service_id, (Status.UNKNOWN, []))
+    return by_day(opening, changes, start, now, born)

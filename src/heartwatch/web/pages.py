@@ -17,6 +17,7 @@ from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.services import dashboard, incidents, probes, registry, uptime
 from heartwatch.services.errors import Invalid, NotFound
+from heartwatch.web import charts
 from heartwatch.web.access import ViewerDep, form_of
 from heartwatch.web.templating import render
 
@@ -82,6 +83,7 @@ async def _service_context(runtime: RuntimeDep, viewer: ViewerDep, ident: str) -
             (report,) = await uptime.reports(session, [row], now - span, now)
             windows.append((label, report))
         found = await incidents.page(session, service_id=row.id, limit=RECENT)
+        days = await dashboard.daily_uptime(session, row.id, row.created_at, now)
         changes = await registry.state_history(
             session, service_key=row.key, start=None, end=None, limit=RECENT
         )
@@ -96,6 +98,7 @@ async def _service_context(runtime: RuntimeDep, viewer: ViewerDep, ident: str) -
         "service": row,
         "card": card,
         "windows": windows,
+        "uptime_bar": charts.uptime_bar(days),
         "incidents": [IncidentOut.of(i, reveal=reveal) for i in found],
         "transitions": [TransitionOut.of(t, key, reveal=reveal) for t, key in changes],
         "recent": recent,

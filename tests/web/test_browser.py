@@ -171,3 +171,26 @@ def test_without_event_source_the_overview_polls(tab: Tab, server: Server) -> No
         assert api.post("/dev/clock", json={"advance_seconds": 600}).status_code == 200
         expect(row).to_contain_text("down", timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_create_a_service_through_the_form(tab: Tab, server: Server) -> None:
+    log_in(tab, server, "alice")
+    page = tab.page
+    page.get_by_role("link", name="New service").click()
+    page.get_by_role("link", name="http").click()
+    page.get_by_label("Key", exact=True).fill("form-probe")
+    page.get_by_label("URL").fill(server.url + "/healthz")
+    page.get_by_label("Timeout (ms)").fill("5")
+    page.get_by_role("button", name="Create http service").click()
+    # The API's message, next to its field (and the field says it is invalid).
+    timeout = page.get_by_label("Timeout (ms)")
+    expect(timeout).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-timeout_ms")).to_contain_text("did you mean seconds")
+    expect(page.get_by_label("Key", exact=True)).to_have_value("form-probe")
+    timeout.fill("3000")
+    page.get_by_role("button", name="Create http service").click()
+    expect(page.get_by_role("heading", name="form-probe")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Created")
+    # (The 422 of the refused form is the one error the console shows.)
+    assert all("422" in e for e in tab.errors), tab.errors
+    tab.errors.clear()

@@ -3,6 +3,7 @@ backends."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -11,7 +12,7 @@ from heartwatch.api.auth import REAL_TIME
 from heartwatch.runtime import Runtime
 from heartwatch.services import auth, web_sessions
 from heartwatch.web.access import SESSION_COOKIE
-from tests.web.conftest import PASSWORD, Users, csrf_of, log_in
+from tests.web.conftest import PASSWORD, Users, assert_valid_html, csrf_of, log_in
 
 
 async def test_a_page_without_a_session_sends_to_the_log_in(
@@ -147,3 +148,32 @@ async def test_a_read_user_sees_no_write_controls_and_may_not_act(
     refused = await client.post("/ui/services/billing/pause", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 403
     assert (await client.get("/ui/services/billing/delete")).status_code == 403
+
+
+async def test_keys_and_users(runtime: Runtime, client: httpx.AsyncClient, users: Users) -> None:
+    await log_in(client, "alice")
+    page = await client.get("/ui/keys")
+    assert page.status_code == 200
+    assert_valid_html(page.text)
+    assert "rita" in page.text and "alice" in page.text
+    csrf = csrf_of(page.text)
+    bad = await client.post(
+        "/ui/keys", data={"csrf": csrf, "name": "grafana", "role": "read", "expires_in": "soon"}
+    )
+    assert bad.status_code == 422
+    assert_valid_html(bad.text)
+    assert 'id="ke-expires_in"' in bad.text
+    made = await client.post(
+        "/ui/keys", data={"csrf": csrf, "name": "grafana", "role": "read", "expires_in": "90d"}
+    )
+    assert made.status_code == 200
+    key = re.search(r'<pre class="snippet" id="new-key">(hwk_[A-Za-z0-9_]+)</pre>', made.text)
+    assert key is not None
+    assert (await client.get("/services", headers={"X-Api-Key": key[1]})).status_code == 200
+    key_id = key[1].split("_")[1]
+    revoked = await client.post(f"/ui/keys/{key_id}/revoke", data={"csrf": csrf})
+    assert revoked.status_code == 303
+    after = await client.get(revoked.headers["location"])
+    assert f"Revoked {key_id}" in after.text
+    assert key[1] not in after.text  # never shown again
+    assert (await client.get("/services", headers={"X-Api-Key": key[1]})).status_code == 401

@@ -53,6 +53,8 @@ WEB_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/ui/services/{id}/unmute"): Access.OPERATE,
     # The confirmation page of a deletion: only for who may delete.
     ("GET", "/ui/services/{id}/delete"): Access.WRITE,
+    # Credentials: as the API's GET /keys, read by admins only.
+    ("GET", "/ui/keys"): Access.WRITE,
 }
 
 

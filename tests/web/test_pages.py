@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 import httpx
 
+from heartwatch.notifiers.webhook import SIGNATURE_HEADER, sign
 from heartwatch.runtime import Runtime
 from tests.fakes.receiver import Receiver, receiver  # noqa: F401 (a fixture)
 from tests.web.conftest import assert_valid_html, csrf_of
@@ -210,3 +211,59 @@ async def test_the_incidents_page(runtime: Runtime, client: httpx.AsyncClient) -
     only = await client.get("/ui/incidents?service=broken&period=24h")
     assert "flaky" not in only.text
     assert_valid_html(only.text)
+
+
+async def test_the_channels_pages(
+    client: httpx.AsyncClient,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    empty = await client.get("/ui/channels")
+    assert "No channels yet" in empty.text
+    form = await client.get("/ui/channels/new?type=webhook")
+    assert_valid_html(form.text)
+    csrf = csrf_of(form.text)
+    base = {"csrf": csrf, "type": "webhook", "name": "hook", "enabled": "on"}
+    bad = await client.post("/ui/channels/new", data={**base, "config.url": "not a url"})
+    assert bad.status_code == 422
+    assert_valid_html(bad.text)
+    assert re.search(r'id="c-config-url-e">[^<]+<', bad.text)
+    made = await client.post(
+        "/ui/channels/new",
+        data={**base, "config.url": receiver.url("/hook"), "config.secret": "s3cret-value-123"},
+    )
+    assert made.status_code == 303, made.text[:300]
+    listed = await client.get(made.headers["location"])
+    assert_valid_html(listed.text)
+    assert "s3cret-value-123" not in listed.text
+    assert "••••" in listed.text
+    channel_id = re.search(r"/ui/channels/([0-9a-f-]{36})/test", listed.text)
+    assert channel_id is not None
+
+    tested = await client.post(f"/ui/channels/{channel_id[1]}/test", data={"csrf": csrf})
+    assert "Test sent to hook" in (await client.get(tested.headers["location"])).text
+    [request] = receiver.received
+    assert request.headers[SIGNATURE_HEADER] == sign("s3cret-value-123", request.body)
+
+    edit = await client.get(f"/ui/channels/{channel_id[1]}/edit")
+    assert_valid_html(edit.text)
+    assert "s3cret-value-123" not in edit.text
+    masked = re.search(r'name="config.secret" type="text" value="([^"]+)"', edit.text)
+    assert masked is not None and "••••" in masked[1]
+    saved = await client.post(
+        f"/ui/channels/{channel_id[1]}/edit",
+        data={**base, "name": "hook2", "config.url": receiver.url("/hook"),
+              "config.secret": masked[1]},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text[:500]
+    # The masked secret sent back was kept: the test still signs with it.
+    await client.post(f"/ui/channels/{channel_id[1]}/test", data={"csrf": csrf})
+    second = receiver.received[1]
+    assert second.headers[SIGNATURE_HEADER] == sign("s3cret-value-123", second.body)
+
+    await client.post("/heartbeat/job?period=60")
+    await client.post("/heartbeat/job/fail")
+    outbox = await client.get("/ui/channels")
+    assert_valid_html(outbox.text)
+    assert "queued" in outbox.text and "hook2" in outbox.text
+    deleted = await client.post(f"/ui/channels/{channel_id[1]}/delete", data={"csrf": csrf})
+    assert "Deleted" in (await client.get(deleted.headers["location"])).text

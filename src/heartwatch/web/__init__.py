@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from heartwatch.web import assets, forms, incidents, keys, live, login, pages
+from heartwatch.web import assets, channels, forms, incidents, keys, live, login, pages
 from heartwatch.web.access import LoginRequired, login_url
 
 
@@ -25,6 +25,7 @@ def install(app: FastAPI) -> None:
         pages.router,
         forms.router,
         incidents.router,
+        channels.router,
         keys.router,
         live.router,
     ):

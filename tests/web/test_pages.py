@@ -108,6 +108,7 @@ async def test_the_service_pages(
     assert "Checked now: up" in after.text
     assert_valid_html(after.text)
     assert "✔ up" in after.text  # the check result is listed
+    assert re.search(r"<td>\d+ ms / \d+ ms</td>", after.text)  # its latency, p50 / p95
 
     muted = await client.post("/ui/services/shop-api/mute", data={"csrf": csrf, "minutes": "60"})
     assert "Muted until" in (await client.get(muted.headers["location"])).text

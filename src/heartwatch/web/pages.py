@@ -80,7 +80,9 @@ async def _service_context(runtime: RuntimeDep, viewer: ViewerDep, ident: str) -
         )
         windows = []
         for label, span in WINDOWS:
-            (report,) = await uptime.reports(session, [row], now - span, now)
+            (report,) = await uptime.reports(
+                session, [row], now - span, now, with_latency=is_probe(row.type)
+            )
             windows.append((label, report))
         found = await incidents.page(session, service_id=row.id, limit=RECENT)
         days = await dashboard.daily_uptime(session, row.id, row.created_at, now)

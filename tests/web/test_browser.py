@@ -6,6 +6,7 @@ and no console error anywhere."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -194,3 +195,44 @@ def test_create_a_service_through_the_form(tab: Tab, server: Server) -> None:
     # (The 422 of the refused form is the one error the console shows.)
     assert all("422" in e for e in tab.errors), tab.errors
     tab.errors.clear()
+
+
+def test_usable_at_375_px(tab: Tab, server: Server) -> None:
+    with server.api() as api:
+        assert api.post("/heartbeat/narrow-job?period=60").status_code == 200
+    tab.page.set_viewport_size({"width": 375, "height": 700})
+    log_in(tab, server, "alice")
+    for path in ("/", "/ui/services/narrow-job", "/ui/new?type=http", "/ui/channels"):
+        tab.page.goto(server.url + path)
+        width = tab.page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide"
+
+
+SCREENSHOTS = os.environ.get("HEARTWATCH_SCREENSHOTS")
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="HEARTWATCH_SCREENSHOTS=<dir> makes them")
+def test_screenshots(tab: Tab, server: Server) -> None:
+    """`make screenshots`: the README's pictures of the overview and a service page."""
+    assert SCREENSHOTS is not None
+    with server.api() as api:
+        for key, period in (("billing", 300), ("nightly-backup", 86400), ("mailer", 60)):
+            assert api.post(f"/heartbeat/{key}?period={period}").status_code == 200
+        assert api.post("/heartbeat/mailer/fail", content=b"smtp: 550 refused\n").status_code
+        for key, path in (("shop-api", "/healthz"), ("search", "/readyz")):
+            made = api.post(
+                "/services",
+                json={"key": key, "type": "http", "endpoint": server.url + path,
+                      "tags": ["shop"], "check_interval_sec": 30},
+            )  # fmt: skip
+            assert made.status_code == 201, made.text
+            assert api.post(f"/services/{key}/check").status_code == 200
+    tab.page.set_viewport_size({"width": 1100, "height": 700})
+    log_in(tab, server, "alice")
+    out = Path(SCREENSHOTS)
+    out.mkdir(parents=True, exist_ok=True)
+    tab.page.screenshot(path=out / "dashboard-overview.png", full_page=True)
+    tab.page.goto(server.url + "/ui/services/shop-api")
+    tab.page.screenshot(path=out / "dashboard-service.png", full_page=True)
+    for name in ("dashboard-overview.png", "dashboard-service.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG")

@@ -24,7 +24,7 @@ ICONS = {
     Status.DOWN: "✖",
     Status.DEAD: "☠",
     Status.UNKNOWN: "?",
-    Status.PAUSED: "⏸",
+    Status.PAUSED: "‖",
 }
 
 

@@ -268,3 +268,33 @@ async def test_the_channels_pages(
     assert "queued" in outbox.text and "hook2" in outbox.text
     deleted = await client.post(f"/ui/channels/{channel_id[1]}/delete", data={"csrf": csrf})
     assert "Deleted" in (await client.get(deleted.headers["location"])).text
+
+
+async def test_the_edit_form(client: httpx.AsyncClient) -> None:
+    await client.post(
+        "/services",
+        json={"key": "api", "type": "http", "endpoint": "http://127.0.0.1:9/x",
+              "check_interval_sec": 30, "tags": ["a"], "expect_keyword": "ok"},
+    )  # fmt: skip
+    form = await client.get("/ui/services/api/edit")
+    assert form.status_code == 200
+    assert_valid_html(form.text)
+    assert 'value="http://127.0.0.1:9/x"' in form.text
+    assert 'name="expect_keyword" type="text" value="ok"' in form.text
+    csrf = csrf_of(form.text)
+    fields = {"csrf": csrf, "key": "api", "endpoint": "http://127.0.0.1:9/y",
+              "check_interval_sec": "60", "tags": "b, c", "criticality": "high"}  # fmt: skip
+    bad = await client.post("/ui/services/api/edit", data={**fields, "check_interval_sec": "0"})
+    assert bad.status_code == 422
+    assert_valid_html(bad.text)
+    assert _field_error(bad.text, "check_interval_sec")
+    saved = await client.post("/ui/services/api/edit", data=fields)
+    assert saved.status_code == 303, saved.text[:300]
+    page = await client.get(saved.headers["location"])
+    assert "Saved" in page.text
+    service = (await client.get("/services/api")).json()
+    assert service["endpoint"] == "http://127.0.0.1:9/y"
+    assert service["check_interval_sec"] == 60
+    assert service["tags"] == ["b", "c"]
+    assert service["criticality"] == "high"
+    assert "expect_keyword" not in service["settings"]  # left empty: gone, as with PUT

@@ -65,7 +65,8 @@ class Card:
         return SEVERITY[self.status] > 0
 
 
-def _card(row: Any, rules: HeartbeatRules, now: datetime, reveal: bool) -> Card:
+def card_of(row: Any, rules: HeartbeatRules, now: datetime, reveal: bool) -> Card:
+    """One service (an ORM row, or a listing row) as of `now`."""
     probe = is_probe(row.type)
     current = as_of(row, rules, now)
     return Card(
@@ -90,7 +91,7 @@ async def cards(
 ) -> list[Card]:
     """Every service as of `now`, problems first."""
     rows = await store.listing_rows(session, None)
-    found = [_card(row, rules, now, reveal) for _, row in rows]
+    found = [card_of(row, rules, now, reveal) for _, row in rows]
     found.sort(key=lambda c: (_ORDER[c.status], c.status_since, c.key))
     return found
 

@@ -73,11 +73,7 @@ async def _service_context(runtime: RuntimeDep, viewer: ViewerDep, ident: str) -
     reveal = viewer.reveal
     async with runtime.db.reading() as session:
         row = await registry.get_service(session, ident)
-        card = next(
-            c
-            for c in await dashboard.cards(session, runtime.rules, now, reveal=reveal)
-            if c.key == row.key
-        )
+        card = dashboard.card_of(row, runtime.rules, now, reveal)
         windows = []
         for label, span in WINDOWS:
             (report,) = await uptime.reports(

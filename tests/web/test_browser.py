@@ -22,7 +22,7 @@ from heartwatch.domain.auth import Role
 from heartwatch.services import auth
 from heartwatch.store.database import Database
 from tests.conftest import _migrate as migrate
-from tests.e2e.conftest import Launcher, Proc, free_port
+from tests.e2e.conftest import Launcher, Proc, free_port, wait_ready
 from tests.web.conftest import CHEAP, PASSWORD, Tab
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +68,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # (In a thread of its own: Playwright's sync API holds this thread's event loop.)
         with ThreadPoolExecutor(1) as thread:
             key = thread.submit(asyncio.run, _prepare(db_url)).result()
-        proc = launcher.start("api", port=free_port())
+        port = free_port()
+        proc = launcher.start("api", "--port", str(port), "--host", "127.0.0.1")
+        proc.base_url = f"http://127.0.0.1:{port}"
+        wait_ready(proc, timeout=120)  # a busy machine starts a process slowly
         yield Server(proc, key)
     finally:
         for proc in launcher.procs:

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint bench-ingest
+.PHONY: run test lint bench-ingest screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ test: lint
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
+
+# The README's pictures of the dashboard, taken by its browser tests (docs/*.png).
+screenshots: $(BIN)/.installed
+	HEARTWATCH_SCREENSHOTS=docs $(BIN)/pytest -n 0 tests/web/test_browser.py -k screenshots

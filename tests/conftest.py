@@ -104,7 +104,7 @@ E2E_LANES = 3
 # Modules whose tests share a module-scoped server: each is a lane of its own, whole
 # (else every worker would start its own server). `xdist_group` would say it, but
 # pytest-xdist 3.8 does not apply it under pytest 9.
-ONE_WORKER_MODULES = frozenset({"tests/e2e/test_clients.py"})
+ONE_WORKER_MODULES = frozenset({"tests/e2e/test_clients.py", "tests/web/test_browser.py"})
 # Roughly how long an end-to-end test takes, to balance the lanes.
 E2E_SECONDS = {
     "test_down_recovery_and_the_daily_summary_reach_telegram": 20.0,  # the chat's rate

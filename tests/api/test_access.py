@@ -21,12 +21,15 @@ from heartwatch.api.auth import ACCESS_OVERRIDES, authorize, required_access
 from heartwatch.domain.auth import Access
 from heartwatch.domain.ratelimit import FailureWindow
 from heartwatch.runtime import Runtime
+from heartwatch.web.access import web_authorize
 from tests.api.conftest import Keys, with_key
 
 # Open to anyone: liveness, readiness, and the API's documentation.
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Open to anyone too, showing no internals: public status pages and badges.
 PUBLIC_PREFIXES = ("/status/", "/badge/")
+# The dashboard's log-in page and its CSS and JavaScript (tests/web covers them).
+WEB_PUBLIC = {"/login", "/ui/static/{name}"}
 # Senders report in without an API key (the ping key is their rule).
 HEARTBEAT_PREFIXES = ("/heartbeat", "/ping/", "/api/push/")
 # Read routes that a read key may still not use: credentials, and dev mode's clock.
@@ -86,6 +89,11 @@ def is_protected(endpoint: Endpoint) -> bool:
     return authorize in _calls(endpoint.route)
 
 
+def is_web(endpoint: Endpoint) -> bool:
+    """A dashboard route: a log-in session or an API key (web/access.py)."""
+    return web_authorize in _calls(endpoint.route)
+
+
 def is_heartbeat(endpoint: Endpoint) -> bool:
     return endpoint.path == "/heartbeat" or endpoint.path.startswith(HEARTBEAT_PREFIXES)
 
@@ -97,7 +105,13 @@ def read_key_may(endpoint: Endpoint) -> bool:
 def classify(endpoint: Endpoint) -> str:
     if is_protected(endpoint):
         return "protected"
-    if endpoint.path in PUBLIC or endpoint.path.startswith(PUBLIC_PREFIXES):
+    if is_web(endpoint):
+        return "web"
+    if (
+        endpoint.path in PUBLIC
+        or endpoint.path in WEB_PUBLIC
+        or endpoint.path.startswith(PUBLIC_PREFIXES)
+    ):
         return "public"
     if is_heartbeat(endpoint):
         return "heartbeat"
@@ -124,11 +138,13 @@ def test_every_route_is_classified(app: FastAPI) -> None:
     for e in found:
         if e.path in PUBLIC or e.path.startswith(PUBLIC_PREFIXES) or is_heartbeat(e):
             assert not is_protected(e), e
+        assert not (is_protected(e) and is_web(e)), e
     assert kinds["GET /services"] == kinds["POST /dev/clock"] == kinds["POST /keys"] == "protected"
     assert kinds["POST /heartbeat/{key}"] == kinds["GET /ping/{service_id}"] == "heartbeat"
     assert kinds["GET /healthz"] == kinds["GET /openapi.json"] == "public"
     assert kinds["GET /status/{slug}"] == kinds["GET /badge/{token}/status.svg"] == "public"
     assert kinds["POST /status-pages"] == kinds["POST /services/{id}/badge-token"] == "protected"
+    assert kinds["GET /"] == kinds["POST /ui/services/{id}/check"] == "web"
 
 
 def test_every_access_override_names_a_route(app: FastAPI) -> None:
@@ -183,7 +199,7 @@ async def test_public_and_heartbeat_routes_need_no_key(
     app: FastAPI, client: httpx.AsyncClient, keys: Keys
 ) -> None:
     for endpoint in endpoints(app):
-        if is_protected(endpoint):
+        if is_protected(endpoint) or is_web(endpoint) or endpoint.path in WEB_PUBLIC:
             continue
         response = await _send(client, endpoint)
         assert response.status_code not in (401, 403), f"{endpoint}: {response.status_code}"

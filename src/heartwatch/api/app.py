@@ -12,8 +12,8 @@ from heartwatch.api.auth import AUTH_RESPONSES, authorize
 from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
-from heartwatch.api.openapi_doc import install_openapi
 from heartwatch.api.nul_guard import refuse_nul
+from heartwatch.api.openapi_doc import install_openapi
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -30,6 +30,7 @@ from heartwatch.api.routes import (
 from heartwatch.runtime import Runtime
 from heartwatch.statuspages import admin_router as status_pages_admin
 from heartwatch.statuspages import public_router as status_pages_public
+from heartwatch.web import install as install_dashboard
 
 DOCS_ASSETS = "/static/docs"
 
@@ -90,6 +91,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             responses=AUTH_RESPONSES,
         )
     app.state.protected_routes = frozenset(id(route) for r in protected for route in r.routes)
+    # The web dashboard: its own access rule (a log-in session or an API key; web/access.py).
+    install_dashboard(app)
     return app
 
 

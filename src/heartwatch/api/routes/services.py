@@ -14,8 +14,8 @@ from heartwatch.api.auth import Reveal
 from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.list_schemas import ServiceList
 from heartwatch.api.paging import Cursor, Limit, check_window, decode_cursor, next_cursor
-from heartwatch.api.problems import problems
 from heartwatch.api.probe_secrets import has_masked, restore_masked
+from heartwatch.api.problems import problems
 from heartwatch.api.schemas import (
     CheckResultOut,
     CheckResultPage,

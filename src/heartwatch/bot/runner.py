@@ -28,6 +28,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramConflictError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -154,7 +155,8 @@ class Poller:
                 )
                 await pause(self.pacing.unauthorized, stop)
                 continue
-            except (TelegramServerError, TelegramNetworkError, OSError) as exc:
+            except (TelegramServerError, TelegramNetworkError, ClientDecodeError, OSError) as exc:
+                # (ClientDecodeError: a front end's HTML error page, nginx's 502 or 504)
                 wait = self.errors.take()
                 log.warning("telegram is not reachable", error=str(exc), retry_in_s=wait)
                 await pause(wait, stop)

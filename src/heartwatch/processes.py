@@ -137,6 +137,9 @@ async def serve(
         if worker:
             parts.append(lambda: Worker(runtime).run(stop))
         if bot and settings.telegram_bot_token:
+            # Loaded before anything serves: importing aiogram takes a moment of CPU, which
+            # inside a running part would hold up the API's first requests.
+            import heartwatch.bot.runner  # noqa: F401
             # Under `up` the bot needs no key of its own: this process makes one for it,
             # in memory only (HEARTWATCH_BOT_API_KEY, when set, is used instead).
             key = settings.bot_api_key

@@ -140,6 +140,7 @@ async def serve(
             # Loaded before anything serves: importing aiogram takes a moment of CPU, which
             # inside a running part would hold up the API's first requests.
             import heartwatch.bot.runner  # noqa: F401
+
             # Under `up` the bot needs no key of its own: this process makes one for it,
             # in memory only (HEARTWATCH_BOT_API_KEY, when set, is used instead).
             key = settings.bot_api_key

@@ -88,6 +88,11 @@ async def test_mute_and_unmute_from_the_chat(
         async with live_api.runtime.db.reading() as session:
             row = await registry.get_service(session, "billing")
         assert row.muted_until is not None
+        status = await ask(fake_telegram, "/status")
+        assert re.search(r"billing\) — down for \d+s 🔕 muted for 1h 59m", status), status
+        muted = await ask(fake_telegram, "/muted")
+        assert muted.splitlines()[0] == "1 muted"
+        assert "🔕 Billing <b> & co (billing) — until " in muted
         assert (await ask(fake_telegram, "/mute all 30m")).startswith(
             "🔕 All 4 services muted until "
         )
@@ -95,6 +100,7 @@ async def test_mute_and_unmute_from_the_chat(
         async with live_api.runtime.db.reading() as session:
             rows = await registry.list_services(session)
         assert all(r.muted_until is None for r in rows)
+        assert await ask(fake_telegram, "/muted") == "🔔 No service is muted."
 
 
 async def test_a_chat_that_is_not_allowed_gets_only_the_start_answer(

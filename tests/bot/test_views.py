@@ -245,3 +245,20 @@ def test_allowed_chats_from_the_allow_list_else_the_alerts_chat() -> None:
 def test_list_items_reads_a_bare_list_or_a_page_envelope() -> None:
     assert list_items([{"key": "a"}]) == [{"key": "a"}]
     assert list_items({"items": [{"key": "a"}], "next_cursor": None}) == [{"key": "a"}]
+
+
+def test_muted_lists_only_services_muted_now_soonest_first() -> None:
+    services = [
+        service("later", "alive", muted_until=(NOW + timedelta(hours=2)).isoformat()),
+        service("sooner", "down", muted_until=(NOW + timedelta(minutes=30)).isoformat()),
+        service("expired", "alive", muted_until=(NOW - timedelta(minutes=1)).isoformat()),
+        service("never", "alive"),
+    ]
+    [text] = details.muted_message(services, NOW)
+    assert visible(text).splitlines() == [
+        "2 muted",
+        "🔕 sooner — until 2026-03-01 12:30 UTC (30m left)",
+        "🔕 later — until 2026-03-01 14:00 UTC (2h left)",
+    ]
+    assert "🔕 muted for 30m" in visible(views.status_message(services, NOW))
+    assert details.muted_message(services[2:], NOW) == ["🔔 No service is muted."]

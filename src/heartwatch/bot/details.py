@@ -18,6 +18,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", "<key>: recent status changes"),
     ("mute", "<key|all> <30m|2h|1d>: hold a service's alerts"),
     ("unmute", "<key|all>: alerts again"),
+    ("muted", "services whose alerts are held"),
     ("summary", "the last 24 hours"),
     ("start", "this chat's id and whether it may use the bot"),
     ("help", "these commands"),
@@ -113,6 +114,23 @@ def history_message(key: str, transitions: list[dict[str, Any]]) -> list[str]:
         return [f"No status changes of <b>{esc(key)}</b> yet."]
     lines = [f"<b>Recent changes of {esc(key)}</b>"]
     lines += [_transition(t) for t in transitions[:HISTORY_LENGTH]]
+    return split_messages(lines)
+
+
+def muted_message(services: list[ServiceView], now: datetime) -> list[str]:
+    muted = sorted(
+        (s for s in services if s.muted(now) and s.muted_until is not None),
+        key=lambda s: (s.muted_until or now, s.key),
+    )
+    if not muted:
+        return ["🔔 No service is muted."]
+    lines = [f"<b>{len(muted)} muted</b>"]
+    for service in muted:
+        until = service.muted_until or now
+        lines.append(
+            f"🔕 {title(service)} — until {_when(until)} "
+            f"({duration((until - now).total_seconds())} left)"
+        )
     return split_messages(lines)
 
 

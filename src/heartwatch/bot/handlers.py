@@ -162,6 +162,11 @@ def build_router(state: BotState) -> Router:
             await state.api.unmute(key)
         return f"🔔 {_which(target, len(keys))} unmuted: alerts are sent again"
 
+    async def muted(_: Message, __: CommandObject) -> list[str]:
+        items, summary = await asyncio.gather(state.api.services(), state.api.summary())
+        services = [views.ServiceView.of(item) for item in items]
+        return details.muted_message(services, _now_of(summary))
+
     # In the order of the menu (details.COMMANDS).
     command("status", status)
     command("status_full", status_full)
@@ -170,6 +175,7 @@ def build_router(state: BotState) -> Router:
     command("history", history)
     command("mute", mute)
     command("unmute", unmute)
+    command("muted", muted)
     command("summary", summary)
     command("help", help_)
     return router

@@ -188,3 +188,37 @@ async def test_telegram_faults_do_not_lose_an_answer(
     # The command was confirmed to Telegram only after it was answered: nothing is re-read.
     await asyncio.sleep(0)
     assert len(fake_telegram.messages_to(ALLOWED_CHAT)) == 1
+
+
+async def test_status_full_of_a_thousand_services_fits_telegrams_limit(
+    live_api: LiveApi, fake_telegram: FakeTelegram
+) -> None:
+    now = live_api.runtime.clock.now()
+    keys = [f"job-{i:04d}-<{'x' * 40}>" for i in range(1000)]
+    async with live_api.runtime.db.writing() as session:
+        for i, key in enumerate(keys):
+            await registry.create_service(
+                session,
+                key=key.replace("<", "").replace(">", ""),
+                name=key,
+                description="",
+                expected_period_sec=60.0,
+                now=now,
+                active=i % 10 != 0,
+            )
+    async with running_bot(bot_settings(live_api.url, fake_telegram)):
+        fake_telegram.user_message("/status_full", chat_id=ALLOWED_CHAT)
+        # The last line of all is the last paused service (every tenth is paused).
+        async with asyncio.timeout(60):
+            while not (fake_telegram.sent and "job-0990" in fake_telegram.sent[-1].plain_text):
+                await fake_telegram.wait_for_sent(len(fake_telegram.sent) + 1, within=60)
+    messages = fake_telegram.messages_to(ALLOWED_CHAT)
+    assert len(messages) > 1
+    assert all(len(m.plain_text.encode("utf-16-le")) // 2 <= 4096 for m in messages)
+    shown = [
+        line.split(" (")[0]
+        for m in messages
+        for line in m.plain_text.splitlines()
+        if line.startswith("job-")
+    ]
+    assert sorted(shown) == sorted(keys)  # every one, named as written, none twice

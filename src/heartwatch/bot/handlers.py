@@ -75,7 +75,7 @@ def build_router(state: BotState) -> Router:
                 log.warning("heartwatch's API is not reachable", command=name, error=str(exc))
                 answer = UNREACHABLE
             except ApiRefused as exc:
-                answer = _refusal(exc)
+                answer = refusal(exc)
             await send(message, answer)
 
         router.message.register(handle, Command(name))
@@ -110,19 +110,7 @@ def build_router(state: BotState) -> Router:
         key = (command.args or "").strip()
         if not key:
             return "Which service? <code>/info KEY</code>"
-        item = await state.api.service(key)
-        found_key = str(item.get("key", key))
-        reports, incidents, transitions = await asyncio.gather(
-            asyncio.gather(*(state.api.uptime(found_key, p) for p in UPTIME_PERIODS)),
-            state.api.open_incidents(),
-            state.api.transitions(found_key, details.INFO_TRANSITIONS),
-        )
-        uptimes = {p: r.get("uptime_percent") for p, r in zip(UPTIME_PERIODS, reports, strict=True)}
-        incident = next((i for i in incidents if i.get("service_key") == found_key), None)
-        now = _now_of(reports[0])
-        return details.info_message(
-            views.ServiceView.of(item), item, uptimes, incident, transitions, now
-        )
+        return await info_texts(state.api, key)
 
     async def incidents(_: Message, __: CommandObject) -> list[str]:
         open_ones, summary = await asyncio.gather(state.api.open_incidents(), state.api.summary())
@@ -181,6 +169,23 @@ def build_router(state: BotState) -> Router:
     return router
 
 
+async def info_texts(api: HeartwatchApi, key: str) -> list[str]:
+    """/info KEY (and an alert's Details button)."""
+    item = await api.service(key)
+    found_key = str(item.get("key", key))
+    reports, incidents, transitions = await asyncio.gather(
+        asyncio.gather(*(api.uptime(found_key, p) for p in UPTIME_PERIODS)),
+        api.open_incidents(),
+        api.transitions(found_key, details.INFO_TRANSITIONS),
+    )
+    uptimes = {p: r.get("uptime_percent") for p, r in zip(UPTIME_PERIODS, reports, strict=True)}
+    incident = next((i for i in incidents if i.get("service_key") == found_key), None)
+    now = _now_of(reports[0])
+    return details.info_message(
+        views.ServiceView.of(item), item, uptimes, incident, transitions, now
+    )
+
+
 async def _keys(api: HeartwatchApi, target: str) -> list[str]:
     if target.lower() == "all":
         return [str(item["key"]) for item in await api.services() if "key" in item]
@@ -193,7 +198,7 @@ def _which(target: str, count: int) -> str:
     return f"<b>{esc(target)}</b>"
 
 
-def _refusal(exc: ApiRefused) -> str:
+def refusal(exc: ApiRefused) -> str:
     if exc.status == 403:
         return READ_ONLY
     if exc.status == 404:

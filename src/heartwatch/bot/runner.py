@@ -39,6 +39,7 @@ from aiogram.types import BotCommand, Update
 
 from heartwatch.bot.access import AllowedChats
 from heartwatch.bot.api_client import HeartwatchApi
+from heartwatch.bot.buttons import build_button_router
 from heartwatch.bot.details import COMMANDS
 from heartwatch.bot.handlers import BotState, build_router
 from heartwatch.bot.sending import RetryingSends
@@ -48,7 +49,7 @@ from heartwatch.config import Settings
 log = structlog.get_logger("heartwatch.bot")
 
 SELF_KEY = "heartwatch-bot"
-UPDATE_TYPES = ["message"]
+UPDATE_TYPES = ["message", "callback_query"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ async def run_bot(
     api = HeartwatchApi(settings.api_url, api_key)
     allowed = AllowedChats.parse(settings.telegram_allowed_chat_ids, settings.telegram_chat_id)
     dispatcher = Dispatcher()
-    dispatcher.include_router(build_router(BotState(api, allowed)))
+    state = BotState(api, allowed)
+    dispatcher.include_routers(build_router(state), build_button_router(state))
     try:
         await Poller(bot, dispatcher, settings, pacing or Pacing()).run(stop)
     finally:

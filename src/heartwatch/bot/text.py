@@ -107,6 +107,11 @@ def split_messages(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     return messages
 
 
+def plain(html_text: str) -> str:
+    """What a user sees of `html_text` (for the places that take no markup)."""
+    return html.unescape(_strip_tags(html_text))
+
+
 def _strip_tags(line: str) -> str:
     out: list[str] = []
     inside = False

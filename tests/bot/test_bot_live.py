@@ -7,7 +7,9 @@ import itertools
 import re
 import time
 
+from heartwatch.api.auth import REAL_TIME
 from heartwatch.bot.runner import Pacing
+from heartwatch.domain.auth import Role
 from heartwatch.services import registry
 from tests.bot.conftest import (
     ALLOWED_CHAT,
@@ -222,3 +224,31 @@ async def test_status_full_of_a_thousand_services_fits_telegrams_limit(
         if line.startswith("job-")
     ]
     assert sorted(shown) == sorted(keys)  # every one, named as written, none twice
+
+
+async def test_a_read_only_key_reads_and_says_it_may_not_mute(
+    live_api: LiveApi, fake_telegram: FakeTelegram
+) -> None:
+    await some_services(live_api)
+    _, read_key = await live_api.runtime.authn.create_key("bot", Role.READ, None, REAL_TIME.now())
+    async with running_bot(bot_settings(live_api.url, fake_telegram), api_key=read_key):
+        assert (await ask(fake_telegram, "/status")).startswith("1 of 4 services need attention")
+        assert await ask(fake_telegram, "/mute billing 1h") == (
+            "🔒 The bot's API key is read-only: it may not change anything."
+        )
+    async with running_bot(bot_settings(live_api.url, fake_telegram), api_key=None):
+        assert (await ask(fake_telegram, "/status")).startswith("🔑 heartwatch refused")
+
+
+async def test_a_chat_that_blocked_the_bot_does_not_stop_it(
+    live_api: LiveApi, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.fail_next(1, status=403, method="sendMessage")
+    async with running_bot(bot_settings(live_api.url, fake_telegram)) as task:
+        fake_telegram.user_message("/help", chat_id=GROUP_CHAT, chat_type="group")
+        await fake_telegram.wait_for(
+            lambda: any(c.status == 403 for c in fake_telegram.calls_of("sendMessage"))
+        )
+        assert (await ask(fake_telegram, "/help")).startswith("heartwatch answers:")
+        assert not task.done()
+    assert fake_telegram.messages_to(GROUP_CHAT) == []

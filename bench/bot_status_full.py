@@ -12,20 +12,26 @@ import argparse
 import asyncio
 import contextlib
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Generator
 from pathlib import Path
 
 import uvicorn
-from tests.fakes.net import bound_socket, port_of
-from tests.fakes.telegram import FakeTelegram
 
 from heartwatch.api.app import create_asgi_app
 from heartwatch.bot.runner import Pacing, run_bot
 from heartwatch.config import Settings
 from heartwatch.runtime import Runtime
 from heartwatch.services import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.fakes: the fake Bot API is the tests' own
+
+from tests.fakes.net import bound_socket, port_of  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 CHAT = 424242
 

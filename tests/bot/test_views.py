@@ -126,10 +126,24 @@ def test_status_full_splits_at_line_boundaries_under_the_limit() -> None:
     assert len(messages) > 1
     shown: list[str] = []
     for message in messages:
-        assert units(message) <= MESSAGE_LIMIT
+        assert units(visible(message)) <= MESSAGE_LIMIT
         plain = visible(message)
         shown += [ln.split(" · ")[0] for ln in plain.splitlines() if ln.startswith("service-")]
     assert shown == sorted(s.key for s in services)  # none lost, none cut, in order
+
+
+def test_a_long_status_is_split_keeping_each_service_with_its_reason() -> None:
+    services = [
+        service(f"db-{i:04d}-" + "y" * 60, "down", last_heartbeat_at=None) for i in range(500)
+    ]
+    messages = views.status_messages(services, NOW)
+    assert len(messages) > 1
+    for message in messages:
+        lines = visible(message).splitlines()
+        assert units(visible(message)) <= MESSAGE_LIMIT
+        for i, line in enumerate(lines):
+            if line.startswith("🔴"):
+                assert lines[i + 1] == "    last heartbeat never, expected every 5m"
 
 
 def test_a_long_name_is_cut_so_its_line_still_fits() -> None:
@@ -138,7 +152,7 @@ def test_a_long_name_is_cut_so_its_line_still_fits() -> None:
         views.status_message(services, NOW),
         *views.status_full_messages(services, {}, NOW),
     ]:
-        assert units(text) <= MESSAGE_LIMIT
+        assert units(visible(text)) <= MESSAGE_LIMIT
         visible(text)
 
 

@@ -91,10 +91,10 @@ def build_router(state: BotState) -> Router:
             log.info("a group became a supergroup", chat_id=message.chat.id, new_chat_id=new_id)
             state.allowed = state.allowed.migrated(message.chat.id, new_id)
 
-    async def status(_: Message, __: CommandObject) -> str:
+    async def status(_: Message, __: CommandObject) -> list[str]:
         items, summary = await asyncio.gather(state.api.services(), state.api.summary())
         services = [views.ServiceView.of(item) for item in items]
-        return views.status_message(services, _now_of(summary))
+        return views.status_messages(services, _now_of(summary))
 
     async def status_full(_: Message, __: CommandObject) -> list[str]:
         items, summary = await asyncio.gather(state.api.services(), state.api.summary())

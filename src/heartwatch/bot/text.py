@@ -11,8 +11,7 @@ import html
 import math
 from datetime import datetime
 
-# Telegram refuses a text over 4096 UTF-16 code units (counted after the markup is parsed;
-# counting the markup too is an upper bound).
+# Telegram refuses a text over 4096 UTF-16 code units, counted after the markup is parsed.
 MESSAGE_LIMIT = 4096
 # Long names and errors are cut, so that one line always fits in a message.
 MAX_FIELD_CHARS = 200
@@ -93,13 +92,14 @@ def split_messages(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     current: list[str] = []
     size = 0
     for line in lines:
-        if units(line) > limit:
-            line = esc(html.unescape(_strip_tags(line)), limit // 2)
-        extra = units(line) + (1 if current else 0)
+        # Telegram counts what is shown, the markup parsed away.
+        if units(plain(line)) > limit:
+            line = esc(plain(line), limit // 2)
+        extra = units(plain(line)) + (1 if current else 0)
         if current and size + extra > limit:
             messages.append("\n".join(current))
             current, size = [], 0
-            extra = units(line)
+            extra = units(plain(line))
         current.append(line)
         size += extra
     if current and any(line.strip() for line in current):

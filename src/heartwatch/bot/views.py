@@ -124,15 +124,26 @@ def footer(services: list[ServiceView]) -> str:
 
 
 def status_message(services: list[ServiceView], now: datetime) -> str:
+    """/status as one text (`status_messages` splits it for Telegram)."""
+    return "\n".join(status_lines(services, now))
+
+
+def status_messages(services: list[ServiceView], now: datetime) -> list[str]:
+    return split_messages(status_lines(services, now))
+
+
+def status_lines(services: list[ServiceView], now: datetime) -> list[str]:
     """/status: problems only, most severe first (then the longest-standing first), each
-    with how long and why, and a footer with the counts; or that all are OK."""
+    with how long and why, and a footer with the counts; or that all are OK. A service
+    and its reason are one entry, never split apart."""
     if not services:
-        return "No services yet: send a heartbeat or add a check, then ask again."
+        return ["No services yet: send a heartbeat or add a check, then ask again."]
     problems = [s for s in services if s.problem is not None]
     if not problems:
-        text = f"✅ All {len(services)} services are OK"
-        others = [s for s in services if s.status is not Status.ALIVE]
-        return text + (f"\n<i>{footer(services)}</i>" if others else "")
+        lines = [f"✅ All {len(services)} services are OK"]
+        if any(s.status is not Status.ALIVE for s in services):
+            lines.append(f"<i>{footer(services)}</i>")
+        return lines
     rank = {kind: i for i, kind in enumerate(PROBLEM_ORDER)}
     problems.sort(key=lambda s: (rank[s.problem or FAILING], s.since or now, s.key))
     lines = [f"<b>{len(problems)} of {len(services)} services need attention</b>", ""]
@@ -141,11 +152,11 @@ def status_message(services: list[ServiceView], now: datetime) -> str:
         since = service.since or now
         lines.append(
             f"{ICONS[kind]} {title(service)} — {kind} for "
-            f"{duration((now - since).total_seconds())}{_muted_note(service, now)}"
+            f"{duration((now - since).total_seconds())}{_muted_note(service, now)}\n"
+            f"    {_why(service, now)}"
         )
-        lines.append(f"    {_why(service, now)}")
     lines += ["", f"<i>{footer(services)}</i>"]
-    return "\n".join(lines)
+    return lines
 
 
 def status_full_messages(

@@ -54,11 +54,11 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-def _serve(settings: Settings, *, worker: bool, migrate: bool) -> None:
+def _serve(settings: Settings, *, worker: bool, migrate: bool, bot: bool = False) -> None:
     from heartwatch.processes import RefusedToStart, serve
 
     try:
-        _run(serve(settings, api=True, worker=worker, migrate=migrate))
+        _run(serve(settings, api=True, worker=worker, migrate=migrate, bot=bot))
     except RefusedToStart as exc:
         typer.echo(f"heartwatch: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -66,8 +66,9 @@ def _serve(settings: Settings, *, worker: bool, migrate: bool) -> None:
 
 @app.command()
 def up(host: HostOpt = None, port: PortOpt = None) -> None:
-    """Migrate the database, then run the API and the worker together (one machine)."""
-    _serve(_settings(host=host, port=port), worker=True, migrate=True)
+    """Migrate the database, then run the API and the worker together (one machine), and
+    the Telegram bot when TELEGRAM_BOT_TOKEN is set."""
+    _serve(_settings(host=host, port=port), worker=True, migrate=True, bot=True)
 
 
 @app.command()
@@ -82,6 +83,19 @@ def worker() -> None:
     from heartwatch.processes import serve
 
     _run(serve(_settings(), api=False, worker=True, migrate=False))
+
+
+@app.command()
+def bot() -> None:
+    """Run the Telegram bot alone: a client of the API at HEARTWATCH_URL, with
+    HEARTWATCH_BOT_API_KEY when access control is on."""
+    settings = _settings()
+    if not settings.telegram_bot_token:
+        typer.echo("heartwatch: the bot needs TELEGRAM_BOT_TOKEN (from BotFather)", err=True)
+        raise typer.Exit(2)
+    from heartwatch.processes import serve_bot
+
+    _run(serve_bot(settings))
 
 
 @app.command()

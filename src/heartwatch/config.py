@@ -139,6 +139,15 @@ class Settings(BaseSettings):
         None, validation_alias=_env("TELEGRAM_CHAT_ID", "TELEGRAM_CHAT_ID")
     )
 
+    # The Telegram bot (`heartwatch bot`, part of `up` when the token is set): the chats
+    # that may query it (comma-separated ids or @usernames; default: TELEGRAM_CHAT_ID),
+    # and its API key for HEARTWATCH_URL's API (under `up`: unset is fine, the bot gets a
+    # key of the process's own).
+    telegram_allowed_chat_ids: str | None = Field(
+        None, validation_alias=_env("TELEGRAM_ALLOWED_CHAT_IDS", "TELEGRAM_ALLOWED_CHAT_IDS")
+    )
+    bot_api_key: SecretStr | None = Field(None, validation_alias=_env("BOT_API_KEY"))
+
     # Where the Telegram Bot API and PagerDuty's Events API are: each goes to its own
     # notifier (`notifiers.registry.builtin_notifiers`); tests point them at local fakes.
     telegram_api_url: str = Field(
@@ -168,7 +177,7 @@ class Settings(BaseSettings):
     # (FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1).
     forwarded_allow_ips: str | None = Field(None, validation_alias=_env("FORWARDED_ALLOW_IPS"))
 
-    @field_validator("admin_key", mode="before")
+    @field_validator("admin_key", "bot_api_key", mode="before")
     @classmethod
     def _empty_admin_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -199,6 +208,7 @@ class Settings(BaseSettings):
         "database_url",
         "telegram_bot_token",
         "telegram_chat_id",
+        "telegram_allowed_chat_ids",
         "ping_key",
         "url",
         "public_url",
@@ -216,8 +226,9 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The credentials among the settings, for the logs to mask wherever they appear."""
         values = [self.ping_key, self.telegram_bot_token]
-        if self.admin_key is not None:
-            values.append(self.admin_key.get_secret_value())
+        for secret in (self.admin_key, self.bot_api_key):
+            if secret is not None:
+                values.append(secret.get_secret_value())
         if self.database_url:
             try:
                 password = make_url(normalize_database_url(self.database_url)).password

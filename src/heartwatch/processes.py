@@ -1,4 +1,5 @@
-"""Running heartwatch's processes: the API, the worker, or both as one supervised unit.
+"""Running heartwatch's processes: the API, the worker, or both as one supervised unit
+(with the Telegram bot when TELEGRAM_BOT_TOKEN is set), or the bot alone.
 
 Signals are handled here, once: SIGINT/SIGTERM set one `stop` event; the API server
 drains its connections, the worker finishes its tick, the runtime closes the database,
@@ -19,7 +20,7 @@ import uvicorn
 from heartwatch import gc_tuning
 from heartwatch.api.app import create_asgi_app
 from heartwatch.config import Settings
-from heartwatch.domain.auth import AuthMode
+from heartwatch.domain.auth import AuthMode, Role
 from heartwatch.header_limit import header_limited_protocol
 from heartwatch.runtime import Runtime
 from heartwatch.worker.runner import Worker
@@ -27,6 +28,8 @@ from heartwatch.worker.runner import Worker
 log = structlog.get_logger("heartwatch")
 
 GRACEFUL_SHUTDOWN_S = 5
+BOT_RESTART_S = 30.0
+BOT_PRINCIPAL = "heartwatch-bot"
 
 
 class RefusedToStart(Exception):
@@ -94,11 +97,39 @@ async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event
     await serving
 
 
-async def serve(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve_bot(settings: Settings, stop: asyncio.Event, api_key: str | None) -> None:
+    """The Telegram bot until `stop`. It must not take the API and the worker down with
+    it: should it fail, it is logged and started again."""
+    # Imported here: without a token, nothing of the bot (nor aiogram) is loaded.
+    from heartwatch.bot.runner import run_bot
+
+    while not stop.is_set():
+        try:
+            await run_bot(settings, stop, api_key=api_key)
+        except Exception:
+            log.exception("the telegram bot failed; starting it again", retry_in_s=BOT_RESTART_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), BOT_RESTART_S)
+
+
+async def serve_bot(settings: Settings) -> None:
+    """`heartwatch bot`: the bot alone, a client of the API at HEARTWATCH_URL."""
+    key = settings.bot_api_key or settings.admin_key
+    await _serve_bot(settings, _stop_on_signals(), key.get_secret_value() if key else None)
+
+
+async def serve(
+    settings: Settings, *, api: bool, worker: bool, migrate: bool, bot: bool = False
+) -> None:
+    stop = _stop_on_signals()
 
     async with Runtime.open(settings, migrate=migrate) as runtime:
         parts: list[Callable[[], Awaitable[None]]] = []
@@ -107,6 +138,20 @@ async def serve(settings: Settings, *, api: bool, worker: bool, migrate: bool) -
             parts.append(lambda: _serve_api(runtime, settings.host, settings.port, stop))
         if worker:
             parts.append(lambda: Worker(runtime).run(stop))
+        if bot and settings.telegram_bot_token:
+            # Loaded before anything serves: importing aiogram takes a moment of CPU, which
+            # inside a running part would hold up the API's first requests.
+            import heartwatch.bot.runner  # noqa: F401
+
+            # Under `up` the bot needs no key of its own: this process makes one for it,
+            # in memory only (HEARTWATCH_BOT_API_KEY, when set, is used instead).
+            key = settings.bot_api_key
+            bot_key = (
+                key.get_secret_value()
+                if key
+                else runtime.authn.issue_internal_key(BOT_PRINCIPAL, Role.ADMIN)
+            )
+            parts.append(lambda: _serve_bot(settings, stop, bot_key))
 
         async def supervised(part: Callable[[], Awaitable[None]]) -> None:
             # When one part ends, for whatever reason, the others stop too.
@@ -119,6 +164,7 @@ async def serve(settings: Settings, *, api: bool, worker: bool, migrate: bool) -
             "heartwatch starting",
             api=f"http://{settings.host}:{settings.port}" if api else None,
             worker=worker,
+            telegram_bot=bool(bot and settings.telegram_bot_token),
             database=runtime.db.url.render_as_string(hide_password=True),
             dev_mode=settings.debug_mode,
         )

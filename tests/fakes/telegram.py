@@ -21,6 +21,10 @@ What it does like the real one:
   Conflict when a second poller takes over. Tests inject incoming updates with
   `user_message()` or `add_update()`.
 - `getMe`, `deleteWebhook`, `getWebhookInfo`, `setMyCommands`.
+- Inline buttons: `press_button()` injects the `callback_query` of a user pressing one of
+  a sent message's buttons; `answerCallbackQuery` (recorded in `callback_answers`) and
+  `editMessageText` (recorded in `edits`, the message's text replaced) answer it.
+  `wait_for(condition)` waits for any such effect.
 
 Failures to inject: `fail_next(n, status=429, retry_after=5)`, `fail_next(n, status=500)`
 (502/504 answer nginx's HTML page, as the real front end does), `delay_next(n, seconds)`,
@@ -35,7 +39,7 @@ import math
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -168,6 +172,8 @@ class FakeTelegram(LocalServer):
         self.calls: list[Call] = []
         self.sent: list[SentMessage] = []
         self.commands: list[dict[str, Any]] = []
+        self.callback_answers: list[dict[str, Any]] = []
+        self.edits: list[SentMessage] = []
         self.api_url = ""
         self._faults: list[_Fault] = []
         self._updates: list[dict[str, Any]] = []
@@ -175,6 +181,7 @@ class FakeTelegram(LocalServer):
         self._next_message_id = 1
         self._poll: _Poll | None = None
         self._sent_event = asyncio.Event()
+        self._called = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
         self._sent_times: dict[str, deque[float]] = defaultdict(deque)
@@ -262,6 +269,56 @@ class FakeTelegram(LocalServer):
             ]
         return self.add_update({"message": message})
 
+    def press_button(
+        self,
+        message: SentMessage,
+        callback_data: str,
+        *,
+        user_id: int = 424242,
+        username: str = "alice",
+        sent_at: int | None = None,
+    ) -> dict[str, Any]:
+        """A user presses the button with `callback_data` under `message` (sent at
+        `sent_at`, a Unix time; default now)."""
+        buttons = [
+            b
+            for row in (message.params.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row
+        ]
+        if not any(b.get("callback_data") == callback_data for b in buttons):
+            raise AssertionError(f"no button {callback_data!r} under that message")
+        chat_id = message.chat_id
+        chat: dict[str, Any] = {"id": chat_id, "type": "private" if int(chat_id) > 0 else "group"}
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": username.title(),
+            "username": username,
+        }
+        return self.add_update(
+            {
+                "callback_query": {
+                    "id": str(self._take_message_id()),
+                    "from": user,
+                    "chat_instance": "1",
+                    "data": callback_data,
+                    "message": {
+                        "message_id": message.message_id,
+                        "from": {
+                            "id": int(self.token.split(":")[0]),
+                            "is_bot": True,
+                            "first_name": "Heartwatch Test",
+                            "username": self.username,
+                        },
+                        "chat": chat,
+                        "date": sent_at if sent_at is not None else int(time.time()),
+                        "text": message.plain_text,
+                        **({"entities": message.entities} if message.entities else {}),
+                    },
+                }
+            }
+        )
+
     # ---- what tests read -------------------------------------------------------------
 
     def messages_to(self, chat_id: int | str) -> list[SentMessage]:
@@ -277,6 +334,13 @@ class FakeTelegram(LocalServer):
                 self._sent_event.clear()
                 await self._sent_event.wait()
         return list(self.sent)
+
+    async def wait_for(self, condition: Callable[[], bool], within: float = 5.0) -> None:
+        """Wait until `condition()` holds (checked after every call the fake answers)."""
+        async with asyncio.timeout(within):
+            while not condition():
+                self._called.clear()
+                await self._called.wait()
 
     # ---- the API ---------------------------------------------------------------------
 
@@ -305,6 +369,7 @@ class FakeTelegram(LocalServer):
             self.calls.append(
                 Call(method, token, params, request.content_type, status, time.monotonic())
             )
+            self._called.set()
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getme":
@@ -327,6 +392,13 @@ class FakeTelegram(LocalServer):
             return True
         if method == "getwebhookinfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if method == "answercallbackquery":
+            if not params.get("callback_query_id"):
+                raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+            self.callback_answers.append(params)
+            return True
+        if method == "editmessagetext":
+            return self._edit_message(params)
         if method == "setmycommands":
             commands = _json_param(params.get("commands"))
             if not isinstance(commands, list):
@@ -395,6 +467,42 @@ class FakeTelegram(LocalServer):
         if thread_id is not None:
             result.update(message_thread_id=thread_id, is_topic_message=True)
         return result
+
+    def _edit_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _chat_id(params.get("chat_id"))
+        message_id = _int(params.get("message_id"), "message_id")
+        found = [
+            m for m in self.sent if str(m.chat_id) == str(chat_id) and m.message_id == message_id
+        ]
+        if not found:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        mode = (params.get("parse_mode") or "").lower()
+        plain, entities = parse_html(text) if mode == "html" else (text, [])
+        if _units(plain) > MAX_TEXT_UNITS:
+            raise ApiError(400, "Bad Request: message is too long")
+        edited = SentMessage(
+            message_id=message_id,
+            chat_id=chat_id,
+            text=text,
+            plain_text=plain,
+            entities=entities,
+            parse_mode=params.get("parse_mode") or None,
+            message_thread_id=found[-1].message_thread_id,
+            disable_web_page_preview=found[-1].disable_web_page_preview,
+            params=params,
+            at=time.monotonic(),
+        )
+        self.edits.append(edited)
+        self._sent_event.set()
+        return {
+            "message_id": message_id,
+            "chat": {"id": chat_id, "type": "private"},
+            "date": int(time.time()),
+            "text": plain,
+        }
 
     def _flood_control(self, chat: str) -> None:
         if self.per_chat_limit is None:

@@ -278,6 +278,7 @@ def test_settings_are_validated_and_normalised() -> None:
         "bot_token": "••••",
         "chat_id": "-1001234567890",
         "message_thread_id": None,
+        "buttons": False,
     }
 
 
@@ -298,8 +299,8 @@ def test_settings_are_validated_and_normalised() -> None:
         ({"chat_id": "1"}, "invalid telegram settings: bot_token: Field required"),
         (
             {"bot_token": "1:a", "chat_id": "1", "chat": "2"},
-            "chat: unknown setting for telegram channels (known: bot_token, chat_id, "
-            "message_thread_id)",
+            "chat: unknown setting for telegram channels (known: bot_token, buttons, "
+            "chat_id, message_thread_id)",
         ),
     ],
 )

@@ -96,6 +96,7 @@ class ServiceColumns(StatusColumns, Protocol):
     last_check_at: datetime | None
     last_latency_ms: float | None
     last_error: str | None
+    muted_until: datetime | None
 
 
 class ServiceOut(BaseModel):
@@ -140,6 +141,9 @@ class ServiceOut(BaseModel):
     last_check_at: datetime | None
     last_latency_ms: float | None
     last_error: str | None
+    muted_until: datetime | None = Field(
+        description="alerts held until then (POST /services/{id}/mute); null: not muted"
+    )
 
     @classmethod
     def of(
@@ -191,6 +195,7 @@ class ServiceOut(BaseModel):
             last_check_at=row.last_check_at,
             last_latency_ms=row.last_latency_ms,
             last_error=row.last_error if reveal else hide(row.last_error),
+            muted_until=row.muted_until,
         )
 
 

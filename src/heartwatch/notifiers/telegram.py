@@ -45,6 +45,9 @@ class TelegramSettings(NotifierSettings):
     chat_id: Annotated[str, Destination(address=False)]
     # A topic of a forum supergroup.
     message_thread_id: int | None = Field(None, gt=0)
+    # Alerts carry "Mute 1h" and "Details" buttons, which heartwatch's Telegram bot
+    # answers: only for a token the bot polls with (the default channel's, under `up`).
+    buttons: bool = False
 
     @field_validator("bot_token")
     @classmethod
@@ -90,6 +93,8 @@ class TelegramNotifier(Notifier[TelegramSettings]):
         }
         if settings.message_thread_id is not None:
             payload["message_thread_id"] = settings.message_thread_id
+        if settings.buttons and (keyboard := alert_buttons(message)) is not None:
+            payload["reply_markup"] = keyboard
         token = settings.bot_token.get_secret_value()
         answer = await _http.post_json(
             ctx,
@@ -99,6 +104,25 @@ class TelegramNotifier(Notifier[TelegramSettings]):
             secrets=(token,),
         )
         check_answer(answer.status, answer.text, chat_id=settings.chat_id)
+
+
+# The bot's side of the buttons (bot/buttons.py) reads these. Telegram allows 64 bytes of
+# callback data; a key too long for it gets no buttons.
+BUTTON_PREFIX: Final = "hw"
+BUTTON_EVENTS: Final = frozenset({"silent", "down", "dead", "reminder", "flapping"})
+MAX_CALLBACK_BYTES: Final = 64
+
+
+def alert_buttons(message: Message) -> dict[str, Any] | None:
+    """The inline keyboard of an alert about a service that is not well, if any."""
+    key = message.service_key
+    if key is None or message.event not in BUTTON_EVENTS:
+        return None
+    mute, info = f"{BUTTON_PREFIX}:mute:{key}", f"{BUTTON_PREFIX}:info:{key}"
+    if len(mute.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    row = [{"text": "Mute 1h", "callback_data": mute}, {"text": "Details", "callback_data": info}]
+    return {"inline_keyboard": [row]}
 
 
 def check_answer(status: int, text: str, *, chat_id: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.config import Settings
 from heartwatch.domain.auth import (
+    KEY_PREFIX,
     NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
     Access,
@@ -65,7 +67,7 @@ LAST_USED_INTERVAL = timedelta(minutes=1)
 class Principal:
     """Who a request is: a key, a user, or the environment's admin key."""
 
-    kind: Literal["key", "user", "env"]
+    kind: Literal["key", "user", "env", "internal"]
     id: str
     name: str
     role: Role
@@ -283,6 +285,8 @@ class Authenticator:
         admin = settings.admin_key
         self._admin_digest = _digest(admin.get_secret_value()) if admin is not None else None
         self._keys: dict[str, _Cached] = {}
+        # Keys made by this process for its own parts (`issue_internal_key`), by digest.
+        self._internal: dict[bytes, Principal] = {}
         # Bumped whenever an entry is dropped, so a lookup that began before cannot put
         # back what it read (a revoked key as still valid).
         self._generation = 0
@@ -297,6 +301,11 @@ class Authenticator:
             _digest(presented), self._admin_digest
         ):
             return ENV_ADMIN
+        if self._internal:
+            digest = _digest(presented)
+            for known, principal in self._internal.items():
+                if hmac.compare_digest(digest, known):
+                    return principal
         parts = parse_key(presented)
         if parts is None:
             return None
@@ -320,6 +329,14 @@ class Authenticator:
             value = await auth_enabled(session, self._settings)
         self._enabled = (value, self._monotonic())
         return value
+
+    def issue_internal_key(self, name: str, role: Role) -> str:
+        """A key for a part of this process that calls its own API (the bot under
+        `heartwatch up`): held in memory only, valid while the process runs, never
+        written anywhere; it does not switch access control on."""
+        key = f"{KEY_PREFIX}_internal_{secrets.token_urlsafe(32)}"
+        self._internal[_digest(key)] = Principal(kind="internal", id=name, name=name, role=role)
+        return key
 
     def forget(self, key_id: str) -> None:
         """Drop what this process knows about a key (it was revoked or changed here)."""

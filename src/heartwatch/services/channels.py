@@ -197,7 +197,8 @@ async def sync_env_channel(
         if row is not None:
             row.enabled = False  # kept (its history stays), but silent
         return
-    config = {"bot_token": token, "chat_id": chat_id}
+    # The bot of `heartwatch up` polls with this token: it answers the alerts' buttons.
+    config = {"bot_token": token, "chat_id": chat_id, "buttons": True}
     if row is None:
         session.add(
             NotificationChannel(

@@ -47,6 +47,7 @@ LISTING_COLUMNS = (
     Service.last_check_at,
     Service.last_latency_ms,
     Service.last_error,
+    Service.muted_until,
 )
 
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
+from heartwatch.domain.schedule import CronSchedule
 from heartwatch.domain.status import Status
 
 
@@ -84,6 +85,8 @@ class HeartbeatState:
     # A success or fail ping to a paused service resumes it (as Healthchecks does: a job
     # that reports again is being watched again); False keeps it paused until resumed.
     resume_on_ping: bool = True
+    # A cron schedule instead of a period (domain.schedule): runs are expected at set times.
+    cron: CronSchedule | None = None
 
 
 class Step(NamedTuple):
@@ -156,7 +159,11 @@ def hint(state: HeartbeatState, rules: HeartbeatRules) -> str | None:
         return "paused: heartbeats are recorded but change nothing until it is resumed"
     if status is not Status.UNKNOWN or state.failed_at is not None:
         return None
-    if state.declared_period is not None or rules.fallback_period is not None:
+    if (
+        state.declared_period is not None
+        or rules.fallback_period is not None
+        or state.cron is not None
+    ):
         if state.last_heartbeat_at is None:
             return "waiting for a success or fail heartbeat"
         return None
@@ -221,6 +228,8 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
     last = state.last_heartbeat_at
     if last is None:
         return []  # never heard from: stays as it is (unknown) until the first signal
+    if state.cron is not None:
+        return _scheduled_steps(last, state.cron, rules)
     period = expected_period(state, rules)
     if period is None:
         return [
@@ -248,6 +257,26 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
             (silent_s, rules.silent_factor, period),
         ),
         Step(Status.DOWN, down_at, _no_heartbeat_factor, (down_s, rules.down_factor, period)),
+        Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
+    ]
+
+
+def _scheduled_steps(last: datetime, cron: CronSchedule, rules: HeartbeatRules) -> list[Step]:
+    """`schedule` for a cron service: the first run the last heartbeat does not cover is
+    the first after it plus the early tolerance; silent from that run, down after its grace."""
+    due = cron.next_run_after(last + cron.early)
+    if due is None:  # the expression has no more runs: only dead is ahead
+        dead_at = last + rules.dead_after
+        return [
+            Step(Status.ALIVE, last, _heartbeat_received),
+            Step(Status.DEAD, dead_at, _no_heartbeat_for, (rules.dead_after.total_seconds(),)),
+        ]
+    late = due + cron.grace
+    dead_at = max(last + rules.dead_after, late)
+    return [
+        Step(Status.ALIVE, last, _heartbeat_received),
+        Step(Status.SILENT, due, cron.run_due, (due.timestamp(),)),
+        Step(Status.DOWN, late, cron.run_missed, (due.timestamp(),)),
         Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
     ]
 
@@ -435,4 +464,18 @@ def redeclare_period(
     state, transitions = advance(state, now, rules)
     what = "cleared" if period is None else f"set to {_human(period)}"
     state, more = _settle(replace(state, declared_period=period), now, rules, f"period {what}")
+    return state, transitions + more
+
+
+def redeclare_schedule(
+    state: HeartbeatState, cron: CronSchedule | None, now: datetime, rules: HeartbeatRules
+) -> tuple[HeartbeatState, list[Transition]]:
+    """Set, change (a new expression, zone, grace) or clear the cron schedule and
+    re-evaluate now, as `redeclare_period` does: what happened under the old rule is
+    recorded first, and the new rule's verdict starts now."""
+    if state.status is Status.PAUSED:
+        return replace(state, cron=cron), []
+    state, transitions = advance(state, now, rules)
+    what = "cleared" if cron is None else f"set to {cron.expression} ({cron.zone_name})"
+    state, more = _settle(replace(state, cron=cron), now, rules, f"schedule {what}")
     return state, transitions + more

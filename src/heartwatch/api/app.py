@@ -21,6 +21,7 @@ from heartwatch.api.routes import (
     incidents,
     keys,
     metrics,
+    schedules,
     services,
     state_history,
 )
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Everything else needs an API key once access control is on (api/auth.py).
     protected = [
         services.router,
+        schedules.router,
         incidents.router,
         metrics.router,
         channels.router,

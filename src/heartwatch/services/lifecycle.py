@@ -19,6 +19,7 @@ from heartwatch.domain.heartbeat import (
     deadline_in,
     next_deadline,
 )
+from heartwatch.domain.schedule import DEFAULT_GRACE, CronSchedule, InvalidSchedule, cached_schedule
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
@@ -37,6 +38,10 @@ class HeartbeatColumns(Protocol):
     recent_gaps: list[float]
     heartbeat_count: int
     resume_on_ping: bool
+    schedule: str | None
+    timezone: str | None
+    grace_sec: float | None
+    early_tolerance_sec: float | None
 
 
 class StatusColumns(HeartbeatColumns, Protocol):
@@ -55,7 +60,21 @@ def state_of(row: HeartbeatColumns) -> HeartbeatState:
         recent_gaps=tuple(row.recent_gaps or ()),
         heartbeat_count=row.heartbeat_count,
         resume_on_ping=row.resume_on_ping,
+        cron=cron_of(row),
     )
+
+
+def cron_of(row: HeartbeatColumns) -> CronSchedule | None:
+    """The row's cron schedule, if it has one (validated when it was stored)."""
+    if not row.schedule:
+        return None
+    grace = DEFAULT_GRACE.total_seconds() if row.grace_sec is None else row.grace_sec
+    early = row.early_tolerance_sec or 0.0
+    try:
+        return cached_schedule(row.schedule, row.timezone or "UTC", grace, early)
+    except InvalidSchedule:
+        # A zone the installed tz data no longer knows: UTC rather than no verdict at all.
+        return cached_schedule(row.schedule, "UTC", grace, early)
 
 
 def state_columns(

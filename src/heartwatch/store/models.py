@@ -83,6 +83,14 @@ class Service(Base):
     last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A success or fail ping to a paused service resumes it (HeartbeatState.resume_on_ping).
     resume_on_ping: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A cron schedule instead of a period (domain.schedule.CronSchedule): the expression,
+    # its IANA zone, how late (grace) and how early a run may report, and how long a
+    # started run may take. NULL schedule: the period rules.
+    schedule: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    grace_sec: Mapped[float | None] = mapped_column(Float)
+    early_tolerance_sec: Mapped[float | None] = mapped_column(Float)
+    max_runtime_sec: Mapped[float | None] = mapped_column(Float)
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")

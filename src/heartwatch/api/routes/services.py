@@ -28,7 +28,7 @@ from heartwatch.api.schemas import (
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
-from heartwatch.services import probes, registry
+from heartwatch.services import cron_schedules, probes, registry
 from heartwatch.services.errors import Invalid
 from heartwatch.services.listing import ServiceListing, Shown
 
@@ -78,6 +78,13 @@ def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeCon
     )
 
 
+def _schedule_spec(body: ServiceCreate, runtime: RuntimeDep) -> cron_schedules.ScheduleSpec | None:
+    given = body.schedule_fields()
+    if not any(v is not None for v in given.values()):
+        return None
+    return cron_schedules.merged_spec(None, given, runtime.settings.timezone)
+
+
 @router.post("", response_model=ServiceOut, status_code=201)
 async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreate) -> ServiceOut:
     """Register a heartbeat service ahead of its first heartbeat (optionally with its
@@ -99,6 +106,7 @@ async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreat
             resume_on_ping=body.resume_on_ping,
             checkers=runtime.checkers,
             allow_scripts=runtime.check_context.allow_scripts,
+            schedule=_schedule_spec(body, runtime),
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
@@ -152,6 +160,8 @@ async def update_service(
             probe=body.probe_fields(),
             settings=body.checker_settings(),
             labels=body.labels(),
+            schedule=body.schedule_fields(),
+            default_zone=runtime.settings.timezone,
         ),
         reveal=reveal,
     )
@@ -189,6 +199,9 @@ async def replace_service(
                 "tags": tuple(body.tags or ()),
                 "sla_target": body.sla_target,
             },
+            # left out: no schedule (the period rules), as every field PUT leaves out
+            schedule={f: getattr(body, f) for f in cron_schedules.SCHEDULE_FIELDS},
+            default_zone=runtime.settings.timezone,
         ),
         reveal=reveal,
     )

@@ -175,3 +175,20 @@ async def test_a_period_ping_does_not_replace_a_schedule(client: httpx.AsyncClie
     assert ack.status_code == 200
     view = (await client.get("/services/backup")).json()
     assert view["schedule"] == "0 2 * * *" and view["expected_period_sec"] is None
+
+
+async def test_the_list_moves_on_to_the_next_run_of_a_down_service(
+    client: httpx.AsyncClient,
+) -> None:
+    await _at(client, "2026-01-01T12:00:00Z")
+    await _create(client)
+    await _at(client, NIGHT_1)
+    await client.post("/heartbeat/backup")
+    for moment, expected in [
+        ("2026-01-02T23:06:00Z", "2026-01-03T23:00:00Z"),
+        ("2026-01-03T23:06:00Z", "2026-01-04T23:00:00Z"),
+    ]:
+        await _at(client, moment)
+        (listed,) = (await client.get("/services")).json()
+        assert listed == (await client.get("/services/backup")).json()
+        assert listed["status"] == "down" and listed["next_expected_at"] == expected

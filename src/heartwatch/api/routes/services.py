@@ -41,7 +41,10 @@ def listed_service(
 ) -> Shown:
     """How GET /services renders one service (services.listing keeps it while it holds)."""
     out = ServiceOut.of(row, rules, now, reveal=reveal)
-    return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at)
+    # A scheduled service's view also moves when its expected run passes (a down one
+    # has no deadline then, but shows the next run).
+    moments = [m for m in (out.next_deadline_at, out.deadline_at) if m is not None and m > now]
+    return Shown(_LISTED.dump_json(out), out.status, min(moments, default=None))
 
 
 def service_listings() -> dict[bool, ServiceListing]:

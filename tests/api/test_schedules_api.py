@@ -58,7 +58,7 @@ async def test_missed_night_then_a_late_ping_keeps_the_outage(client: httpx.Asyn
     assert view["next_expected_at"] == "2026-01-03T23:00:00Z"  # the missed run is over
     await _at(client, "2026-01-02T23:20:00Z")  # 02:20 MSK: late
     assert (await client.post("/heartbeat/backup")).json()["status"] == "alive"
-    history = (await client.get("/state-history", params={"service": "backup"})).json()
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
     steps = [(t["to_state"], t["timestamp"], t["reason"]) for t in history]
     assert ("down", "2026-01-02T23:05:00Z", "expected run at 02:00 MSK missed") in steps
     assert ("silent", "2026-01-02T23:00:00Z", "expected run at 02:00 MSK not reported yet") in (
@@ -117,7 +117,7 @@ async def test_patch_and_put_change_clear_and_swap_schedule_and_period(
     # PUT without the schedule fields: no schedule.
     replaced = await client.put("/services/backup", json={"key": "backup"})
     assert replaced.status_code == 200 and replaced.json()["schedule"] is None
-    history = (await client.get("/state-history", params={"service": "backup"})).json()
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
     reasons = [t["reason"] for t in history]
     assert "schedule set to 0 2 * * * (Asia/Tokyo)" in reasons
 

@@ -20,6 +20,7 @@ from heartwatch.api.routes import (
     heartbeats,
     incidents,
     keys,
+    maintenance,
     metrics,
     schedules,
     services,
@@ -59,6 +60,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     protected = [
         services.router,
         schedules.router,
+        maintenance.router,
         incidents.router,
         metrics.router,
         channels.router,

@@ -40,7 +40,11 @@ async def queue_reminders(session: AsyncSession, now: datetime) -> int:
     policy = policy_of(session)
     rows = []
     for incident, service in await incident_store.open_with_services(session):
-        if (service.muted_until and service.muted_until > now) or service.flapping_since:
+        if (
+            (service.muted_until and service.muted_until > now)
+            or service.flapping_since
+            or service.maintenance_held_at  # held by a window: told when it ends
+        ):
             continue
         facts = facts_of(service)
         told = IncidentFacts(str(incident.id), incident.started_at, None, incident.last_error)

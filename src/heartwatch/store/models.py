@@ -91,6 +91,9 @@ class Service(Base):
     grace_sec: Mapped[float | None] = mapped_column(Float)
     early_tolerance_sec: Mapped[float | None] = mapped_column(Float)
     max_runtime_sec: Mapped[float | None] = mapped_column(Float)
+    # An alert held by a maintenance window since then: when no window covers the
+    # service any more, it is sent if the service is still down (notify_jobs).
+    maintenance_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")
@@ -204,6 +207,26 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaintenanceWindowRow(Base):
+    """A maintenance window (domain.maintenance): one-off (starts_at, ends_at) or
+    recurring (schedule, timezone, duration_sec); for one service, a tag, or everything."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE")
+    )
+    tag: Mapped[str | None] = mapped_column(String(50))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    schedule: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    duration_sec: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Incident(Base):

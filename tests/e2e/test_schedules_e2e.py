@@ -6,6 +6,7 @@ counts as down in the uptime."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -15,6 +16,12 @@ from tests.e2e.test_lifecycle import Stack, assert_clean_exit
 from tests.e2e.test_notifications import ThreadedTelegram, telegram  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
+
+
+def _alerts(telegram: ThreadedTelegram) -> list[str]:
+    """The titles of the services' alerts (not the daily summary)."""
+    titles = [t.splitlines()[0] for t in telegram.texts()]
+    return [t for t in titles if not t.startswith("Daily summary")]
 
 
 def _at(hw: Stack, moment: str) -> None:
@@ -72,4 +79,43 @@ def test_a_missed_nightly_run_is_one_alert_and_counts_as_down(
     outage = (recovered - datetime.fromisoformat("2027-03-02T23:05:00+00:00")).total_seconds()
     assert uptime["down_seconds"] == pytest.approx(outage, abs=1e-3)
     assert uptime["incident_count"] == 1 and uptime["uptime_percent"] < 100
+    assert_clean_exit(proc)
+
+
+def test_a_sunday_window_holds_the_alert_until_it_ends(
+    launcher: Launcher,
+    telegram: ThreadedTelegram,  # noqa: F811 (the fixture)
+) -> None:
+    proc = launcher.start(
+        "up",
+        port=free_port(),
+        TELEGRAM_BOT_TOKEN=telegram.fake.token,
+        TELEGRAM_CHAT_ID="-1001234",
+        TELEGRAM_API_URL=telegram.fake.api_url,
+        TIMEZONE="Europe/Moscow",
+    )
+    hw = Stack(proc.base_url)
+    _at(hw, "2027-03-07T00:00:00Z")  # Sunday 03:00 in Moscow
+    window = {"schedule": "0 3 * * SUN", "duration_sec": 3600}  # 03:00-04:00, TIMEZONE
+    planned = hw.http.post("/maintenance", json=window)
+    assert planned.status_code == 201, planned.text
+    assert planned.json()["active_until"] == "2027-03-07T01:00:00Z"
+    for key in ("db", "cache"):
+        assert hw.http.post("/services", json={"key": key, "expected_period_sec": 60}).is_success
+        hw.heartbeat(key)
+
+    hw.advance(300)  # 03:05: both down, inside the window
+    hw.wait_recorded("db", "down")
+    hw.wait_recorded("cache", "down")
+    hw.heartbeat("cache")  # cache recovers before the window ends
+    # The worker's notification round runs every second: give it a few.
+    hw.advance(1)
+    time.sleep(3)
+    assert _alerts(telegram) == []
+
+    _at(hw, "2027-03-07T01:00:30Z")  # 04:00:30: the window is over, db is still down
+    alert = telegram.wait_for("db is DOWN")
+    assert "still down when the maintenance window ended" in alert
+    time.sleep(2)
+    assert _alerts(telegram) == ["db is DOWN"]
     assert_clean_exit(proc)

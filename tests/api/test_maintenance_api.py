@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import httpx
+import pytest
 
 from heartwatch.runtime import Runtime
 from heartwatch.services import maintenance
@@ -99,3 +100,24 @@ async def test_alerts_are_held_during_a_window_and_sent_after_only_if_still_down
     assert datetime.fromisoformat(event["created_at"]) >= datetime.fromisoformat(
         "2026-03-01T03:00:00+00:00"
     )
+
+
+async def test_uptime_can_leave_the_windows_out(client: httpx.AsyncClient) -> None:
+    await _at(client, "2026-03-02T09:00:00Z")
+    await client.post("/services", json={"key": "api", "expected_period_sec": 60})
+    await client.post("/heartbeat/api")
+    window = {"from": "2026-03-02T10:00:00Z", "until": "2026-03-02T11:00:00Z", "service": "api"}
+    assert (await client.post("/maintenance", json=window)).status_code == 201
+    await _at(client, "2026-03-02T12:00:00Z")
+    await client.post("/heartbeat/api")  # back: the outage (09:04-12:00) is recorded
+    plain = (await client.get("/metrics/uptime/api")).json()
+    assert plain["exclude_maintenance"] is False and plain["maintenance_seconds"] is None
+    left_out = (await client.get("/metrics/uptime/api?exclude_maintenance=true")).json()
+    assert left_out["exclude_maintenance"] is True
+    assert left_out["maintenance_seconds"] == 3600
+    # (The dev clock runs on between the two calls: a moment more of up time.)
+    assert left_out["down_seconds"] == pytest.approx(plain["down_seconds"] - 3600, abs=1)
+    assert left_out["up_seconds"] == pytest.approx(plain["up_seconds"], abs=1)
+    summary = (await client.get("/metrics/summary?exclude_maintenance=true")).json()
+    assert summary["exclude_maintenance"] is True
+    assert summary["totals"]["down_seconds"] == pytest.approx(left_out["down_seconds"], abs=1)

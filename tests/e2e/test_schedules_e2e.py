@@ -18,9 +18,9 @@ from tests.e2e.test_notifications import ThreadedTelegram, telegram  # noqa: F40
 pytestmark = pytest.mark.e2e
 
 
-def _alerts(telegram: ThreadedTelegram) -> list[str]:
+def _alerts(bot: ThreadedTelegram) -> list[str]:
     """The titles of the services' alerts (not the daily summary)."""
-    titles = [t.splitlines()[0] for t in telegram.texts()]
+    titles = [t.splitlines()[0] for t in bot.texts()]
     return [t for t in titles if not t.startswith("Daily summary")]
 
 

@@ -192,3 +192,21 @@ async def test_the_list_moves_on_to_the_next_run_of_a_down_service(
         (listed,) = (await client.get("/services")).json()
         assert listed == (await client.get("/services/backup")).json()
         assert listed["status"] == "down" and listed["next_expected_at"] == expected
+
+
+async def test_a_run_that_started_and_runs_too_long_is_down(client: httpx.AsyncClient) -> None:
+    await _at(client, "2026-01-01T12:00:00Z")
+    await _create(client, grace_sec=7200, max_runtime_sec=1800)
+    await _at(client, NIGHT_1)
+    await client.post("/heartbeat/backup")
+    await _at(client, "2026-01-02T22:50:00Z")  # 01:50 MSK
+    assert (await client.post("/heartbeat/backup/start")).json()["status"] == "alive"
+    await _at(client, "2026-01-02T23:25:00Z")  # 35 minutes in
+    view = (await client.get("/services/backup")).json()
+    assert view["status"] == "down" and view["max_runtime_sec"] == 1800
+    await client.post("/heartbeat/backup")  # it finishes
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
+    assert [t["reason"] for t in history][:2] == [
+        "heartbeat received",
+        "run started at 01:50 MSK still running after 30m",
+    ]

@@ -12,6 +12,7 @@ run makes the service silent from t and down from t + grace — at every minute.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -444,3 +445,32 @@ def test_recorded_statuses_match_a_brute_force_evaluation(
         expected = brute_status(runs, beats, at, grace, early)
         assert recorded is expected, (at, recorded, expected, history)
     assert bisect_left(stamps, start) == 0
+
+
+def test_a_start_is_no_verdict_and_the_schedule_can_say_down_before_the_runtime() -> None:
+    state = replace(_state(MOSCOW_2AM, utc(2026, 1, 1)), max_runtime=timedelta(minutes=30))
+    state, _ = _ping(state, utc(2026, 1, 1, 23, 1))
+    state, _ = _ping(state, utc(2026, 1, 2, 23, 0), Signal.START)  # 02:00 MSK: starts
+    # The run's start does not cover it: silent from 02:00 until a verdict comes ...
+    assert state.status is Status.SILENT and state.started_at == utc(2026, 1, 2, 23, 0)
+    # ... and down after the grace, before the run time is over: the schedule says it first.
+    assert next_deadline(state, RULES, utc(2026, 1, 2, 23, 0)) == utc(2026, 1, 2, 23, 5)
+    state, transitions = advance(state, utc(2026, 1, 2, 23, 40), RULES)
+    assert [t.to_status for t in transitions] == [Status.DOWN]
+    assert transitions[0].reason == "expected run at 02:00 MSK missed"
+
+
+def test_max_runtime_turns_a_long_run_down_within_the_grace() -> None:
+    tolerant = parse_schedule("0 2 * * *", "Europe/Moscow", grace=timedelta(hours=2))
+    state = replace(_state(tolerant, utc(2026, 1, 1)), max_runtime=timedelta(minutes=30))
+    state, _ = _ping(state, utc(2026, 1, 1, 23, 1))
+    state, _ = _ping(state, utc(2026, 1, 2, 22, 50), Signal.START)  # 01:50 MSK
+    assert next_deadline(state, RULES, utc(2026, 1, 2, 22, 50)) == utc(2026, 1, 2, 23, 0)
+    state, transitions = advance(state, utc(2026, 1, 2, 23, 30), RULES)
+    assert [(t.to_status, t.at) for t in transitions] == [
+        (Status.SILENT, utc(2026, 1, 2, 23, 0)),
+        (Status.DOWN, utc(2026, 1, 2, 23, 20)),
+    ]
+    assert transitions[-1].reason == "run started at 01:50 MSK still running after 30m"
+    state, back = _ping(state, utc(2026, 1, 2, 23, 35))  # it finishes, late but in grace
+    assert [t.to_status for t in back] == [Status.ALIVE] and state.started_at is None

@@ -19,8 +19,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import NamedTuple
 
 from heartwatch.domain.schedule import CronSchedule
@@ -87,6 +88,10 @@ class HeartbeatState:
     resume_on_ping: bool = True
     # A cron schedule instead of a period (domain.schedule): runs are expected at set times.
     cron: CronSchedule | None = None
+    # A scheduled service's run that sent /start and no verdict yet, and how long such a
+    # run may take before it counts as down (max_runtime_sec; None: as long as it likes).
+    started_at: datetime | None = None
+    max_runtime: timedelta | None = None
 
 
 class Step(NamedTuple):
@@ -229,7 +234,11 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
     if last is None:
         return []  # never heard from: stays as it is (unknown) until the first signal
     if state.cron is not None:
-        return _scheduled_steps(last, state.cron, rules)
+        steps = _scheduled_steps(last, state.cron, rules)
+        started, longest = state.started_at, state.max_runtime
+        if started is not None and longest is not None and started >= last:
+            return _overdue(steps, started, longest, state.cron)
+        return steps
     period = expected_period(state, rules)
     if period is None:
         return [
@@ -279,6 +288,26 @@ def _scheduled_steps(last: datetime, cron: CronSchedule, rules: HeartbeatRules) 
         Step(Status.DOWN, late, cron.run_missed, (due.timestamp(),)),
         Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
     ]
+
+
+def _overdue(
+    steps: list[Step], started: datetime, longest: timedelta, cron: CronSchedule
+) -> list[Step]:
+    """The steps of a scheduled service whose run started and has not finished: down
+    once it has run `longest`, unless the schedule has it down before that."""
+    overdue = started + longest
+    before = [step for step in steps if step.at < overdue]
+    if any(step.status in (Status.DOWN, Status.DEAD) for step in before):
+        return steps
+    words = partial(_still_running, cron)
+    down = Step(Status.DOWN, overdue, words, (started.timestamp(), longest.total_seconds()))
+    after = [step for step in steps if step.at >= overdue and step.status is Status.DEAD]
+    return [*before, down, *after]
+
+
+def _still_running(cron: CronSchedule, started_ts: float, longest_s: float) -> str:
+    started = datetime.fromtimestamp(started_ts, UTC)
+    return f"run started at {cron.wall_time(started)} still running after {_human(longest_s)}"
 
 
 def step_at(steps: list[Step], moment: datetime) -> Step | None:
@@ -394,8 +423,14 @@ def receive(
         # Keep the first failure: a job that fails every hour has been failing since then,
         # and dies dead_after later.
         state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
+    elif signal is Signal.START and state.max_runtime is not None:
+        # A sign of life, not a verdict (the status waits for one); a run with a time
+        # limit is timed from here.
+        state = replace(state, heartbeat_count=count, started_at=at)
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
         state = replace(state, heartbeat_count=count)
+    if signal is not Signal.START and signal is not Signal.LOG and state.started_at is not None:
+        state = replace(state, started_at=None)  # the verdict ends the run
     if resumes:
         return _resume_on(state, signal, at, rules)
     steps = schedule(state, rules)

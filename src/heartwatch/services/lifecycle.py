@@ -5,7 +5,7 @@ transaction, so the new status and its history rows commit together."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,8 @@ class HeartbeatColumns(Protocol):
     timezone: str | None
     grace_sec: float | None
     early_tolerance_sec: float | None
+    max_runtime_sec: float | None
+    last_start_at: datetime | None
 
 
 class StatusColumns(HeartbeatColumns, Protocol):
@@ -61,7 +63,22 @@ def state_of(row: HeartbeatColumns) -> HeartbeatState:
         heartbeat_count=row.heartbeat_count,
         resume_on_ping=row.resume_on_ping,
         cron=cron_of(row),
+        started_at=_unfinished_start(row) if row.max_runtime_sec is not None else None,
+        max_runtime=(
+            timedelta(seconds=row.max_runtime_sec) if row.max_runtime_sec is not None else None
+        ),
     )
+
+
+def _unfinished_start(row: HeartbeatColumns) -> datetime | None:
+    """The last /start, when no success or fail came after it."""
+    start = row.last_start_at
+    if start is None:
+        return None
+    for verdict in (row.last_heartbeat_at, row.failed_at):
+        if verdict is not None and verdict >= start:
+            return None
+    return start
 
 
 def cron_of(row: HeartbeatColumns) -> CronSchedule | None:

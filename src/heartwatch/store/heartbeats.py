@@ -54,6 +54,7 @@ class HeartbeatRow:
     timezone: str | None
     grace_sec: float | None
     early_tolerance_sec: float | None
+    max_runtime_sec: float | None
 
 
 _HEARTBEAT_ROW = tuple(f.name for f in fields(HeartbeatRow))

@@ -36,6 +36,7 @@ LISTING_COLUMNS = (
     Service.grace_sec,
     Service.early_tolerance_sec,
     Service.max_runtime_sec,
+    Service.last_start_at,
     Service.created_at,
     Service.updated_at,
     Service.criticality,

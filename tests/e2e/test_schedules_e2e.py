@@ -2,7 +2,7 @@
 in for nights, the fake Telegram Bot API for the alerts. A `0 2 * * *` Europe/Moscow job
 pinged at 02:01 stays alive; the next night's missing run turns it silent at 02:00 and
 down at 02:05 local with one alert; a late ping at 02:20 recovers it, and the night
-counts as down in the uptime."""
+counts as down in the uptime, and the day's summary lists the missed run."""
 
 from __future__ import annotations
 
@@ -79,6 +79,10 @@ def test_a_missed_nightly_run_is_one_alert_and_counts_as_down(
     outage = (recovered - datetime.fromisoformat("2027-03-02T23:05:00+00:00")).total_seconds()
     assert uptime["down_seconds"] == pytest.approx(outage, abs=1e-3)
     assert uptime["incident_count"] == 1 and uptime["uptime_percent"] < 100
+
+    _at(hw, "2027-03-03T06:00:05Z")  # 09:00:05 MSK: the day's summary names the missed run
+    summary = telegram.wait_for("Day: 2027-03-03")
+    assert "Missed scheduled runs (last 24 h): 1\n• backup: 02:00 MSK" in summary
     assert_clean_exit(proc)
 
 

@@ -46,6 +46,18 @@ _MAX_EXPRESSION = 200
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
 
 
+# How a missed run is worded ("expected run at 02:00 MSK missed"), and read back.
+_MISSED_PREFIX = "expected run at "
+_MISSED_SUFFIX = " missed"
+
+
+def missed_run_time(reason: str) -> str | None:
+    """The run's wall time ("02:00 MSK") if `reason` is that of a missed run."""
+    if reason.startswith(_MISSED_PREFIX) and reason.endswith(_MISSED_SUFFIX):
+        return reason[len(_MISSED_PREFIX) : -len(_MISSED_SUFFIX)]
+    return None
+
+
 class InvalidSchedule(ValueError):
     """A schedule that cannot be used; the message says what is wrong, for a 422."""
 
@@ -148,7 +160,7 @@ class CronSchedule:
 
     def run_missed(self, run_ts: float) -> str:
         run = datetime.fromtimestamp(run_ts, UTC)
-        return f"expected run at {self.wall_time(run)} missed"
+        return f"{_MISSED_PREFIX}{self.wall_time(run)}{_MISSED_SUFFIX}"
 
     def describe(self) -> str:
         """cronsim's plain-English reading of the expression, with the zone."""

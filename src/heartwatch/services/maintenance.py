@@ -5,14 +5,13 @@ is still down."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heartwatch.domain.alerts import IncidentFacts, transition_alert, wants
-from heartwatch.domain.maintenance import MaintenanceWindow, covering, one_off, recurring
+from heartwatch.domain.maintenance import covering, one_off, recurring
 from heartwatch.domain.schedule import InvalidSchedule
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
@@ -106,16 +105,6 @@ async def delete_window(session: AsyncSession, window_id: str) -> None:
     if row is None:
         raise NotFound(f"maintenance window {window_id!r} not found")
     await session.delete(row)
-
-
-def active_span(
-    all_windows: list[MaintenanceWindow], service_id: uuid.UUID, tags: Iterable[str], at: datetime
-) -> tuple[datetime, datetime] | None:
-    return covering(all_windows, service_id, tags, at)
-
-
-async def hold(session: AsyncSession, service_id: uuid.UUID, at: datetime) -> None:
-    await store.mark_held(session, service_id, at)
 
 
 async def release_held(session: AsyncSession, now: datetime) -> int:

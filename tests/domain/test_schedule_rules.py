@@ -29,7 +29,6 @@ from heartwatch.domain.heartbeat import (
     hint,
     next_deadline,
     receive,
-    redeclare_schedule,
 )
 from heartwatch.domain.schedule import (
     CronSchedule,
@@ -38,6 +37,7 @@ from heartwatch.domain.schedule import (
     zone_hint,
     zone_of,
 )
+from heartwatch.domain.schedule_rules import redeclare_schedule
 from heartwatch.domain.status import Status
 
 RULES = HeartbeatRules()

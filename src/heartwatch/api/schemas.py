@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from heartwatch.api.schedule_schemas import ScheduleFields, ScheduleOut, schedule_view
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -28,11 +29,10 @@ from heartwatch.domain.heartbeat import (
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_EXCLUSIVE_S
-from heartwatch.domain.schedule_view import expected_run, schedule_hint
+from heartwatch.domain.schedule_view import schedule_hint
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
-from heartwatch.services.cron_schedules import SCHEDULE_FIELDS
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
 from heartwatch.services.registry import PROBE_FIELDS
@@ -99,7 +99,7 @@ class ServiceColumns(StatusColumns, Protocol):
     last_error: str | None
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(ScheduleOut):
     id: ServiceId
     key: str
     name: str
@@ -117,20 +117,6 @@ class ServiceOut(BaseModel):
         description="why the status is what it is and what to do, when that needs saying "
         "(e.g. while the period is being learned); null otherwise"
     )
-    schedule: str | None = Field(description="cron expression (heartbeat services with one)")
-    timezone: str | None = Field(description="the schedule's IANA time zone")
-    grace_sec: float | None = Field(description="how late a scheduled run may report")
-    early_tolerance_sec: float | None = Field(description="how early a run may report")
-    max_runtime_sec: float | None
-    schedule_description: str | None = Field(description="the schedule in words")
-    next_expected_at: datetime | None = Field(
-        description="scheduled services: the run waited for (UTC)"
-    )
-    next_expected_at_local: datetime | None = Field(description="the same, in the zone")
-    deadline_at: datetime | None = Field(
-        description="when that run turns the service down if no heartbeat comes (UTC)"
-    )
-    deadline_at_local: datetime | None = Field(description="the same, in the zone")
     created_at: datetime
     updated_at: datetime
     is_active: bool
@@ -168,10 +154,8 @@ class ServiceOut(BaseModel):
             source = "declared"
         elif period is not None:
             source = "default" if period == rules.fallback_period else "learned"
-        cron = current.cron
-        if cron is not None:
+        if current.cron is not None:
             period, source = None, None
-        run = expected_run(current, now)
         return cls(
             id=shown_id(row.id, reveal),
             key=row.key,
@@ -187,16 +171,7 @@ class ServiceOut(BaseModel):
             heartbeat_count=row.heartbeat_count,
             next_deadline_at=next_deadline(current, rules, now),
             hint=None if probe else (schedule_hint(current) or hint(current, rules)),
-            schedule=row.schedule,
-            timezone=row.timezone,
-            grace_sec=row.grace_sec,
-            early_tolerance_sec=row.early_tolerance_sec,
-            max_runtime_sec=row.max_runtime_sec,
-            schedule_description=cron.describe() if cron is not None else None,
-            next_expected_at=run.at if run else None,
-            next_expected_at_local=cron.local(run.at) if cron and run else None,
-            deadline_at=run.deadline if run else None,
-            deadline_at_local=cron.local(run.deadline) if cron and run else None,
+            **schedule_view(row, current, now),
             created_at=row.created_at,
             updated_at=row.updated_at,
             is_active=current.status is not Status.PAUSED,
@@ -225,7 +200,7 @@ def _aliases(name: str, *others: str) -> AliasChoices:
     return AliasChoices(name, *others)
 
 
-class _ServiceFields(BaseModel):
+class _ServiceFields(ScheduleFields):
     """Fields shared by create, replace and patch. Snake_case is canonical; the camelCase
     of older clients (`checkInterval`, `timeout`, ...) is accepted too. Any other field is
     a setting of the service's checker type (e.g. `expect_keyword` for http), validated by
@@ -280,25 +255,6 @@ class _ServiceFields(BaseModel):
         None, gt=0, le=100, validation_alias=_aliases("sla_target", "slaTarget")
     )
     is_active: bool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
-    schedule: str | None = Field(
-        None,
-        max_length=200,
-        description="heartbeat services: a cron expression (5 fields, or 6 with seconds "
-        "first; L, LW, #n, names), instead of expected_period_sec",
-        examples=["0 2 * * *"],
-    )
-    timezone: str | None = Field(
-        None, max_length=64, description="the schedule's IANA zone (default: TIMEZONE)"
-    )
-    grace_sec: float | None = Field(
-        None, ge=0, le=7 * 86400, description="how late a run may report (default 300)"
-    )
-    early_tolerance_sec: float | None = Field(
-        None, ge=0, le=86400, description="how early a run may report (default 0)"
-    )
-    max_runtime_sec: float | None = Field(
-        None, gt=0, le=7 * 86400, description="the longest a started run may take"
-    )
     resume_on_ping: bool | None = Field(
         None,
         description="heartbeat services: resume when paused on a success or fail ping "
@@ -339,11 +295,6 @@ class _ServiceFields(BaseModel):
         return {
             f: getattr(self, f) for f in PROBE_FIELDS if f in given and getattr(self, f) is not None
         }
-
-    def schedule_fields(self) -> dict[str, Any]:
-        """The schedule fields given (services.cron_schedules.SCHEDULE_FIELDS)."""
-        given = self.model_fields_set
-        return {f: getattr(self, f) for f in SCHEDULE_FIELDS if f in given}
 
     def labels(self) -> dict[str, Any]:
         given = self.model_fields_set

@@ -418,19 +418,17 @@ def receive(
             failed_at=None,
             recent_gaps=gaps,
             heartbeat_count=count,
+            started_at=None,  # the verdict ends the run
         )
     elif signal is Signal.FAIL:
         # Keep the first failure: a job that fails every hour has been failing since then,
         # and dies dead_after later.
-        state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
-    elif signal is Signal.START and state.max_runtime is not None:
-        # A sign of life, not a verdict (the status waits for one); a run with a time
-        # limit is timed from here.
-        state = replace(state, heartbeat_count=count, started_at=at)
+        state = replace(
+            state, failed_at=state.failed_at or at, heartbeat_count=count, started_at=None
+        )
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
-        state = replace(state, heartbeat_count=count)
-    if signal is not Signal.START and signal is not Signal.LOG and state.started_at is not None:
-        state = replace(state, started_at=None)  # the verdict ends the run
+        timed = signal is Signal.START and state.max_runtime is not None  # a run time limit
+        state = replace(state, heartbeat_count=count, started_at=at if timed else state.started_at)
     if resumes:
         return _resume_on(state, signal, at, rules)
     steps = schedule(state, rules)
@@ -499,32 +497,4 @@ def redeclare_period(
     state, transitions = advance(state, now, rules)
     what = "cleared" if period is None else f"set to {_human(period)}"
     state, more = _settle(replace(state, declared_period=period), now, rules, f"period {what}")
-    return state, transitions + more
-
-
-def redeclare_schedule(
-    state: HeartbeatState,
-    cron: CronSchedule | None,
-    now: datetime,
-    rules: HeartbeatRules,
-    *,
-    period: float | None = None,
-) -> tuple[HeartbeatState, list[Transition]]:
-    """Set, change (a new expression, zone, grace) or clear the cron schedule, with the
-    declared period that goes with it (None when there is a schedule: a service has one
-    or the other), and re-evaluate now, as `redeclare_period` does: what happened under
-    the old rule is recorded first, and the new rule's verdict starts now."""
-    if cron is not None:
-        period = None
-    if state.status is Status.PAUSED:
-        return replace(state, cron=cron, declared_period=period), []
-    state, transitions = advance(state, now, rules)
-    if cron is not None:
-        what = f"schedule set to {cron.expression} ({cron.zone_name})"
-    elif period is not None:
-        what = f"period set to {_human(period)}"
-    else:
-        what = "schedule cleared"
-    new = replace(state, cron=cron, declared_period=period)
-    state, more = _settle(new, now, rules, what)
     return state, transitions + more

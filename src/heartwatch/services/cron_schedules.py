@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heartwatch.domain.heartbeat import HeartbeatRules, redeclare_schedule
+from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.schedule import (
     DEFAULT_GRACE,
     CronSchedule,
     InvalidSchedule,
     parse_schedule,
 )
+from heartwatch.domain.schedule_rules import redeclare_schedule
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import stage, state_of
 from heartwatch.store.models import Service

@@ -23,7 +23,9 @@ from heartwatch.api.routes import (
     heartbeats,
     incidents,
     keys,
+    maintenance,
     metrics,
+    schedules,
     services,
     state_history,
 )
@@ -74,6 +76,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Everything else needs an API key once access control is on (api/auth.py).
     protected = [
         services.router,
+        schedules.router,
+        maintenance.router,
         incidents.router,
         metrics.router,
         channels.router,

@@ -97,6 +97,12 @@ class UptimeOut(BaseModel):
     sla_target: float | None
     sla_met: bool | None
     latency_ms: LatencyOut | None = Field(description="probe services: check latency")
+    exclude_maintenance: bool = Field(
+        False, description="maintenance windows' time is left out of these figures"
+    )
+    maintenance_seconds: float | None = Field(
+        None, description="with exclude_maintenance: the seconds left out"
+    )
 
     @classmethod
     def of(cls, row: Service, period: Period, report: Report, *, reveal: bool) -> UptimeOut:
@@ -118,6 +124,8 @@ class UptimeOut(BaseModel):
             sla_target=report.sla_target,
             sla_met=report.sla_met,
             latency_ms=None if report.latency_ms is None else LatencyOut(**report.latency_ms),
+            exclude_maintenance=report.maintenance_s is not None,
+            maintenance_seconds=report.maintenance_s,
         )
 
 
@@ -139,3 +147,6 @@ class SummaryOut(BaseModel):
     end: datetime = Field(serialization_alias="to")
     totals: SummaryTotals
     services: list[UptimeOut]
+    exclude_maintenance: bool = Field(
+        False, description="maintenance windows' time is left out of these figures"
+    )

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from heartwatch.api import examples
 from heartwatch.api.probe_secrets import masked_endpoint, masked_settings
+from heartwatch.api.schedule_schemas import ScheduleFields, ScheduleOut, schedule_view
 from heartwatch.domain.alerts import Criticality
 from heartwatch.domain.heartbeat import (
     HeartbeatRules,
@@ -30,6 +31,7 @@ from heartwatch.domain.heartbeat import (
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S
+from heartwatch.domain.schedule_view import schedule_hint
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
@@ -76,6 +78,7 @@ def shown_id(service_id: uuid.UUID, reveal: bool) -> uuid.UUID | None:
 class ServiceColumns(StatusColumns, Protocol):
     """What ServiceOut reads of a `services` row (ORM object or plain row)."""
 
+    max_runtime_sec: float | None
     id: uuid.UUID
     key: str
     name: str
@@ -99,7 +102,7 @@ class ServiceColumns(StatusColumns, Protocol):
     muted_until: datetime | None
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(ScheduleOut):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.SERVICE_OUT]})
 
     id: ServiceId
@@ -160,6 +163,8 @@ class ServiceOut(BaseModel):
             source = "declared"
         elif period is not None:
             source = "default" if period == rules.fallback_period else "learned"
+        if current.cron is not None:
+            period, source = None, None
         return cls(
             id=shown_id(row.id, reveal),
             key=row.key,
@@ -174,7 +179,8 @@ class ServiceOut(BaseModel):
             period_source=source,
             heartbeat_count=row.heartbeat_count,
             next_deadline_at=next_deadline(current, rules, now),
-            hint=None if probe else hint(current, rules),
+            hint=None if probe else (schedule_hint(current) or hint(current, rules)),
+            **schedule_view(row, current, now),
             created_at=row.created_at,
             updated_at=row.updated_at,
             is_active=current.status is not Status.PAUSED,
@@ -206,7 +212,7 @@ def _aliases(name: str, *others: str) -> AliasChoices:
     return AliasChoices(name, *others)
 
 
-class _ServiceFields(BaseModel):
+class _ServiceFields(ScheduleFields):
     """Fields shared by create, replace and patch. Snake_case is canonical; the camelCase
     of older clients (`checkInterval`, `timeout`, ...) is accepted too. Any other field is
     a setting of the service's checker type (e.g. `expect_keyword` for http), validated by

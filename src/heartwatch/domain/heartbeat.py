@@ -19,10 +19,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import NamedTuple
 
+from heartwatch.domain.schedule import CronSchedule
 from heartwatch.domain.status import Status
 
 
@@ -84,6 +86,12 @@ class HeartbeatState:
     # A success or fail ping to a paused service resumes it (as Healthchecks does: a job
     # that reports again is being watched again); False keeps it paused until resumed.
     resume_on_ping: bool = True
+    # A cron schedule instead of a period (domain.schedule): runs are expected at set times.
+    cron: CronSchedule | None = None
+    # A scheduled service's run that sent /start and no verdict yet, and how long such a
+    # run may take before it counts as down (max_runtime_sec; None: as long as it likes).
+    started_at: datetime | None = None
+    max_runtime: timedelta | None = None
 
 
 class Step(NamedTuple):
@@ -156,7 +164,11 @@ def hint(state: HeartbeatState, rules: HeartbeatRules) -> str | None:
         return "paused: heartbeats are recorded but change nothing until it is resumed"
     if status is not Status.UNKNOWN or state.failed_at is not None:
         return None
-    if state.declared_period is not None or rules.fallback_period is not None:
+    if (
+        state.declared_period is not None
+        or rules.fallback_period is not None
+        or state.cron is not None
+    ):
         if state.last_heartbeat_at is None:
             return "waiting for a success or fail heartbeat"
         return None
@@ -221,6 +233,12 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
     last = state.last_heartbeat_at
     if last is None:
         return []  # never heard from: stays as it is (unknown) until the first signal
+    if state.cron is not None:
+        steps = _scheduled_steps(last, state.cron, rules)
+        started, longest = state.started_at, state.max_runtime
+        if started is not None and longest is not None and started >= last:
+            return _overdue(steps, started, longest, state.cron)
+        return steps
     period = expected_period(state, rules)
     if period is None:
         return [
@@ -250,6 +268,46 @@ def schedule(state: HeartbeatState, rules: HeartbeatRules) -> list[Step]:
         Step(Status.DOWN, down_at, _no_heartbeat_factor, (down_s, rules.down_factor, period)),
         Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
     ]
+
+
+def _scheduled_steps(last: datetime, cron: CronSchedule, rules: HeartbeatRules) -> list[Step]:
+    """`schedule` for a cron service: the first run the last heartbeat does not cover is
+    the first after it plus the early tolerance; silent from that run, down after its grace."""
+    due = cron.next_run_after(last + cron.early)
+    if due is None:  # the expression has no more runs: only dead is ahead
+        dead_at = last + rules.dead_after
+        return [
+            Step(Status.ALIVE, last, _heartbeat_received),
+            Step(Status.DEAD, dead_at, _no_heartbeat_for, (rules.dead_after.total_seconds(),)),
+        ]
+    late = due + cron.grace
+    dead_at = max(last + rules.dead_after, late)
+    return [
+        Step(Status.ALIVE, last, _heartbeat_received),
+        Step(Status.SILENT, due, cron.run_due, (due.timestamp(),)),
+        Step(Status.DOWN, late, cron.run_missed, (due.timestamp(),)),
+        Step(Status.DEAD, dead_at, _no_heartbeat_for, ((dead_at - last).total_seconds(),)),
+    ]
+
+
+def _overdue(
+    steps: list[Step], started: datetime, longest: timedelta, cron: CronSchedule
+) -> list[Step]:
+    """The steps of a scheduled service whose run started and has not finished: down
+    once it has run `longest`, unless the schedule has it down before that."""
+    overdue = started + longest
+    before = [step for step in steps if step.at < overdue]
+    if any(step.status in (Status.DOWN, Status.DEAD) for step in before):
+        return steps
+    words = partial(_still_running, cron)
+    down = Step(Status.DOWN, overdue, words, (started.timestamp(), longest.total_seconds()))
+    after = [step for step in steps if step.at >= overdue and step.status is Status.DEAD]
+    return [*before, down, *after]
+
+
+def _still_running(cron: CronSchedule, started_ts: float, longest_s: float) -> str:
+    started = datetime.fromtimestamp(started_ts, UTC)
+    return f"run started at {cron.wall_time(started)} still running after {_human(longest_s)}"
 
 
 def step_at(steps: list[Step], moment: datetime) -> Step | None:
@@ -360,13 +418,17 @@ def receive(
             failed_at=None,
             recent_gaps=gaps,
             heartbeat_count=count,
+            started_at=None,  # the verdict ends the run
         )
     elif signal is Signal.FAIL:
         # Keep the first failure: a job that fails every hour has been failing since then,
         # and dies dead_after later.
-        state = replace(state, failed_at=state.failed_at or at, heartbeat_count=count)
+        state = replace(
+            state, failed_at=state.failed_at or at, heartbeat_count=count, started_at=None
+        )
     else:  # START or LOG: a sign of life, not a verdict; the status waits for one
-        state = replace(state, heartbeat_count=count)
+        timed = signal is Signal.START and state.max_runtime is not None  # a run time limit
+        state = replace(state, heartbeat_count=count, started_at=at if timed else state.started_at)
     if resumes:
         return _resume_on(state, signal, at, rules)
     steps = schedule(state, rules)

@@ -200,7 +200,12 @@ def _apply(target: _Target, ping: Ping, rules: HeartbeatRules) -> list[Transitio
         return []
     at = ping.received_at
     transitions: list[Transition] = []
-    if ping.period is not None and ping.period != target.state.declared_period:
+    # A scheduled service keeps its schedule: a sender's ?period= does not replace it.
+    if (
+        ping.period is not None
+        and ping.period != target.state.declared_period
+        and target.state.cron is None
+    ):
         target.state, transitions = redeclare_period(target.state, ping.period, at, rules)
     target.state, more, target.steps = receive(target.state, ping.signal, at, rules)
     return transitions + more if transitions else more

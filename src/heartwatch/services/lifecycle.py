@@ -5,7 +5,7 @@ transaction, so the new status and its history rows commit together."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from heartwatch.domain.heartbeat import (
     deadline_in,
     next_deadline,
 )
+from heartwatch.domain.schedule import DEFAULT_GRACE, CronSchedule, InvalidSchedule, cached_schedule
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
@@ -37,6 +38,12 @@ class HeartbeatColumns(Protocol):
     recent_gaps: list[float]
     heartbeat_count: int
     resume_on_ping: bool
+    schedule: str | None
+    timezone: str | None
+    grace_sec: float | None
+    early_tolerance_sec: float | None
+    max_runtime_sec: float | None
+    last_start_at: datetime | None
 
 
 class StatusColumns(HeartbeatColumns, Protocol):
@@ -55,7 +62,36 @@ def state_of(row: HeartbeatColumns) -> HeartbeatState:
         recent_gaps=tuple(row.recent_gaps or ()),
         heartbeat_count=row.heartbeat_count,
         resume_on_ping=row.resume_on_ping,
+        cron=cron_of(row),
+        started_at=_unfinished_start(row) if row.max_runtime_sec is not None else None,
+        max_runtime=(
+            timedelta(seconds=row.max_runtime_sec) if row.max_runtime_sec is not None else None
+        ),
     )
+
+
+def _unfinished_start(row: HeartbeatColumns) -> datetime | None:
+    """The last /start, when no success or fail came after it."""
+    start = row.last_start_at
+    if start is None:
+        return None
+    for verdict in (row.last_heartbeat_at, row.failed_at):
+        if verdict is not None and verdict >= start:
+            return None
+    return start
+
+
+def cron_of(row: HeartbeatColumns) -> CronSchedule | None:
+    """The row's cron schedule, if it has one (validated when it was stored)."""
+    if not row.schedule:
+        return None
+    grace = DEFAULT_GRACE.total_seconds() if row.grace_sec is None else row.grace_sec
+    early = row.early_tolerance_sec or 0.0
+    try:
+        return cached_schedule(row.schedule, row.timezone or "UTC", grace, early)
+    except InvalidSchedule:
+        # A zone the installed tz data no longer knows: UTC rather than no verdict at all.
+        return cached_schedule(row.schedule, "UTC", grace, early)
 
 
 def state_columns(

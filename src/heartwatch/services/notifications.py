@@ -25,8 +25,11 @@ from heartwatch.domain.alerts import (
     transition_alert,
     wants,
 )
+from heartwatch.domain.maintenance import covering
 from heartwatch.domain.status import Status
 from heartwatch.ids import new_id
+from heartwatch.services.maintenance_windows import windows
+from heartwatch.store import maintenance as maintenance_store
 from heartwatch.store import notifications as store
 from heartwatch.store.models import NotificationChannel
 
@@ -147,6 +150,7 @@ async def queue_for_transitions(
     services = await store.service_facts(session, list(news))
     now = max(n.transition["detected_at"] for n in news.values())
     recent = await store.transitions_since(session, list(news), now - policy.flap_window)
+    planned = await windows(session)
     rows: list[dict[str, Any]] = []
     for sid, told in news.items():
         row = services.get(sid)
@@ -154,6 +158,10 @@ async def queue_for_transitions(
             continue
         if row.muted_until is not None and row.muted_until > now:
             continue  # muted: the history records it, nobody is told
+        if covering(planned, sid, row.tags or (), now) is not None:
+            # Planned work: recorded, held; sent when the window ends if still down.
+            await maintenance_store.mark_held(session, sid, now)
+            continue
         facts = facts_of(row)
         link = policy.link(facts.key)
         if recent.get(sid, 0) > policy.flap_changes:

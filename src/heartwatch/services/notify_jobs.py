@@ -23,12 +23,14 @@ from heartwatch.domain.alerts import (
     wants,
 )
 from heartwatch.domain.heartbeat import HeartbeatRules
+from heartwatch.domain.schedule import missed_run_time
 from heartwatch.domain.status import Status
 from heartwatch.services import uptime
 from heartwatch.services.lifecycle import as_of
 from heartwatch.services.notifications import event_row, facts_of, policy_of
 from heartwatch.store import incidents as incident_store
 from heartwatch.store import notifications as store
+from heartwatch.store import schedules as schedule_store
 from heartwatch.store import services as service_store
 
 
@@ -40,7 +42,11 @@ async def queue_reminders(session: AsyncSession, now: datetime) -> int:
     policy = policy_of(session)
     rows = []
     for incident, service in await incident_store.open_with_services(session):
-        if (service.muted_until and service.muted_until > now) or service.flapping_since:
+        if (
+            (service.muted_until and service.muted_until > now)
+            or service.flapping_since
+            or service.maintenance_held_at  # held by a window: told when it ends
+        ):
             continue
         facts = facts_of(service)
         told = IncidentFacts(str(incident.id), incident.started_at, None, incident.last_error)
@@ -152,6 +158,14 @@ async def daily_summary_text(
             else f"since {local(incident.started_at, policy.tz)} (open)"
         )
         lines.append(f"• {incident.service_key}: {span}")
+    missed = [
+        (key, when)
+        for key, _, reason in await schedule_store.scheduled_downs(session, day_ago, now)
+        if (when := missed_run_time(reason)) is not None
+    ]
+    if missed:
+        lines.append(f"Missed scheduled runs (last 24 h): {len(missed)}")
+        lines += [f"• {key}: {when}" for key, when in missed[:20]]
     reports = await uptime.reports(session, services, day_ago, now)
     total_up = sum(r.times.up_s for r in reports)
     total_obs = sum(r.times.observed_s for r in reports)

@@ -17,6 +17,8 @@ from heartwatch.domain.keys import check_key
 from heartwatch.domain.probe import set_paused as probe_set_paused
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.status import Status
+from heartwatch.services import cron_schedules
+from heartwatch.services.cron_schedules import PERIOD_OR_SCHEDULE, SCHEDULE_IS_FOR_HEARTBEATS
 from heartwatch.services.errors import Conflict, Invalid, NotFound
 from heartwatch.services.heartbeats import new_service_row
 from heartwatch.services.lifecycle import stage, state_of, transition_values
@@ -86,6 +88,10 @@ class ServiceChanges:
     settings: Mapping[str, Any] = field(default_factory=dict)
     replace_settings: bool = False  # PUT: the settings given are all the settings
     labels: Mapping[str, Any] = field(default_factory=dict)
+    # Schedule fields given (cron_schedules.SCHEDULE_FIELDS; `schedule: None` clears it),
+    # merged over the current schedule; a new zone defaults to `default_zone`.
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+    default_zone: str = "UTC"
 
 
 def check_type(service_type: str, checkers: CheckerRegistry) -> None:
@@ -179,6 +185,7 @@ async def create_service(
     resume_on_ping: bool | None = None,
     checkers: CheckerRegistry | None = None,
     allow_scripts: bool = False,
+    schedule: cron_schedules.ScheduleSpec | None = None,
 ) -> Service:
     """Register a heartbeat service (no `probe`) or a probe service (validated with the
     checker registry, and scheduled: its first run lands somewhere in its first interval).
@@ -190,16 +197,23 @@ async def create_service(
             raise Invalid(SCRIPTS_DISABLED)
         if expected_period_sec is not None:
             raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
+        if schedule is not None:
+            raise Invalid(SCHEDULE_IS_FOR_HEARTBEATS)
         if resume_on_ping is not None:
             raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
         assert checkers is not None
         probe = validate_probe(probe, checkers)
+    if schedule is not None:
+        if expected_period_sec is not None:
+            raise Invalid(PERIOD_OR_SCHEDULE)
+        schedule = replace(schedule, schedule=schedule.cron().expression)
     if await service_store.key_exists(session, key):
         raise Conflict(f"a service with key {key!r} already exists")
     row = Service(**new_service_row(key, now, name=name))
     row.description = description
     row.expected_period_sec = expected_period_sec
     row.resume_on_ping = resume_on_ping is not False
+    cron_schedules.write_spec(row, schedule)
     _apply_labels(row, labels)
     if probe is not None:
         _apply_probe(row, probe)
@@ -236,6 +250,10 @@ async def update_service(
         raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
     if changes.resume_on_ping is not None and is_probe(row.type):
         raise Invalid(RESUME_ON_PING_IS_FOR_HEARTBEATS)
+    if changes.schedule and is_probe(row.type):
+        if any(v is not None for v in changes.schedule.values()):
+            raise Invalid(SCHEDULE_IS_FOR_HEARTBEATS)
+        changes = replace(changes, schedule={})  # PUT of a probe: nothing to clear
     if probe_change and is_probe(row.type):
         assert checkers is not None
         current = probe_config_of(row)
@@ -263,7 +281,9 @@ async def update_service(
         row.description = changes.description
     if changes.resume_on_ping is not None:
         row.resume_on_ping = changes.resume_on_ping
-    if changes.set_period:
+    if changes.schedule or (changes.set_period and row.schedule):
+        await _reschedule(session, row, changes, rules=rules, now=now)
+    elif changes.set_period:
         period = changes.expected_period_sec
         await stage(session, row, redeclare_period(state_of(row), period, now, rules), rules, now)
     if changes.paused is not None:
@@ -277,6 +297,31 @@ async def update_service(
             )
     row.updated_at = now
     return row
+
+
+async def _reschedule(
+    session: AsyncSession,
+    row: Service,
+    changes: ServiceChanges,
+    *,
+    rules: HeartbeatRules,
+    now: datetime,
+) -> None:
+    """A change of a heartbeat service's schedule, or of the period of a scheduled one:
+    a new period replaces the schedule, a new schedule the period; both at once is a
+    mistake worth naming."""
+    current = cron_schedules.spec_of(row)
+    spec = current
+    if changes.schedule:
+        spec = cron_schedules.merged_spec(current, changes.schedule, changes.default_zone)
+    period = changes.expected_period_sec if changes.set_period else row.expected_period_sec
+    if changes.set_period and period is not None and spec is not None:
+        if changes.schedule.get("schedule") is not None:
+            raise Invalid(PERIOD_OR_SCHEDULE)
+        spec = None  # the period given replaces the schedule
+    await cron_schedules.set_schedule(
+        session, row, spec, period=None if spec else period, rules=rules, now=now
+    )
 
 
 async def delete_service(session: AsyncSession, ident: str) -> None:

@@ -30,6 +30,7 @@ from heartwatch.domain.uptime import (
     floor_hour,
     time_in_status,
 )
+from heartwatch.services import maintenance_uptime
 from heartwatch.services.lifecycle import as_of
 from heartwatch.store import app_state, history
 from heartwatch.store import incidents as incident_store
@@ -81,6 +82,8 @@ class Report:
     recoveries_s: tuple[float, ...]
     sla_target: float | None
     latency_ms: dict[str, float | None] | None
+    # Seconds taken out because a maintenance window covered them (None: not asked to).
+    maintenance_s: float | None = None
 
     @property
     def mttr_s(self) -> float | None:
@@ -217,9 +220,14 @@ async def reports(
     end: datetime,
     *,
     with_latency: bool = False,
+    exclude_maintenance: bool = False,
 ) -> list[Report]:
     marks = await watermarks(session)
     times = await _status_times(session, rows, start, end, marks.hours)
+    excluded = None
+    if exclude_maintenance:
+        excluded = await maintenance_uptime.excluded_times(session, rows, start, end)
+        times = {sid: maintenance_uptime.without(t, excluded[sid]) for sid, t in times.items()}
     ids = None if len(rows) > 50 else [r.id for r in rows]
     stats = await incident_store.incident_stats(session, ids, start, end)
     out = []
@@ -239,6 +247,9 @@ async def reports(
                 recoveries_s=tuple(durations),
                 sla_target=row.sla_target,
                 latency_ms=lat,
+                maintenance_s=(
+                    None if excluded is None else sum(excluded[row.id].seconds.values())
+                ),
             )
         )
     return out
@@ -262,10 +273,14 @@ async def summary(
     rules: HeartbeatRules,
     start: datetime,
     end: datetime,
+    *,
+    exclude_maintenance: bool = False,
 ) -> Summary:
     """The reports of these services over [start, end), with their totals; statuses as
     of `end`."""
-    service_reports = await reports(session, rows, start, end)
+    service_reports = await reports(
+        session, rows, start, end, exclude_maintenance=exclude_maintenance
+    )
     total = StatusTimes()
     for report in service_reports:
         total.merge(report.times)

@@ -50,6 +50,11 @@ class HeartbeatRow:
     heartbeat_count: int
     last_start_at: datetime | None
     resume_on_ping: bool
+    schedule: str | None
+    timezone: str | None
+    grace_sec: float | None
+    early_tolerance_sec: float | None
+    max_runtime_sec: float | None
 
 
 _HEARTBEAT_ROW = tuple(f.name for f in fields(HeartbeatRow))

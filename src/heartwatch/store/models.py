@@ -83,6 +83,17 @@ class Service(Base):
     last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A success or fail ping to a paused service resumes it (HeartbeatState.resume_on_ping).
     resume_on_ping: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A cron schedule instead of a period (domain.schedule.CronSchedule): the expression,
+    # its IANA zone, how late (grace) and how early a run may report, and how long a
+    # started run may take. NULL schedule: the period rules.
+    schedule: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    grace_sec: Mapped[float | None] = mapped_column(Float)
+    early_tolerance_sec: Mapped[float | None] = mapped_column(Float)
+    max_runtime_sec: Mapped[float | None] = mapped_column(Float)
+    # An alert held by a maintenance window since then: when no window covers the
+    # service any more, it is sent if the service is still down (notify_jobs).
+    maintenance_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")
@@ -196,6 +207,26 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaintenanceWindowRow(Base):
+    """A maintenance window (domain.maintenance): one-off (starts_at, ends_at) or
+    recurring (schedule, timezone, duration_sec); for one service, a tag, or everything."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE")
+    )
+    tag: Mapped[str | None] = mapped_column(String(50))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    schedule: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    duration_sec: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Incident(Base):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from heartwatch.runtime import Runtime
-from heartwatch.services import notify_jobs
+from heartwatch.services import maintenance, notify_jobs
 from heartwatch.services.dispatch import Dispatcher
 from heartwatch.worker.waiting import wait_any
 
@@ -58,6 +58,7 @@ async def timed_alerts(rt: Runtime, summarised: str | None) -> str | None:
     async with rt.db.writing() as session:
         await notify_jobs.queue_reminders(session, now)
         await notify_jobs.settle_flapping(session, now)
+        await maintenance.release_held(session, now)
     day = notify_jobs.summary_day(now, settings.daily_summary_time, ZoneInfo(settings.timezone))
     if day is None or day == summarised:
         return summarised

@@ -18,27 +18,43 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
     "/uptime/{id}", response_model=UptimeOut, response_model_by_alias=True, responses=problems(404)
 )
 async def service_uptime(
-    runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: str, period: Period = "24h"
+    runtime: RuntimeDep,
+    session: ReadSession,
+    reveal: Reveal,
+    id: str,
+    period: Period = "24h",
+    exclude_maintenance: bool = False,
 ) -> UptimeOut:
     """Time-weighted uptime of one service over the last `period`, with its incidents,
     MTTR, MTBF, SLA verdict and (probe services) check latency percentiles."""
     row = await registry.get_service(session, id)
     end = runtime.clock.now()
     [report] = await uptime.reports(
-        session, [row], end - uptime.PERIODS[period], end, with_latency=True
+        session,
+        [row],
+        end - uptime.PERIODS[period],
+        end,
+        with_latency=True,
+        exclude_maintenance=exclude_maintenance,
     )
     return UptimeOut.of(row, period, report, reveal=reveal)
 
 
 @router.get("/summary", response_model=SummaryOut, response_model_by_alias=True)
 async def summary(
-    runtime: RuntimeDep, session: ReadSession, reveal: Reveal, period: Period = "24h"
+    runtime: RuntimeDep,
+    session: ReadSession,
+    reveal: Reveal,
+    period: Period = "24h",
+    exclude_maintenance: bool = False,
 ) -> SummaryOut:
     """The same figures for every service, and the totals across them."""
     rows = await registry.list_services(session)
     end = runtime.clock.now()
     start = end - uptime.PERIODS[period]
-    figures = await uptime.summary(session, rows, runtime.rules, start, end)
+    figures = await uptime.summary(
+        session, rows, runtime.rules, start, end, exclude_maintenance=exclude_maintenance
+    )
     services = [
         UptimeOut.of(r, period, rep, reveal=reveal)
         for r, rep in zip(rows, figures.reports, strict=True)
@@ -48,6 +64,7 @@ async def summary(
         start=start,
         end=end,
         services=services,
+        exclude_maintenance=exclude_maintenance,
         totals=SummaryTotals(
             services=len(rows),
             by_status={s: figures.by_status.get(s, 0) for s in Status},

@@ -32,7 +32,7 @@ from heartwatch.api.schemas import (
 from heartwatch.domain.heartbeat import HeartbeatRules
 from heartwatch.domain.service_types import is_probe
 from heartwatch.domain.status import Status
-from heartwatch.services import probes, registry
+from heartwatch.services import cron_schedules, probes, registry
 from heartwatch.services.errors import Invalid
 from heartwatch.services.listing import ServiceListing, Shown
 
@@ -49,7 +49,10 @@ def listed_service(
 ) -> Shown:
     """How GET /services renders one service (services.listing keeps it while it holds)."""
     out = ServiceOut.of(row, rules, now, reveal=reveal)
-    return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at)
+    # A scheduled service's view also moves when its expected run passes (a down one
+    # has no deadline then, but shows the next run).
+    moments = [m for m in (out.next_deadline_at, out.deadline_at) if m is not None and m > now]
+    return Shown(_LISTED.dump_json(out), out.status, min(moments, default=None))
 
 
 def service_listings() -> dict[bool, ServiceListing]:
@@ -90,6 +93,13 @@ def _probe_config(body: ServiceCreate, runtime: RuntimeDep) -> registry.ProbeCon
     )
 
 
+def _schedule_spec(body: ServiceCreate, runtime: RuntimeDep) -> cron_schedules.ScheduleSpec | None:
+    given = body.schedule_fields()
+    if not any(v is not None for v in given.values()):
+        return None
+    return cron_schedules.merged_spec(None, given, runtime.settings.timezone)
+
+
 @router.post(
     "",
     response_model=ServiceOut,
@@ -116,6 +126,7 @@ async def create_service(runtime: RuntimeDep, reveal: Reveal, body: NewService) 
             resume_on_ping=body.resume_on_ping,
             checkers=runtime.checkers,
             allow_scripts=runtime.check_context.allow_scripts,
+            schedule=_schedule_spec(body, runtime),
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
@@ -191,6 +202,8 @@ async def update_service(
             probe=body.probe_fields(),
             settings=body.checker_settings(),
             labels=body.labels(),
+            schedule=body.schedule_fields(),
+            default_zone=runtime.settings.timezone,
         ),
         reveal=reveal,
     )
@@ -229,6 +242,9 @@ async def replace_service(
                 "tags": tuple(body.tags or ()),
                 "sla_target": body.sla_target,
             },
+            # left out: no schedule (the period rules), as every field PUT leaves out
+            schedule={f: getattr(body, f) for f in cron_schedules.SCHEDULE_FIELDS},
+            default_zone=runtime.settings.timezone,
         ),
         reveal=reveal,
     )

@@ -24,7 +24,7 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -54,11 +54,25 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
+def _explained(settings: Settings, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; a start-up failure a person can fix is one line and exit status 1."""
+    from heartwatch.startup import explain
+
+    try:
+        _run(main)
+    except Exception as exc:
+        reason = explain(exc, settings.effective_database_url)
+        if reason is None:
+            raise
+        typer.echo(f"heartwatch: {reason}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _serve(settings: Settings, *, worker: bool, migrate: bool) -> None:
     from heartwatch.processes import RefusedToStart, serve
 
     try:
-        _run(serve(settings, api=True, worker=worker, migrate=migrate))
+        _explained(settings, serve(settings, api=True, worker=worker, migrate=migrate))
     except RefusedToStart as exc:
         typer.echo(f"heartwatch: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -81,25 +95,28 @@ def worker() -> None:
     """Run only the worker (deadline evaluation and, later, checks and notifications)."""
     from heartwatch.processes import serve
 
-    _run(serve(_settings(), api=False, worker=True, migrate=False))
+    settings = _settings()
+    _explained(settings, serve(settings, api=False, worker=True, migrate=False))
 
 
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
+    from heartwatch.startup import check_database_url
     from heartwatch.store.database import Database
     from heartwatch.store.migrate import upgrade
 
     settings = _settings()
 
     async def _migrate() -> None:
+        check_database_url(settings.effective_database_url)
         db = Database(settings.effective_database_url)
         try:
             await upgrade(db)
         finally:
             await db.dispose()
 
-    _run(_migrate())
+    _explained(settings, _migrate())
     typer.echo("database is up to date")
 
 

@@ -40,7 +40,20 @@ def _settings(**overrides: Any) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     settings = settings.model_copy(update=given) if given else settings
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    _warn_unknown_variables()
     return settings
+
+
+def _warn_unknown_variables() -> None:
+    import os
+    from pathlib import Path
+
+    import structlog
+
+    from heartwatch.config_check import warnings
+
+    for line in warnings(os.environ, Path(".env")):
+        structlog.get_logger("heartwatch").warning(line)
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

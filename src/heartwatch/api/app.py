@@ -11,6 +11,7 @@ from heartwatch.api.auth import AUTH_RESPONSES, authorize
 from heartwatch.api.body_limit import BodyLimitMiddleware
 from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
+from heartwatch.api.query_check import refuse_unknown_query
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -67,7 +68,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         protected.append(dev.router)
         app.add_middleware(_DevClockSync, runtime=runtime)
     for router in protected:
-        app.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
+        app.include_router(
+            router,
+            # (after `authorize`: who may not ask hears 401/403 whatever the query)
+            dependencies=[Depends(authorize), Depends(refuse_unknown_query)],
+            responses=AUTH_RESPONSES,
+        )
     return app
 
 

@@ -41,7 +41,7 @@ def listed_service(
 ) -> Shown:
     """How GET /services renders one service (services.listing keeps it while it holds)."""
     out = ServiceOut.of(row, rules, now, reveal=reveal)
-    return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at)
+    return Shown(_LISTED.dump_json(out), out.status, out.next_deadline_at, tuple(out.tags))
 
 
 def service_listings() -> dict[bool, ServiceListing]:
@@ -58,11 +58,12 @@ async def list_services(
     session: ReadSession,
     reveal: Reveal,
     status: Status | None = None,
+    tag: Annotated[str | None, Query(description="only services with this tag")] = None,
 ) -> Response:
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
     listing: ServiceListing = request.app.state.service_listings[reveal]
-    body = await listing.json(session, runtime.rules, runtime.clock.now(), status)
+    body = await listing.json(session, runtime.rules, runtime.clock.now(), status, tag)
     return Response(body, media_type="application/json")
 
 

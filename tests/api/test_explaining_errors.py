@@ -1,0 +1,66 @@
+"""Mistakes answered with what was meant: unknown query parameters, on the heartbeat
+routes (fast path and routes alike) and on the list routes; `?tag=` filters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from heartwatch.api.app import create_asgi_app
+from heartwatch.runtime import Runtime
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "routes"])
+async def either(
+    runtime: Runtime, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_asgi_app(runtime, fast_heartbeat=request.param)
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hw") as c:
+        yield c
+
+
+async def test_a_mistyped_heartbeat_parameter_is_refused_with_what_was_meant(
+    either: httpx.AsyncClient,
+) -> None:
+    answer = await either.post("/heartbeat/billing?perod=60")
+    assert answer.status_code == 422
+    assert "unknown query parameter 'perod' (did you mean period?)" in answer.json()["detail"]
+    assert answer.json()["errors"] == [
+        {
+            "loc": ["query", "perod"],
+            "msg": "unknown query parameter 'perod' (did you mean period?)",
+            "type": "unknown_parameter",
+        }
+    ]
+    # nothing was recorded under a period it did not declare
+    assert (await either.get("/services/billing")).status_code == 404
+    by_query = await either.get("/heartbeat?service_key=billing&rdi=r1")
+    assert by_query.status_code == 422 and "did you mean rid?" in by_query.json()["detail"]
+    known = await either.post("/heartbeat/billing?period=60&rid=r1&ping_key=")
+    assert known.status_code == 200 and known.json()["status"] == "alive"
+
+
+async def test_list_routes_refuse_unknown_parameters(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/services?stauts=down")
+    assert answer.status_code == 422
+    assert "unknown query parameter 'stauts' (did you mean status?)" in answer.json()["detail"]
+    incidents = await client.get("/incidents?service=billing")
+    assert incidents.status_code == 422
+    assert "did you mean service_key?" in incidents.json()["detail"]
+    history = await client.get("/state-history?limt=5")
+    assert history.status_code == 422 and "did you mean limit?" in history.json()["detail"]
+    assert (await client.get("/services?status=down")).status_code == 200
+
+
+async def test_services_filter_by_tag(client: httpx.AsyncClient) -> None:
+    for key, tags in (("shop", ["web", "eu"]), ("db", ["eu"]), ("cron", [])):
+        created = await client.post("/services", json={"key": key, "tags": tags})
+        assert created.status_code == 201, created.text
+    listed = await client.get("/services?tag=eu")
+    assert sorted(s["key"] for s in listed.json()) == ["db", "shop"]
+    assert [s["key"] for s in (await client.get("/services?tag=web")).json()] == ["shop"]
+    assert (await client.get("/services?tag=none")).json() == []
+    assert len((await client.get("/services")).json()) == 3

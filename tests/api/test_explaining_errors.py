@@ -64,3 +64,73 @@ async def test_services_filter_by_tag(client: httpx.AsyncClient) -> None:
     assert [s["key"] for s in (await client.get("/services?tag=web")).json()] == ["shop"]
     assert (await client.get("/services?tag=none")).json() == []
     assert len((await client.get("/services")).json()) == 3
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+async def test_a_mistyped_field_names_the_one_meant(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/services", json={"key": "billing", "period": 60})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "unknown field 'period' (did you mean expected_period_sec?)"
+    assert (await client.post("/services", json={"key": "billing"})).status_code == 201
+    patched = await client.patch("/services/billing", json={"period": 60})
+    assert patched.status_code == 422
+    assert patched.json()["detail"] == "unknown field 'period' (did you mean expected_period_sec?)"
+
+
+async def test_broken_json_says_where(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/services",
+        content=b'{"key": "b", "name": "x" "c"}',
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == (
+        "body is not valid JSON (line 1, column 26: expected ',' or '}')"
+    )
+
+
+async def test_a_body_not_sent_as_json_says_so(client: httpx.AsyncClient) -> None:
+    # curl -d '...' without -H: application/x-www-form-urlencoded
+    for headers, got in (
+        (
+            {"content-type": "application/x-www-form-urlencoded"},
+            "application/x-www-form-urlencoded",
+        ),
+        ({}, None),
+    ):
+        answer = await client.post("/services", content=b'{"key": "b"}', headers=headers)
+        assert answer.status_code == 422
+        detail = answer.json()["detail"]
+        assert "content-type: application/json" in detail, detail
+        assert (f"got content-type: {got}" if got else "got no content-type") in detail
+
+
+async def test_put_takes_the_key_from_the_url(client: httpx.AsyncClient) -> None:
+    created = await client.post("/services", json={"key": "billing"})
+    sid = created.json()["id"]
+    replaced = await client.put("/services/billing", json={"expected_period_sec": 300})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["key"] == "billing" and replaced.json()["expected_period_sec"] == 300
+    same = await client.put("/services/billing", json={"key": "billing", "name": "Billing"})
+    assert same.status_code == 200 and same.json()["name"] == "Billing"
+    other = await client.put("/services/billing", json={"key": "payroll"})
+    assert other.status_code == 422
+    assert "is not the URL's 'billing'" in other.json()["detail"]
+    by_id = await client.put(f"/services/{sid}", json={"name": "B"})
+    assert by_id.status_code == 200 and by_id.json()["key"] == "billing"
+
+
+async def test_booleans_are_strict(client: httpx.AsyncClient) -> None:
+    for value in ("yes", "true", 1, "on"):
+        answer = await client.post("/services", json={"key": "b", "is_active": value})
+        assert answer.status_code == 422, value
+        assert answer.json()["detail"] == (
+            "is_active: Input should be a JSON boolean: true or false"
+        )
+    assert (
+        await client.post("/services", json={"key": "b", "is_active": False})
+    ).status_code == 201
+    paused = await client.patch("/services/b", json={"paused": "no"})
+    assert paused.status_code == 422

@@ -6,9 +6,10 @@ both go through here, so they cannot drift apart; tests/api/test_fast_heartbeat.
 the same requests through both and compares the answers byte for byte.
 
 The query reads as Starlette reads one: of a repeated name the last value counts; a
-name the routes do not know is refused with the one it most likely meant. A refusal says what the API has always said: the
-period's and run id's come in FastAPI's validation shape (api/errors.py) with pydantic's
-words for the same constraints, so they match every other route's 422.
+name the routes do not know is refused with the one it most likely meant. A refusal says
+what the API has always said: the period's and run id's come in FastAPI's validation
+shape (api/errors.py) with pydantic's words for the same constraints, so they match every
+other route's 422.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ LISTING_COLUMNS = (
     Service.recent_gaps,
     Service.heartbeat_count,
     Service.resume_on_ping,
+    Service.push_token,
     Service.created_at,
     Service.updated_at,
     Service.criticality,

@@ -83,6 +83,9 @@ class Service(Base):
     last_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A success or fail ping to a paused service resumes it (HeartbeatState.resume_on_ping).
     resume_on_ping: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A token of its own for Uptime Kuma push URLs (`/api/push/<token>`), so a monitor
+    # moved from Kuma keeps its URL; NULL: only the id works there.
+    push_token: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -22,6 +23,7 @@ from heartwatch.api.schemas import (
     ServiceCreate,
     ServiceOut,
     ServicePatch,
+    ServiceReplace,
     UTCTime,
     shown_id,
 )
@@ -100,6 +102,7 @@ async def create_service(runtime: RuntimeDep, reveal: Reveal, body: ServiceCreat
             resume_on_ping=body.resume_on_ping,
             checkers=runtime.checkers,
             allow_scripts=runtime.check_context.allow_scripts,
+            push_token=body.push_token,
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
@@ -148,6 +151,8 @@ async def update_service(
             description=body.description,
             paused=_paused(body),
             resume_on_ping=body.resume_on_ping,
+            set_push_token="push_token" in given,
+            push_token=body.push_token,
             set_period="expected_period_sec" in given,
             expected_period_sec=body.expected_period_sec,
             probe=body.probe_fields(),
@@ -158,28 +163,47 @@ async def update_service(
     )
 
 
+def _replaced_key(id: str, given: str | None) -> str | None:
+    """The key a PUT leaves the service with: the URL's, when the URL names the service
+    by its key (a key in the body must then be the same); else the body's, if any."""
+    try:
+        uuid.UUID(id)
+    except ValueError:
+        if given is not None and given != id:
+            raise Invalid(
+                f"the body's key {given!r} is not the URL's {id!r}: leave it out, or rename "
+                f'with PATCH /services/{id} {{"key": "{given}"}}'
+            ) from None
+        return id
+    return given
+
+
 @router.put("/{id}", response_model=ServiceOut)
 async def replace_service(
-    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServiceCreate
+    runtime: RuntimeDep, reveal: Reveal, id: str, body: ServiceReplace
 ) -> ServiceOut:
-    """Replace the configuration: fields left out go back to their defaults. The type
-    cannot change (delete and register again); history and status are kept."""
+    """Replace the configuration: fields left out go back to their defaults. The URL
+    names the service; a `key` in the body is optional. The type cannot change (delete
+    and register again); history and status are kept."""
     if problem := body.heartbeat_only_problem():
         raise Invalid(problem)
     probe = _probe_config(body, runtime)
+    key = _replaced_key(id, body.key)
     return await _update(
         runtime,
         id,
         registry.ServiceChanges(
-            key=body.key,
+            key=key,
             type=body.type,
-            name=body.name or body.key,
+            name=body.name or key,
             description=body.description or "",
             paused=_paused(body) or False,
             # left out: back to the default (resume), as every field PUT leaves out
             resume_on_ping=body.resume_on_ping
             if body.resume_on_ping is not None or probe
             else True,
+            set_push_token=True,
+            push_token=body.push_token,
             set_period=probe is None,
             expected_period_sec=body.expected_period_sec,
             probe={f: getattr(probe, f) for f in registry.PROBE_FIELDS} if probe else {},

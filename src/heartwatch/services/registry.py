@@ -244,7 +244,9 @@ def heartbeat_stray_fields(probe_fields: Iterable[str], others: Iterable[str]) -
     any other is unknown, most likely a typo (`period` for `expected_period_sec`)."""
     problems = [f"unknown field {name!r}{did_you_mean(name, HEARTBEAT_FIELDS)}" for name in others]
     if probe := list(probe_fields):
-        problems.append(f"{', '.join(probe)}: only probe services have these")
+        problems.append(
+            f"{', '.join(probe)}: not a field of heartbeat services (only probes have these)"
+        )
     return "; ".join(problems)
 
 

@@ -64,13 +64,15 @@ def bind_listening_socket(host: str, port: int) -> socket.socket:
     """The API's socket, bound and listening, before anything else starts: a port in use
     stops the process before it runs a worker against the database."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise StartupFailure(
             f"cannot listen on {host!r}: the address does not resolve ({exc.strerror}); use --host"
         ) from None
+    # One address: a name's IPv4 one first (`localhost` is then 127.0.0.1, what most
+    # clients try first).
+    found.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, kind, proto, _, address = found[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -134,3 +134,13 @@ async def test_booleans_are_strict(client: httpx.AsyncClient) -> None:
     ).status_code == 201
     paused = await client.patch("/services/b", json={"paused": "no"})
     assert paused.status_code == 422
+
+
+async def test_checker_and_channel_booleans_are_strict(client: httpx.AsyncClient) -> None:
+    probe = {"key": "shop", "type": "http", "endpoint": "http://127.0.0.1:9/"}
+    refused = await client.post("/services", json={**probe, "verify_tls": "no"})
+    assert refused.status_code == 422 and "verify_tls" in refused.json()["detail"]
+    assert (await client.post("/services", json={**probe, "verify_tls": False})).status_code == 201
+    channel = {"name": "hook", "type": "webhook", "config": {"url": "http://127.0.0.1:9/in"}}
+    off = await client.post("/channels", json={**channel, "enabled": "off"})
+    assert off.status_code == 422 and "enabled" in off.json()["detail"]

@@ -40,7 +40,20 @@ def _settings(**overrides: Any) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     settings = settings.model_copy(update=given) if given else settings
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    _warn_unknown_variables()
     return settings
+
+
+def _warn_unknown_variables() -> None:
+    import os
+    from pathlib import Path
+
+    import structlog
+
+    from heartwatch.config_check import warnings
+
+    for line in warnings(os.environ, Path(".env")):
+        structlog.get_logger("heartwatch").warning(line)
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -54,11 +67,25 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
+def _explained(settings: Settings, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; a start-up failure a person can fix is one line and exit status 1."""
+    from heartwatch.startup import explain
+
+    try:
+        _run(main)
+    except Exception as exc:
+        reason = explain(exc, settings.effective_database_url)
+        if reason is None:
+            raise
+        typer.echo(f"heartwatch: {reason}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _serve(settings: Settings, *, worker: bool, migrate: bool, bot: bool = False) -> None:
     from heartwatch.processes import RefusedToStart, serve
 
     try:
-        _run(serve(settings, api=True, worker=worker, migrate=migrate, bot=bot))
+        _explained(settings, serve(settings, api=True, worker=worker, migrate=migrate, bot=bot))
     except RefusedToStart as exc:
         typer.echo(f"heartwatch: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -82,7 +109,8 @@ def worker() -> None:
     """Run only the worker (deadline evaluation and, later, checks and notifications)."""
     from heartwatch.processes import serve
 
-    _run(serve(_settings(), api=False, worker=True, migrate=False))
+    settings = _settings()
+    _explained(settings, serve(settings, api=False, worker=True, migrate=False))
 
 
 @app.command()
@@ -101,19 +129,21 @@ def bot() -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
+    from heartwatch.startup import check_database_url
     from heartwatch.store.database import Database
     from heartwatch.store.migrate import upgrade
 
     settings = _settings()
 
     async def _migrate() -> None:
+        check_database_url(settings.effective_database_url)
         db = Database(settings.effective_database_url)
         try:
             await upgrade(db)
         finally:
             await db.dispose()
 
-    _run(_migrate())
+    _explained(settings, _migrate())
     typer.echo("database is up to date")
 
 

@@ -22,7 +22,11 @@ from heartwatch.redaction import Redactor
 _QUOTING_LOGGERS = ("aiosqlite", "asyncpg", "apprise", "httpcore", "urllib3")
 # SQLAlchemy's statement log (its INFO: every statement; parameters are hidden by the
 # engines anyway) stays at SQLAlchemy's own default, warnings only.
-_QUIET_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool")
+# Alembic's plugin set-up lines (a dozen at every start) likewise.
+_QUIET_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "alembic.runtime.plugins")
+# httpx's INFO is a line per request: the worker's own heartbeat every check interval.
+# Shown at debug level only.
+_DEBUG_ONLY_LOGGERS = ("httpx",)
 
 
 class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
@@ -85,6 +89,10 @@ def configure_logging(
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in _DEBUG_ONLY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+        )
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Generator
 
 import structlog
@@ -23,6 +24,7 @@ from heartwatch.config import Settings
 from heartwatch.domain.auth import AuthMode, Role
 from heartwatch.header_limit import header_limited_protocol
 from heartwatch.runtime import Runtime
+from heartwatch.startup import bind_listening_socket, check_database_url, log_summary
 from heartwatch.worker.runner import Worker
 
 log = structlog.get_logger("heartwatch")
@@ -71,7 +73,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event) -> None:
+async def _serve_api(
+    runtime: Runtime, host: str, port: int, listening: socket.socket, stop: asyncio.Event
+) -> None:
     config = uvicorn.Config(
         create_asgi_app(runtime),
         host=host,
@@ -88,7 +92,7 @@ async def _serve_api(runtime: Runtime, host: str, port: int, stop: asyncio.Event
     )
     server = _Server(config)
     gc_tuning.settle_after_startup()  # (the app and everything it imported: built)
-    serving = asyncio.ensure_future(server.serve())
+    serving = asyncio.ensure_future(server.serve(sockets=[listening]))
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
@@ -131,11 +135,33 @@ async def serve(
 ) -> None:
     stop = _stop_on_signals()
 
+    check_database_url(settings.effective_database_url)
+    # The port first: when it is taken (another heartwatch?), nothing else starts, so a
+    # failed start never runs a second worker against the database.
+    listening = bind_listening_socket(settings.host, settings.port) if api else None
+    try:
+        await _run_parts(settings, listening, stop, worker=worker, migrate=migrate, bot=bot)
+    finally:
+        if listening is not None:
+            listening.close()
+    log.info("heartwatch stopped")
+
+
+async def _run_parts(
+    settings: Settings,
+    listening: socket.socket | None,
+    stop: asyncio.Event,
+    *,
+    worker: bool,
+    migrate: bool,
+    bot: bool,
+) -> None:
     async with Runtime.open(settings, migrate=migrate) as runtime:
         parts: list[Callable[[], Awaitable[None]]] = []
-        if api:
+        api = listening is not None
+        if listening is not None:
             await check_exposure(runtime, settings.host, settings.port)
-            parts.append(lambda: _serve_api(runtime, settings.host, settings.port, stop))
+            parts.append(lambda: _serve_api(runtime, settings.host, settings.port, listening, stop))
         if worker:
             parts.append(lambda: Worker(runtime).run(stop))
         if bot and settings.telegram_bot_token:
@@ -160,15 +186,7 @@ async def serve(
             finally:
                 stop.set()
 
-        log.info(
-            "heartwatch starting",
-            api=f"http://{settings.host}:{settings.port}" if api else None,
-            worker=worker,
-            telegram_bot=bool(bot and settings.telegram_bot_token),
-            database=runtime.db.url.render_as_string(hide_password=True),
-            dev_mode=settings.debug_mode,
-        )
+        await log_summary(runtime, api=api, worker=worker)
         async with asyncio.TaskGroup() as group:
             for part in parts:
                 group.create_task(supervised(part))
-    log.info("heartwatch stopped")

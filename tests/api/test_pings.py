@@ -75,9 +75,8 @@ def test_the_query_form_reads_service_key_period_and_rid() -> None:
 
 
 def test_the_query_reads_as_starlette_reads_it() -> None:
-    """Of a repeated name the last value counts; unknown names are ignored; a path key
-    wins over a `service_key` (the path routes do not know that name)."""
-    query = b"period=0&period=60&rid=a&rid=b&foo=1&ping_key=x&service_key=other&=&bare"
+    """Of a repeated name the last value counts; a path key wins over a `service_key`."""
+    query = b"period=0&period=60&rid=a&rid=b&ping_key=x&service_key=other"
     assert parse(Signal.FAIL, "billing", query) == ParsedPing(Signal.FAIL, "billing", 60, "b")
     assert parse(Signal.SUCCESS, None, b"service_key=a&service_key=b") == ParsedPing(
         Signal.SUCCESS, "b", None, None
@@ -90,9 +89,22 @@ def test_a_percent_encoded_query_is_decoded_as_utf8() -> None:
     assert parsed == ParsedPing(Signal.SUCCESS, "a.b", None, "été x")
 
 
+def test_unknown_names_are_refused_with_the_one_meant() -> None:
+    """A typo must not pass for a ping without it (`?perod=60`: no period declared)."""
+    answer = refused(b"period=60&servicekey=x&foo=1&bare", path_key=None)
+    assert answer.status == 422
+    assert answer.content["detail"] == (
+        "query.servicekey: unknown query parameter 'servicekey' (did you mean service_key?); "
+        "query.foo: unknown query parameter 'foo'; "
+        "query.bare: unknown query parameter 'bare'"
+    )
+    typo = refused(b"perod=0&rid=" + b"r" * 100, path_key="k")
+    assert [e["loc"] for e in typo.content["errors"]] == [["query", "rid"], ["query", "perod"]]
+
+
 def test_without_a_key_it_says_service_key_is_required() -> None:
     assert refused(b"", path_key=None) == SERVICE_KEY_REQUIRED
-    assert refused(b"period=60&servicekey=x", path_key=None) == SERVICE_KEY_REQUIRED
+    assert refused(b"period=60", path_key=None) == SERVICE_KEY_REQUIRED
     assert SERVICE_KEY_REQUIRED.response().body == (
         b'{"detail":"service_key is required: /heartbeat?service_key=<key>"}'
     )

@@ -320,6 +320,6 @@ async def test_chunked_oversized_body_on_a_validating_route_is_413(
             yield b"y" * 65536
 
     sid = (await client.post("/services", json={"key": "big"})).json()["id"]
-    for url in ("/heartbeat/big?x=1", f"/ping/{sid}"):
+    for url in ("/heartbeat/big?rid=1", f"/ping/{sid}"):
         response = await client.post(url, content=chunks())  # type: ignore[arg-type]
         assert response.status_code == 413, url

@@ -14,6 +14,7 @@ from heartwatch.api.errors import install_error_handlers
 from heartwatch.api.fast_heartbeat import FastHeartbeat
 from heartwatch.api.nul_guard import refuse_nul
 from heartwatch.api.openapi_doc import install_openapi
+from heartwatch.api.query_check import refuse_unknown_query
 from heartwatch.api.routes import (
     channels,
     compat_healthchecks,
@@ -91,7 +92,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in protected:
         app.include_router(
             router,
-            dependencies=[Depends(authorize), Depends(refuse_nul)],
+            dependencies=[Depends(authorize), Depends(refuse_nul), Depends(refuse_unknown_query)],
             responses=AUTH_RESPONSES,
         )
     app.state.protected_routes = frozenset(id(route) for r in protected for route in r.routes)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from heartwatch.api import examples
 from heartwatch.api.schemas import UTCTime
@@ -26,7 +26,7 @@ class ChannelIn(BaseModel):
     config: dict[str, Any] = Field(
         default_factory=dict, examples=[{"bot_token": "123:ABC", "chat_id": "-1001"}]
     )
-    enabled: bool = True
+    enabled: StrictBool = True
     events: list[AlertEvent] = Field(default_factory=list, description="empty: every event")
     min_criticality: Criticality | None = None
     tags: list[str] = Field(default_factory=list, description="any of; empty: all services")
@@ -43,7 +43,7 @@ class ChannelPatch(BaseModel):
     config: dict[str, Any] | None = Field(
         None, description="secrets shown masked may be sent back masked: they are kept"
     )
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     events: list[AlertEvent] | None = None
     min_criticality: Criticality | None = None
     tags: list[str] | None = None

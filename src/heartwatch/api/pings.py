@@ -5,10 +5,11 @@ The ASGI fast path (api/fast_heartbeat.py) and the FastAPI routes (api/routes/he
 both go through here, so they cannot drift apart; tests/api/test_fast_heartbeat.py sends
 the same requests through both and compares the answers byte for byte.
 
-The query reads as Starlette reads one: of a repeated name the last value counts, names
-the route does not know are ignored. A refusal says what the API has always said: the
-period's and run id's come in FastAPI's validation shape (api/errors.py) with pydantic's
-words for the same constraints, so they match every other route's 422.
+The query reads as Starlette reads one: of a repeated name the last value counts; a
+name the routes do not know is refused with the one it most likely meant. A refusal says
+what the API has always said: the period's and run id's come in FastAPI's validation
+shape (api/errors.py) with pydantic's words for the same constraints, so they match every
+other route's 422.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from heartwatch.client import PING_KEY_HEADER
 from heartwatch.config import Settings
 from heartwatch.domain.heartbeat import Signal
 from heartwatch.domain.keys import InvalidKey, check_key
+from heartwatch.domain.names import did_you_mean
 from heartwatch.domain.ping import (
     PERIOD_MAX_S,
     PERIOD_MIN_S,
@@ -171,6 +173,11 @@ def not_recorded(
     return unknown_service(key)
 
 
+# The query parameters of the heartbeat routes; any other is refused (422), so that a
+# typo (`?perod=60`) is not taken for a ping without a period.
+QUERY_PARAMETERS = ("period", "rid", "ping_key", "service_key")
+
+
 class _QueryError(NamedTuple):
     """One query parameter's fault, in pydantic's words for that constraint."""
 
@@ -224,15 +231,16 @@ def parse_ping(
     period = run_id = query_ping_key = None
     if query_string:
         params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        unknown = [name for name in params if name not in QUERY_PARAMETERS]
         run_id = params.get("rid")
         run_id_too_long = run_id is not None and len(run_id) > RUN_ID_MAX_LENGTH
         if "period" in params:
             checked = _period(params["period"])
             if isinstance(checked, _QueryError):
-                return _invalid_query(checked, run_id_too_long)
+                return _invalid_query(checked, run_id_too_long, unknown)
             period = checked
-        if run_id_too_long:
-            return _invalid_query(None, run_id_too_long)
+        if run_id_too_long or unknown:
+            return _invalid_query(None, run_id_too_long, unknown)
         if path_key is None:
             key = params.get("service_key")
         query_ping_key = params.get("ping_key")
@@ -253,11 +261,22 @@ def parse_ping(
     )
 
 
-def _invalid_query(period_fault: _QueryError | None, run_id_too_long: bool) -> PingRefused:
-    """Every fault of the query at once, in the order of the routes' parameters."""
+def unknown_parameter(name: str, known: Iterable[str]) -> _QueryError:
+    """A query parameter the route does not read: most likely a typo of one it does."""
+    return _QueryError(
+        "unknown_parameter", f"unknown query parameter {name!r}{did_you_mean(name, known)}"
+    )
+
+
+def _invalid_query(
+    period_fault: _QueryError | None, run_id_too_long: bool, unknown: list[str]
+) -> PingRefused:
+    """Every fault of the query at once, in the order of the routes' parameters, then
+    the parameters no route reads."""
     faults = [] if period_fault is None else [("period", period_fault)]
     if run_id_too_long:
         faults.append(("rid", _RUN_ID_TOO_LONG))
+    faults.extend((name, unknown_parameter(name, QUERY_PARAMETERS)) for name in unknown)
     errors = [{"loc": ("query", name), "msg": f.msg, "type": f.type} for name, f in faults]
     return PingRefused(422, validation_error_content(errors))
 

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -31,13 +32,14 @@ from heartwatch.domain.heartbeat import (
 )
 from heartwatch.domain.keys import KEY_PATTERN, check_key
 from heartwatch.domain.ping import PERIOD_MAX_S, PERIOD_MIN_S
+from heartwatch.domain.push_tokens import PUSH_TOKEN_PATTERN, check_push_token
 from heartwatch.domain.schedule_view import schedule_hint
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.snippets import hide
 from heartwatch.domain.status import Health, Status, health_of
 from heartwatch.services.errors import Invalid
 from heartwatch.services.lifecycle import StatusColumns, as_of
-from heartwatch.services.registry import PROBE_FIELDS
+from heartwatch.services.registry import PROBE_FIELDS, heartbeat_stray_fields
 
 if TYPE_CHECKING:  # the rows rendered; the API runs no store code
     from heartwatch.store.models import CheckResult, Heartbeat, StateTransition
@@ -59,6 +61,17 @@ Key = Annotated[
     str,
     Field(json_schema_extra={"pattern": KEY_PATTERN}, examples=["billing"]),
     AfterValidator(check_key),
+]
+PushToken = Annotated[
+    str,
+    Field(
+        json_schema_extra={"pattern": PUSH_TOKEN_PATTERN},
+        min_length=1,
+        description="the service's own Uptime Kuma push token (8-100 URL-safe characters): "
+        "`/api/push/<push_token>` reports for it, as `/api/push/<id>` does",
+        examples=["hU2kRt9xQa"],
+    ),
+    AfterValidator(check_push_token),
 ]
 Period = Annotated[float, Field(ge=PERIOD_MIN_S, le=PERIOD_MAX_S, description="seconds")]
 
@@ -88,6 +101,7 @@ class ServiceColumns(StatusColumns, Protocol):
     criticality: str
     tags: list[str]
     sla_target: float | None
+    push_token: str | None
     endpoint: str | None
     check_interval_sec: float | None
     timeout_ms: int | None
@@ -132,6 +146,9 @@ class ServiceOut(ScheduleOut):
     criticality: str
     tags: list[str]
     sla_target: float | None
+    push_token: str | None = Field(
+        description="its own Uptime Kuma push token, if it has one (null for read-only keys)"
+    )
     # Probe services (null for heartbeat services).
     endpoint: str | None
     check_interval_sec: float | None
@@ -188,6 +205,7 @@ class ServiceOut(ScheduleOut):
             criticality=row.criticality,
             tags=list(row.tags or ()),
             sla_target=row.sla_target,
+            push_token=row.push_token if reveal else None,
             endpoint=row.endpoint if reveal else masked_endpoint(row.endpoint),
             check_interval_sec=row.check_interval_sec,
             timeout_ms=row.timeout_ms,
@@ -266,13 +284,15 @@ class _ServiceFields(ScheduleFields):
     sla_target: float | None = Field(
         None, gt=0, le=100, validation_alias=_aliases("sla_target", "slaTarget")
     )
-    is_active: bool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
-    resume_on_ping: bool | None = Field(
+    is_active: StrictBool | None = Field(None, validation_alias=_aliases("is_active", "isActive"))
+    resume_on_ping: StrictBool | None = Field(
         None,
         description="heartbeat services: resume when paused on a success or fail ping "
         "(default true); false keeps the service paused until it is resumed",
         validation_alias=_aliases("resume_on_ping", "resumeOnPing"),
     )
+
+    push_token: PushToken | None = Field(None, validation_alias=_aliases("push_token", "pushToken"))
 
     @field_validator("timeout_ms")
     @classmethod
@@ -327,10 +347,16 @@ class ServiceCreate(_ServiceFields):
 
     def heartbeat_only_problem(self) -> str | None:
         """Probe fields on a heartbeat service are a mistake worth naming."""
-        stray = [*self.probe_fields(), *self.checker_settings()]
-        if not is_probe(self.type) and stray:
-            return f"{', '.join(stray)}: not a field of heartbeat services"
-        return None
+        if is_probe(self.type) or not (self.probe_fields() or self.checker_settings()):
+            return None
+        return heartbeat_stray_fields(self.probe_fields(), self.checker_settings())
+
+
+class ServiceReplace(ServiceCreate):
+    """`PUT /services/{id}`: the URL names the service; a key in the body is optional
+    (and must be the URL's when the URL names it by its key)."""
+
+    key: Key | None = None  # type: ignore[assignment]
 
 
 class ServicePatch(_ServiceFields):
@@ -338,7 +364,7 @@ class ServicePatch(_ServiceFields):
     learned period; checker settings given are merged into the current ones."""
 
     key: Key | None = None
-    paused: bool | None = None
+    paused: StrictBool | None = None
 
 
 class HeartbeatOut(BaseModel):

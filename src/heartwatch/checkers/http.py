@@ -20,7 +20,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import aiohttp
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import Field, JsonValue, StrictBool, field_validator, model_validator
 from yarl import URL
 
 from heartwatch import __version__
@@ -58,8 +58,9 @@ class HttpSettings(CheckerSettings):
     method: Method = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
-    follow_redirects: bool = True
-    verify_tls: bool = True
+    # (strict: JSON true or false; "yes" or 0 is refused, not guessed at)
+    follow_redirects: StrictBool = True
+    verify_tls: StrictBool = True
     accepted_status_codes: list[str] = Field(default_factory=lambda: ["200-399"], min_length=1)
     expect_keyword: str | None = Field(None, min_length=1)
     expect_keyword_absent: str | None = Field(None, min_length=1)

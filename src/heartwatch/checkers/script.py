@@ -16,7 +16,7 @@ import signal
 import time
 from typing import BinaryIO
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from heartwatch.checkers.base import CheckContext, Checker, CheckerSettings, Outcome, Probe
 from heartwatch.domain.service_types import ServiceType
@@ -40,7 +40,7 @@ SCRIPTS_DISABLED = (
 class ScriptSettings(CheckerSettings):
     # Run the endpoint with /bin/sh -c (pipes, &&, $VARS); otherwise it is split like a
     # shell would (shlex) and run directly, with no shell to inject into.
-    shell: bool = Field(False)
+    shell: StrictBool = Field(False)
 
 
 class ScriptChecker(Checker):

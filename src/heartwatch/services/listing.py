@@ -22,6 +22,7 @@ class Shown:
     body: bytes
     status: Status  # as shown, as of the moment it was made (what `?status=` filters on)
     until: datetime | None  # the next moment its as-of view changes (its next deadline)
+    tags: tuple[str, ...] = ()  # (what `?tag=` filters on)
 
 
 # Renders a row of store.listing.LISTING_COLUMNS as of `now`.
@@ -38,6 +39,7 @@ class _View:
     until: datetime | None  # ...and the next moment its as-of view changes (a deadline)
     status: Status
     body: bytes
+    tags: tuple[str, ...]
 
     def holds(self, fingerprint: tuple[Any, ...], rules: HeartbeatRules, now: datetime) -> bool:
         return (
@@ -69,10 +71,15 @@ class ServiceListing:
         self._mostly_rebuilt = True
 
     async def json(
-        self, session: AsyncSession, rules: HeartbeatRules, now: datetime, status: Status | None
+        self,
+        session: AsyncSession,
+        rules: HeartbeatRules,
+        now: datetime,
+        status: Status | None,
+        tag: str | None = None,
     ) -> bytes:
         """A JSON array of every service (by key) as of `now`; with `status`, of those
-        whose status as shown is that."""
+        whose status as shown is that; with `tag`, of those tagged so."""
         kept: dict[str, _View] = self._views
         views: dict[str, _View] = {}
         if self._mostly_rebuilt:
@@ -94,7 +101,9 @@ class ServiceListing:
             view = kept.get(row.key)
             if view is None or not view.holds(fingerprint, rules, now):
                 shown = self._render(row, rules, now)
-                view = _View(fingerprint, rules, now, shown.until, shown.status, shown.body)
+                view = _View(
+                    fingerprint, rules, now, shown.until, shown.status, shown.body, shown.tags
+                )
                 rebuilt += 1
             views[row.key] = view
         self._views = views
@@ -103,6 +112,8 @@ class ServiceListing:
         parts = [
             view.body
             for key in keys
-            if (view := views.get(key)) is not None and (status is None or view.status is status)
+            if (view := views.get(key)) is not None
+            and (status is None or view.status is status)
+            and (tag is None or tag in view.tags)
         ]
         return b"[" + b",".join(parts) + b"]"

@@ -182,11 +182,11 @@ async def execute(
             retry_backoff_ms=spec.retry_backoff_ms,
         )
     finished = clock.now()
-    # One line per check with its duration: failures at info, successes at debug (a
-    # thousand services would otherwise drown everything else). Asked first whether the
-    # level is on: at hundreds of checks a second, even a line that is filtered out
-    # costs (structlog builds its event before its level filter drops it).
-    level = logging.INFO if not outcome.up else logging.DEBUG
+    # One line per check with its duration, at debug: a status change is the scheduler's
+    # INFO line, and a thousand services would otherwise drown everything else. Asked
+    # first whether the level is on: at hundreds of checks a second, even a line that is
+    # filtered out costs (structlog builds its event before its level filter drops it).
+    level = logging.DEBUG
     if _logs_at(level):
         log.log(
             level,

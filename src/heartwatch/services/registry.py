@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from heartwatch.checkers.registry import CheckerRegistry
 from heartwatch.checkers.script import SCRIPTS_DISABLED, ScriptChecker
 from heartwatch.domain.heartbeat import HeartbeatRules, Transition, redeclare_period, set_paused
 from heartwatch.domain.keys import check_key
+from heartwatch.domain.names import did_you_mean
 from heartwatch.domain.probe import set_paused as probe_set_paused
 from heartwatch.domain.service_types import ServiceType, is_probe
 from heartwatch.domain.status import Status
@@ -82,6 +83,9 @@ class ServiceChanges:
     expected_period_sec: float | None = None
     # Heartbeat services: does a ping resume it when paused (domain.heartbeat.receive)?
     resume_on_ping: bool | None = None
+    # With set_push_token: the service's own Uptime Kuma push token, None to remove it.
+    set_push_token: bool = False
+    push_token: str | None = None
     # Probe fields given (PROBE_FIELDS), and checker settings given (merged into the
     # current ones).
     probe: Mapping[str, Any] = field(default_factory=dict)
@@ -186,6 +190,7 @@ async def create_service(
     checkers: CheckerRegistry | None = None,
     allow_scripts: bool = False,
     schedule: cron_schedules.ScheduleSpec | None = None,
+    push_token: str | None = None,
 ) -> Service:
     """Register a heartbeat service (no `probe`) or a probe service (validated with the
     checker registry, and scheduled: its first run lands somewhere in its first interval).
@@ -209,7 +214,9 @@ async def create_service(
         schedule = replace(schedule, schedule=schedule.cron().expression)
     if await service_store.key_exists(session, key):
         raise Conflict(f"a service with key {key!r} already exists")
+    await _check_push_token_free(session, push_token, None)
     row = Service(**new_service_row(key, now, name=name))
+    row.push_token = push_token
     row.description = description
     row.expected_period_sec = expected_period_sec
     row.resume_on_ping = resume_on_ping is not False
@@ -230,6 +237,33 @@ async def create_service(
     return row
 
 
+# What a heartbeat service's body may carry (the API's names), for a mistyped one's hint.
+HEARTBEAT_FIELDS = (
+    "key",
+    "name",
+    "description",
+    "expected_period_sec",
+    "criticality",
+    "tags",
+    "sla_target",
+    "is_active",
+    "paused",
+    "resume_on_ping",
+    "type",
+)
+
+
+def heartbeat_stray_fields(probe_fields: Iterable[str], others: Iterable[str]) -> str:
+    """Why a heartbeat service refuses these fields: probe fields are for probe services;
+    any other is unknown, most likely a typo (`period` for `expected_period_sec`)."""
+    problems = [f"unknown field {name!r}{did_you_mean(name, HEARTBEAT_FIELDS)}" for name in others]
+    if probe := list(probe_fields):
+        problems.append(
+            f"{', '.join(probe)}: not a field of heartbeat services (only probes have these)"
+        )
+    return "; ".join(problems)
+
+
 async def update_service(
     session: AsyncSession,
     ident: str,
@@ -244,8 +278,7 @@ async def update_service(
         raise Invalid(f"type cannot change from {row.type!r} to {changes.type!r}")
     probe_change = bool(changes.probe or changes.settings or changes.replace_settings)
     if probe_change and not is_probe(row.type) and (changes.probe or changes.settings):
-        given = ", ".join([*changes.probe, *changes.settings])
-        raise Invalid(f"{given}: only probe services have these; this is a heartbeat service")
+        raise Invalid(heartbeat_stray_fields(changes.probe, changes.settings))
     if changes.set_period and is_probe(row.type):
         raise Invalid("expected_period_sec is for heartbeat services; probes have an interval")
     if changes.resume_on_ping is not None and is_probe(row.type):
@@ -275,6 +308,9 @@ async def update_service(
         if await service_store.key_exists(session, changes.key):
             raise Conflict(f"a service with key {changes.key!r} already exists")
         row.key = changes.key
+    if changes.set_push_token and changes.push_token != row.push_token:
+        await _check_push_token_free(session, changes.push_token, row.id)
+        row.push_token = changes.push_token
     if changes.name is not None:
         row.name = changes.name
     if changes.description is not None:
@@ -322,6 +358,21 @@ async def _reschedule(
     await cron_schedules.set_schedule(
         session, row, spec, period=None if spec else period, rules=rules, now=now
     )
+
+
+async def _check_push_token_free(
+    session: AsyncSession, token: str | None, own: uuid.UUID | None
+) -> None:
+    if token is None:
+        return
+    owner = await service_store.service_id_by_push_token(session, token)
+    if owner is not None and owner != own:
+        raise Conflict("that push_token is another service's: push tokens are unique")
+
+
+async def service_id_by_push_token(session: AsyncSession, token: str) -> uuid.UUID | None:
+    """The service an Uptime Kuma push URL's token names, when it is not an id."""
+    return await service_store.service_id_by_push_token(session, token)
 
 
 async def delete_service(session: AsyncSession, ident: str) -> None:

@@ -37,6 +37,7 @@ LISTING_COLUMNS = (
     Service.early_tolerance_sec,
     Service.max_runtime_sec,
     Service.last_start_at,
+    Service.push_token,
     Service.created_at,
     Service.updated_at,
     Service.criticality,

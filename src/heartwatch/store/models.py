@@ -94,6 +94,9 @@ class Service(Base):
     # An alert held by a maintenance window since then: when no window covers the
     # service any more, it is sent if the service is still down (notify_jobs).
     maintenance_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A token of its own for Uptime Kuma push URLs (`/api/push/<token>`), so a monitor
+    # moved from Kuma keeps its URL; NULL: only the id works there.
+    push_token: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     # What people filter and route alerts by.
     criticality: Mapped[str] = mapped_column(String(16), default="medium")

@@ -102,3 +102,11 @@ async def list_services(session: AsyncSession) -> list[Service]:
 
 async def key_exists(session: AsyncSession, key: str) -> bool:
     return (await session.scalar(select(Service.id).where(Service.key == key))) is not None
+
+
+async def service_id_by_push_token(session: AsyncSession, token: str) -> uuid.UUID | None:
+    """The id of the service whose Uptime Kuma push token this is, if any."""
+    found: uuid.UUID | None = await session.scalar(
+        select(Service.id).where(Service.push_token == token)
+    )
+    return found

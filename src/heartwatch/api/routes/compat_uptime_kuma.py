@@ -1,6 +1,7 @@
 """Drop-in Uptime Kuma push URLs: `/api/push/<token>?status=up|down&msg=...&ping=...`.
 
-The token is the service's id. Like Kuma, any status other than `up` is a failure, `ping`
+The token is the service's id, or the service's own `push_token` (a monitor moved from
+Kuma keeps its URL). Like Kuma, any status other than `up` is a failure, `ping`
 is the sender's own latency in milliseconds (an empty or unparsable one is ignored),
 and the answer is `{"ok": true}`. While the server requires its ping key
 (HEARTWATCH_REQUIRE_PING_KEY), a push without it is a 401.
@@ -21,6 +22,9 @@ from heartwatch.api.problems import problems
 from heartwatch.api.routes.heartbeats import record_ping
 from heartwatch.api.routes.ping_route import ping_route
 from heartwatch.domain.heartbeat import Signal
+from heartwatch.domain.push_tokens import InvalidPushToken, check_push_token
+from heartwatch.runtime import Runtime
+from heartwatch.services import registry
 from heartwatch.services.heartbeats import UnknownService
 
 router = APIRouter(tags=["compatibility: Uptime Kuma"])
@@ -52,6 +56,20 @@ def _latency(ping: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
+async def _service_id(runtime: Runtime, token: str) -> uuid.UUID | None:
+    """A UUID is the service's id; anything else may be a service's own push token."""
+    try:
+        return uuid.UUID(token)
+    except ValueError:
+        pass
+    try:
+        check_push_token(token)
+    except InvalidPushToken:
+        return None
+    async with runtime.db.reading() as session:
+        return await registry.service_id_by_push_token(session, token)
+
+
 @ping_route(router, "/api/push/{token}", responses=ANSWERS, summary="Uptime Kuma push")
 async def kuma_push(
     request: Request,
@@ -66,9 +84,8 @@ async def kuma_push(
     refused = refuse_without_ping_key(runtime.settings, request.scope)
     if refused is not None:
         return refused.response()
-    try:
-        service_id = uuid.UUID(token)
-    except ValueError:
+    service_id = await _service_id(runtime, token)
+    if service_id is None:
         return JSONResponse(_NOT_FOUND, 404)
     outcome = await record_ping(
         request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -26,6 +27,7 @@ from heartwatch.api.schemas import (
     ServiceCreate,
     ServiceOut,
     ServicePatch,
+    ServiceReplace,
     UTCTime,
     shown_id,
 )
@@ -42,6 +44,7 @@ NOT_FOUND = problems(404)
 TAKEN = problems(404, s409="another service has that key")
 
 NewService = Annotated[ServiceCreate, Body(openapi_examples=examples.SERVICE_CREATE)]
+ReplacedService = Annotated[ServiceReplace, Body(openapi_examples=examples.SERVICE_CREATE)]
 
 
 def listed_service(
@@ -52,7 +55,7 @@ def listed_service(
     # A scheduled service's view also moves when its expected run passes (a down one
     # has no deadline then, but shows the next run).
     moments = [m for m in (out.next_deadline_at, out.deadline_at) if m is not None and m > now]
-    return Shown(_LISTED.dump_json(out), out.status, min(moments, default=None))
+    return Shown(_LISTED.dump_json(out), out.status, min(moments, default=None), tuple(out.tags))
 
 
 def service_listings() -> dict[bool, ServiceListing]:
@@ -71,13 +74,14 @@ async def list_services(
     status: Annotated[
         Status | None, Query(description="only the services with this status")
     ] = None,
+    tag: Annotated[str | None, Query(description="only the services with this tag")] = None,
 ) -> Response:
     """Every service with its status as of now, by key, in one page (`next_cursor` is
     null)."""
     # Filtered on the status as shown (as of now), not the stored one: with a lagging
     # worker, `?status=down` must list what the rows say is down.
     listing: ServiceListing = request.app.state.service_listings[reveal]
-    items = await listing.json(session, runtime.rules, runtime.clock.now(), status)
+    items = await listing.json(session, runtime.rules, runtime.clock.now(), status, tag)
     return Response(b'{"items":' + items + b',"next_cursor":null}', media_type="application/json")
 
 
@@ -127,6 +131,7 @@ async def create_service(runtime: RuntimeDep, reveal: Reveal, body: NewService) 
             checkers=runtime.checkers,
             allow_scripts=runtime.check_context.allow_scripts,
             schedule=_schedule_spec(body, runtime),
+            push_token=body.push_token,
         )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
@@ -197,6 +202,8 @@ async def update_service(
             description=body.description,
             paused=_paused(body),
             resume_on_ping=body.resume_on_ping,
+            set_push_token="push_token" in given,
+            push_token=body.push_token,
             set_period="expected_period_sec" in given,
             expected_period_sec=body.expected_period_sec,
             probe=body.probe_fields(),
@@ -209,29 +216,48 @@ async def update_service(
     )
 
 
+def _replaced_key(id: str, given: str | None) -> str | None:
+    """The key a PUT leaves the service with: the URL's, when the URL names the service
+    by its key (a key in the body must then be the same); else the body's, if any."""
+    try:
+        uuid.UUID(id)
+    except ValueError:
+        if given is not None and given != id:
+            raise Invalid(
+                f"the body's key {given!r} is not the URL's {id!r}: leave it out, or rename "
+                f'with PATCH /services/{id} {{"key": "{given}"}}'
+            ) from None
+        return id
+    return given
+
+
 @router.put("/{id}", response_model=ServiceOut, responses=TAKEN)
 async def replace_service(
-    runtime: RuntimeDep, reveal: Reveal, id: str, body: NewService
+    runtime: RuntimeDep, reveal: Reveal, id: str, body: ReplacedService
 ) -> ServiceOut:
-    """Replace the configuration: fields left out go back to their defaults. The type
-    cannot change (delete and register again); history and status are kept."""
+    """Replace the configuration: fields left out go back to their defaults. The URL
+    names the service; a `key` in the body is optional. The type cannot change (delete
+    and register again); history and status are kept."""
     if problem := body.heartbeat_only_problem():
         raise Invalid(problem)
     await _unmask(runtime, id, body)
     probe = _probe_config(body, runtime)
+    key = _replaced_key(id, body.key)
     return await _update(
         runtime,
         id,
         registry.ServiceChanges(
-            key=body.key,
+            key=key,
             type=body.type,
-            name=body.name or body.key,
+            name=body.name or key,
             description=body.description or "",
             paused=_paused(body) or False,
             # left out: back to the default (resume), as every field PUT leaves out
             resume_on_ping=body.resume_on_ping
             if body.resume_on_ping is not None or probe
             else True,
+            set_push_token=True,
+            push_token=body.push_token,
             set_period=probe is None,
             expected_period_sec=body.expected_period_sec,
             probe={f: getattr(probe, f) for f in registry.PROBE_FIELDS} if probe else {},

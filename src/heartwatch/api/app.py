@@ -3,7 +3,10 @@ closed) by whoever serves the app, and reached through `app.state.runtime`."""
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from functools import cache
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import heartwatch
@@ -49,11 +52,28 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.service_listings = services.service_listings()
     install_error_handlers(app)
+    app.router.routes.extend(_route_table(dev_routes=runtime.settings.debug_mode))
+    if runtime.settings.debug_mode:
+        app.add_middleware(_DevClockSync, runtime=runtime)
+    return app
+
+
+@cache
+def _route_table(*, dev_routes: bool) -> tuple[BaseRoute, ...]:
+    """The API's routes, built once per process and shared by every app made in it.
+
+    FastAPI works out each route's dependencies and validation models on the first
+    request an app routes (per app, for every route of each router it looks through);
+    a process that makes many apps on as many runtimes (the tests make one each) would
+    pay for that every time. The routes hold nothing of an app: the runtime is reached
+    through `request.app.state`. (So `app.dependency_overrides` does not reach them,
+    which heartwatch does not use.)"""
+    table = APIRouter()
     # Open to anyone: liveness and readiness (and the docs, which FastAPI serves).
-    app.include_router(health.router)
+    table.include_router(health.router)
     # Heartbeats need no API key (senders have their own rules: the ping key).
     for router in (heartbeats.router, compat_healthchecks.router, compat_uptime_kuma.router):
-        app.include_router(router)
+        table.include_router(router)
     # Everything else needs an API key once access control is on (api/auth.py).
     protected = [
         services.router,
@@ -63,12 +83,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         state_history.router,
         keys.router,
     ]
-    if runtime.settings.debug_mode:
+    if dev_routes:
         protected.append(dev.router)
-        app.add_middleware(_DevClockSync, runtime=runtime)
     for router in protected:
-        app.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
-    return app
+        table.include_router(router, dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
+    return tuple(table.routes)
 
 
 def create_asgi_app(runtime: Runtime, *, fast_heartbeat: bool = True) -> ASGIApp:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from heartwatch.api.schemas import UTCTime
 from heartwatch.domain.alerts import AlertEvent, Criticality
+from heartwatch.domain.snippets import hide
 from heartwatch.notifiers.base import masked
 from heartwatch.notifiers.registry import NotifierRegistry
 
@@ -111,7 +112,8 @@ class EventOut(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, row: NotificationEvent) -> EventOut:
+    def of(cls, row: NotificationEvent, *, reveal: bool) -> EventOut:
+        """`reveal`: with what the far end answered quoted in `last_error` (admins)."""
         return cls(
             id=row.id,
             channel_id=row.channel_id,
@@ -124,7 +126,7 @@ class EventOut(BaseModel):
             created_at=row.created_at,
             next_attempt_at=row.next_attempt_at,
             sent_at=row.sent_at,
-            last_error=row.last_error,
+            last_error=row.last_error if reveal else hide(row.last_error),
         )
 
 

@@ -19,7 +19,6 @@ from heartwatch.api.channel_schemas import (
     TestOut,
 )
 from heartwatch.api.deps import ReadSession, RuntimeDep
-from heartwatch.api.snippets import redact_for
 from heartwatch.services import channels, registry
 
 router = APIRouter(tags=["notifications"])
@@ -90,8 +89,8 @@ async def notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """The outbox, newest first: what was queued for whom, and what became of it."""
-    events = [EventOut.of(e) for e in await channels.outbox(session, channel, status, limit)]
-    return redact_for(events, include_snippets=reveal)  # what far ends answered: admins
+    events = await channels.outbox(session, channel, status, limit)
+    return [EventOut.of(e, reveal=reveal) for e in events]
 
 
 @router.post("/services/{id}/mute", response_model=MuteOut)

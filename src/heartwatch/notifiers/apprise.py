@@ -33,7 +33,6 @@ from heartwatch.notifiers.base import (
 )
 
 
-
 def installed() -> bool:
     """Whether the optional extra is there, known without importing it."""
     try:

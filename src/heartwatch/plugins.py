@@ -17,8 +17,10 @@ model (`Settings`), which the registry validates a service's or channel's fields
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -82,7 +84,7 @@ class PluginRegistry(Generic[P]):
         for plugin in self.kind.make_builtins() if builtin_plugins is None else builtin_plugins:
             self._add(plugin)
         if discover:
-            for entry_point in entry_points(group=self.kind.group):
+            for entry_point in _installed(self.kind.group, tuple(sys.path)):
                 self._add_plugin(entry_point)
 
     def types(self) -> frozenset[str]:
@@ -186,6 +188,15 @@ class PluginRegistry(Generic[P]):
         if not (isinstance(settings, type) and issubclass(settings, settings_base)):
             return f"{qualname(obj)}.Settings is not a {settings_base.__name__} subclass"
         return self._class_problem(obj)
+
+
+@lru_cache(maxsize=64)
+def _installed(group: str, search_path: tuple[str, ...]) -> tuple[EntryPoint, ...]:
+    """The entry points of `group` that the packages on `search_path` declare. Looked up
+    once per group and search path, not for every registry a process builds (each runtime
+    builds its own; the lookup reads every installed package's metadata). A package
+    installed later is seen by a new process, as its modules would be."""
+    return tuple(entry_points(group=group))
 
 
 def qualname(cls: type) -> str:

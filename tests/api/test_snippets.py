@@ -1,15 +1,15 @@
-"""What the far ends answered, in check results and channel errors, is for admins only:
-`redact_for(view, include_snippets=False)` on the views the API really serves."""
+"""What the far ends answered, in check results and delivery errors, is for admins only:
+the views the API serves hide it from a read key (`.of(..., reveal=)`)."""
 
 from __future__ import annotations
 
 import httpx
 
-from heartwatch.api.channel_schemas import EventOut
-from heartwatch.api.channel_schemas import TestOut as ChannelTestOut
-from heartwatch.api.schemas import CheckResultOut, CheckResultPage, HealthOut, ServiceOut
-from heartwatch.api.snippets import redact_for
+from heartwatch.api.schemas import CheckResultPage, HealthOut
 from heartwatch.domain.snippets import hide, quote
+from heartwatch.runtime import Runtime
+from heartwatch.services.dispatch import Dispatcher
+from tests.api.conftest import Keys, with_key
 from tests.fakes.receiver import Receiver, Reply
 
 BODY = "internal: db-7.corp password reset page"
@@ -24,63 +24,70 @@ def test_quote_and_hide() -> None:
 
 
 async def test_check_results_show_what_came_back_to_admins_only(
-    client: httpx.AsyncClient, http_target: str
+    client: httpx.AsyncClient, keys: Keys, http_target: str
 ) -> None:
+    admin, read = with_key(keys.admin), with_key(keys.read)
     r = await client.post(
         "/services",
         json={"key": "shop", "type": "http", "endpoint": f"{http_target}/ok", "json_path": "x"},
+        headers=admin,
     )
     assert r.status_code == 201, r.text
-    admin = CheckResultOut.model_validate((await client.post("/services/shop/check")).json())
-    assert (admin.detail, admin.error) == ("ok", "json_path x: response is not JSON: «ok»")
-    assert redact_for(admin, include_snippets=True) is admin
+    checked = (await client.post("/services/shop/check", headers=admin)).json()
+    assert checked["detail"] == "ok"
+    assert checked["error"] == "json_path x: response is not JSON: «ok»"
 
-    seen = redact_for(admin, include_snippets=False)
+    for url in ("/services/shop/history", "/services/shop/health", "/services/shop", "/services"):
+        as_admin = await client.get(url, headers=admin)
+        as_read = await client.get(url, headers=read)
+        assert (as_admin.status_code, as_read.status_code) == (200, 200), url
+        assert "«ok»" in as_admin.text, url
+        assert "«ok»" not in as_read.text and "«…»" in as_read.text, url
+        assert '"detail":"ok"' not in as_read.text, url
+
+    page = (await client.get("/services/shop/history", headers=read)).json()
+    [seen] = CheckResultPage.model_validate(page).items
     assert (seen.detail, seen.error) == (None, "json_path x: response is not JSON: «…»")
     assert (seen.status, seen.failed_assertion, seen.http_status) == ("down", "json_path", 200)
-
-    page = CheckResultPage.model_validate((await client.get("/services/shop/history")).json())
-    health = HealthOut.model_validate((await client.get("/services/shop/health")).json())
-    service = ServiceOut.model_validate((await client.get("/services/shop")).json())
-    listed = (await client.get("/services")).json()["items"]
-    listing = [ServiceOut.model_validate(s) for s in listed]
-    for view in (page, health, service, listing):
-        assert "«ok»" in str(view)
-        shown = str(redact_for(view, include_snippets=False))
-        assert "«ok»" not in shown and "detail='ok'" not in shown and "«…»" in shown
-    assert redact_for(page, False).items[0].detail is None
-    assert redact_for(health, False).last_result.detail is None  # type: ignore[union-attr]
+    health = HealthOut.model_validate(
+        (await client.get("/services/shop/health", headers=read)).json()
+    )
+    assert health.last_result is not None and health.last_result.detail is None
 
 
-async def test_channel_errors_show_what_the_far_end_said_to_admins_only(
-    client: httpx.AsyncClient,
+async def test_delivery_errors_in_the_outbox_show_what_the_far_end_said_to_admins_only(
+    runtime: Runtime, client: httpx.AsyncClient, keys: Keys, http_target: str
 ) -> None:
+    admin, read = with_key(keys.admin), with_key(keys.read)
     async with Receiver(Reply(500, BODY)) as receiver:
         r = await client.post(
             "/channels",
             json={"name": "hook", "type": "webhook", "config": {"url": receiver.url("/in")}},
+            headers=admin,
         )
         assert r.status_code == 201, r.text
-        admin = ChannelTestOut.model_validate((await client.post("/channels/hook/test")).json())
-    assert admin.error == f"the webhook answered 500: «{BODY}»"
-    assert redact_for(admin, False) == ChannelTestOut(
-        delivered=False, error="the webhook answered 500: «…»"
-    )
-    # an alert's last error in the outbox, as it is stored
-    event = EventOut.model_validate(
-        {
-            "id": "01a2364a-7c8d-7dc9-9f44-d077af8f8306",
-            "channel_id": "01a2364a-7c8d-7dc9-9f44-d077af8f8307",
-            "kind": "down",
-            "status": "queued",
-            "attempts": 1,
-            "title": "shop is DOWN",
-            "service_key": "shop",
-            "transition_id": None,
-            "created_at": "2026-01-05T12:00:00Z",
-            "next_attempt_at": "2026-01-05T12:01:00Z",
-            "sent_at": None,
-            "last_error": admin.error,
-        }
-    )
-    assert [e.last_error for e in redact_for([event], False)] == ["the webhook answered 500: «…»"]
+        test = (await client.post("/channels/hook/test", headers=admin)).json()
+        assert test == {"delivered": False, "error": f"the webhook answered 500: «{BODY}»"}
+        # A service goes down; its alert meets the same answer, kept as its last error.
+        r = await client.post(
+            "/services",
+            json={
+                "key": "web",
+                "type": "http",
+                "endpoint": f"{http_target}/fail",
+                "failure_threshold": 1,
+            },
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        assert (await client.post("/services/web/check", headers=admin)).status_code == 200
+        rt = runtime
+        dispatcher = Dispatcher(rt.db, rt.clock, rt.notifiers, rt.notify_context)
+        assert await dispatcher.run_once() == 1
+        assert len(receiver.received) == 2
+
+    [as_admin] = (await client.get("/notifications", headers=admin)).json()["items"]
+    [as_read] = (await client.get("/notifications", headers=read)).json()["items"]
+    assert as_admin["last_error"] == f"the webhook answered 500: «{BODY}»"
+    assert as_read["last_error"] == "the webhook answered 500: «…»"
+    assert {**as_read, "last_error": None} == {**as_admin, "last_error": None}

@@ -19,6 +19,7 @@ from heartwatch.runtime import Runtime
 from heartwatch.services import registry, status_pages
 from heartwatch.services.uptime import PERIODS
 from heartwatch.statuspages import public_router
+from heartwatch.statuspages.cache import PageCache
 from tests.api.conftest import Keys, with_key
 from tests.conftest import T0
 
@@ -291,7 +292,8 @@ async def test_a_process_trusts_a_pages_version_for_a_while(runtime: Runtime) ->
         app = FastAPI()
         app.state.runtime = runtime
         install_error_handlers(app)
-        app.include_router(public_router(fresh_s))
+        app.state.status_pages = PageCache(fresh_s)
+        app.include_router(public_router())
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hw")
 
     async with app_with(3600) as trusting, app_with(0) as checking:

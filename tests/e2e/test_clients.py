@@ -42,11 +42,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `heartwatch up` (SQLite) for the whole module: clients don't care about the store."""
     workdir = tmp_path_factory.mktemp("live")
     launcher = Launcher(workdir, f"sqlite+aiosqlite:///{workdir / 'hw.db'}")
-    proc = launcher.start("up", port=free_port(), HEARTWATCH_SELF_MONITOR="false")
-    try:
+    try:  # (a process that never answered is killed too: else it outlives the run)
+        proc = launcher.start("up", port=free_port(), HEARTWATCH_SELF_MONITOR="false")
         yield proc.base_url
     finally:
-        proc.kill()
+        for started in launcher.procs:
+            started.kill()
 
 
 @functools.cache

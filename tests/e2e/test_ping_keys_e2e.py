@@ -29,16 +29,17 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"HEARTWATCH_PING_KEY={PING_KEY}\nHEARTWATCH_REQUIRE_PING_KEY=true\n", encoding="utf-8"
     )
     launcher = Launcher(workdir, f"sqlite+aiosqlite:///{workdir / 'hw.db'}")
-    proc = launcher.start(
-        "up",
-        port=free_port(),
-        HEARTWATCH_SELF_MONITOR="true",
-        HEARTWATCH_CHECK_INTERVAL_SECONDS="0.5",
-    )
-    try:
+    try:  # (a process that never answered is killed too: else it outlives the run)
+        proc = launcher.start(
+            "up",
+            port=free_port(),
+            HEARTWATCH_SELF_MONITOR="true",
+            HEARTWATCH_CHECK_INTERVAL_SECONDS="0.5",
+        )
         yield proc.base_url
     finally:
-        proc.kill()
+        for started in launcher.procs:
+            started.kill()
 
 
 def test_the_worker_reports_in_with_the_key_from_dot_env(guarded: str) -> None:

@@ -3,8 +3,11 @@ closed) by whoever serves the app, and reached through `app.state.runtime`."""
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from functools import cache
+
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import heartwatch
@@ -32,6 +35,7 @@ from heartwatch.api.routes import (
 )
 from heartwatch.runtime import Runtime
 from heartwatch.statuspages import admin_router as status_pages_admin
+from heartwatch.statuspages import page_cache
 from heartwatch.statuspages import public_router as status_pages_public
 from heartwatch.web import install as install_dashboard
 
@@ -66,14 +70,38 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.service_listings = services.service_listings()
     install_error_handlers(app)
     install_openapi(app, runtime)
+    app.state.status_pages = page_cache(dev_mode=runtime.settings.debug_mode)
+    routes, protected = _route_table(dev_routes=runtime.settings.debug_mode)
+    app.router.routes.extend(routes)
+    # Which routes `authorize` guards (api/auth.py asks before a body's 422).
+    app.state.protected_routes = protected
+    if runtime.settings.debug_mode:
+        app.add_middleware(_DevClockSync, runtime=runtime)
+    # The web dashboard: its own access rule (a log-in session or an API key; web/access.py).
+    install_dashboard(app)
+    return app
+
+
+@cache
+def _route_table(*, dev_routes: bool) -> tuple[tuple[BaseRoute, ...], frozenset[int]]:
+    """The API's routes, built once per process and shared by every app made in it, and
+    the ids of those `authorize` guards.
+
+    FastAPI works out each route's dependencies and validation models on the first
+    request an app routes (per app, for every route of each router it looks through);
+    a process that makes many apps on as many runtimes (the tests make one each) would
+    pay for that every time. The routes hold nothing of an app: the runtime (and the
+    status pages' cache) is reached through `request.app.state`. (So
+    `app.dependency_overrides` does not reach them, which heartwatch does not use.)"""
+    table = APIRouter()
     # Open to anyone: liveness and readiness (and the docs, which FastAPI serves).
-    app.include_router(health.router)
+    table.include_router(health.router)
     # Heartbeats need no API key (senders have their own rules: the ping key).
     for router in (heartbeats.router, compat_healthchecks.router, compat_uptime_kuma.router):
-        app.include_router(router)
-    # Public status pages and badges: open to anyone, showing no internals (their version
-    # is read at once in dev mode, where the clock may move).
-    app.include_router(status_pages_public(0.0 if runtime.settings.debug_mode else 1.0))
+        table.include_router(router)
+    # Public status pages and badges: open to anyone, showing no internals.
+    table.include_router(status_pages_public())
+    open_routes = len(table.routes)
     # Everything else needs an API key once access control is on (api/auth.py).
     protected = [
         services.router,
@@ -86,19 +114,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         keys.router,
         status_pages_admin,
     ]
-    if runtime.settings.debug_mode:
+    if dev_routes:
         protected.append(dev.router)
-        app.add_middleware(_DevClockSync, runtime=runtime)
     for router in protected:
-        app.include_router(
+        table.include_router(
             router,
+            # (after `authorize`: who may not ask hears 401/403 whatever the query)
             dependencies=[Depends(authorize), Depends(refuse_nul), Depends(refuse_unknown_query)],
             responses=AUTH_RESPONSES,
         )
-    app.state.protected_routes = frozenset(id(route) for r in protected for route in r.routes)
-    # The web dashboard: its own access rule (a log-in session or an API key; web/access.py).
-    install_dashboard(app)
-    return app
+    routes = tuple(table.routes)
+    return routes, frozenset(id(route) for route in routes[open_routes:])
 
 
 def create_asgi_app(runtime: Runtime, *, fast_heartbeat: bool = True) -> ASGIApp:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from heartwatch.api import examples
 from heartwatch.api.schemas import UTCTime
 from heartwatch.domain.alerts import AlertEvent, Criticality
+from heartwatch.domain.snippets import hide
 from heartwatch.notifiers.base import masked
 from heartwatch.notifiers.registry import NotifierRegistry
 
@@ -114,7 +115,8 @@ class EventOut(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, row: NotificationEvent) -> EventOut:
+    def of(cls, row: NotificationEvent, *, reveal: bool) -> EventOut:
+        """`reveal`: with what the far end answered quoted in `last_error` (admins)."""
         return cls(
             id=row.id,
             channel_id=row.channel_id,
@@ -127,7 +129,7 @@ class EventOut(BaseModel):
             created_at=row.created_at,
             next_attempt_at=row.next_attempt_at,
             sent_at=row.sent_at,
-            last_error=row.last_error,
+            last_error=row.last_error if reveal else hide(row.last_error),
         )
 
 

@@ -13,6 +13,9 @@ get repeats a channel of its own.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from functools import cache
+from types import ModuleType
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
@@ -29,10 +32,28 @@ from heartwatch.notifiers.base import (
     NotifyContext,
 )
 
-try:
-    import apprise
-except ImportError:  # the optional extra is not installed
-    apprise = None  # type: ignore[assignment]
+
+def installed() -> bool:
+    """Whether the optional extra is there, known without importing it."""
+    try:
+        return importlib.util.find_spec("apprise") is not None
+    except ValueError:  # a module stood in for it without a spec
+        return False
+
+
+@cache
+def _apprise() -> ModuleType | None:
+    """The apprise package, imported when first used: a process that sends nothing
+    through it (the API, most workers) does not pay for the import of its hundred
+    services."""
+    if not installed():
+        return None
+    try:
+        import apprise
+    except ImportError:  # the optional extra is not installed
+        return None
+    return apprise
+
 
 INSTALL_HINT: Final = "pip install 'heartwatch[apprise]'"
 # Apprise's notification types, which services show as colours or icons.
@@ -67,6 +88,7 @@ class AppriseSettings(NotifierSettings):
             scheme = text.partition("://")[0] if "://" in text else ""
             if not scheme:
                 raise ValueError(f"URL {number} is not an Apprise URL such as ntfy://topic")
+            apprise = _apprise()
             if apprise is not None and apprise.Apprise.instantiate(text) is None:
                 raise ValueError(
                     f"URL {number} ({scheme}://…) is not one Apprise can use: "
@@ -83,11 +105,12 @@ class AppriseNotifier(Notifier[AppriseSettings]):
 
     @classmethod
     def missing_requirement(cls) -> str | None:
-        if apprise is None:
+        if not installed():
             return f"the apprise package is not installed ({INSTALL_HINT})"
         return None
 
     async def send(self, message: Message, settings: AppriseSettings, ctx: NotifyContext) -> None:
+        apprise = _apprise()
         if apprise is None:
             raise DeliveryError(f"apprise is not installed ({INSTALL_HINT})", retryable=False)
         client = apprise.Apprise()

@@ -6,6 +6,6 @@ hands out badge tokens, behind the API's access control (api/app.py includes it 
 """
 
 from heartwatch.statuspages.admin import router as admin_router
-from heartwatch.statuspages.public import public_router
+from heartwatch.statuspages.public import page_cache, public_router
 
-__all__ = ["admin_router", "public_router"]
+__all__ = ["admin_router", "page_cache", "public_router"]

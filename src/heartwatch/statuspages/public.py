@@ -77,12 +77,19 @@ def _cached(
     return Response(body, media_type=media_type, headers=headers)
 
 
-def public_router(fresh_s: float = VERSION_FRESH_S) -> APIRouter:
-    """The public routes, with their own page cache (one per app)."""
-    router = APIRouter(tags=["public"])
-    pages = PageCache(fresh_s)
+def page_cache(*, dev_mode: bool) -> PageCache:
+    """An app's cache of rendered status pages (`app.state.status_pages`). In dev mode
+    the version is read on every request: the clock may move."""
+    return PageCache(0.0 if dev_mode else VERSION_FRESH_S)
 
-    async def rendered(runtime: Runtime, slug: str) -> Rendered:
+
+def public_router() -> APIRouter:
+    """The public routes; each app keeps its own page cache in `app.state.status_pages`
+    (the routes are shared by every app of a process: api/app.py)."""
+    router = APIRouter(tags=["public"])
+
+    async def rendered(runtime: Runtime, request: Request, slug: str) -> Rendered:
+        pages: PageCache = request.app.state.status_pages
         found = pages.fresh(slug, time.monotonic())
         if found is not None:
             return found
@@ -111,7 +118,7 @@ def public_router(fresh_s: float = VERSION_FRESH_S) -> APIRouter:
     async def status_page(runtime: RuntimeDep, request: Request, slug: str) -> Response:
         """A status page, as HTML: no log-in, no internals. Cached on the state version
         (ETag; 304 for a visitor who has it)."""
-        page = await rendered(runtime, slug)
+        page = await rendered(runtime, request, slug)
         return _cached(
             request,
             page.etag,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -39,8 +41,15 @@ class SchemaOutOfDate(RuntimeError):
     pass
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration shipped with this heartwatch. Read once per process: it is
+    fixed by the installed package, and every runtime a process opens asks for it."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def _check_current(connection: Connection) -> None:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = head_revision()
     current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         raise SchemaOutOfDate(

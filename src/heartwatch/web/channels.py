@@ -16,7 +16,6 @@ from pydantic import BaseModel, SecretStr
 
 from heartwatch.api.channel_schemas import ChannelOut, EventOut
 from heartwatch.api.deps import RuntimeDep
-from heartwatch.api.snippets import redact_for
 from heartwatch.runtime import Runtime
 from heartwatch.services import channels
 from heartwatch.services.errors import Conflict, Invalid, NotFound
@@ -86,7 +85,9 @@ async def _list_page(
 ) -> Response:
     async with runtime.db.reading() as session:
         rows = await channels.list_channels(session)
-        events = [EventOut.of(e) for e in await channels.outbox(session, None, None, OUTBOX_LIMIT)]
+        outbox = await channels.outbox(session, None, None, OUTBOX_LIMIT)
+    # (what far ends answered: only to whom may see secrets)
+    events = [EventOut.of(e, reveal=viewer.reveal) for e in outbox]
     shown = [ChannelOut.of(c, runtime.notifiers) for c in rows]
     names = {c.id: c.name for c in shown}
     return render(
@@ -95,7 +96,7 @@ async def _list_page(
         "channels.html",
         status,
         channels=shown,
-        events=redact_for(events, include_snippets=viewer.reveal),
+        events=events,
         names=names,
         types=sorted(runtime.notifiers.types()),
         notice=notice,

@@ -23,7 +23,6 @@ from heartwatch.api.deps import ReadSession, RuntimeDep
 from heartwatch.api.list_schemas import ChannelList, EventPage
 from heartwatch.api.paging import Cursor, Limit, decode_cursor, page_cursor
 from heartwatch.api.problems import problems
-from heartwatch.api.snippets import redact_for
 from heartwatch.services import channels, registry
 
 router = APIRouter(tags=["notifications"])
@@ -119,11 +118,10 @@ async def notifications(
     """The outbox, newest first: what was queued for whom, and what became of it."""
     before = decode_cursor(cursor) if cursor else None
     rows = await channels.outbox(session, channel, status, limit, before=before)
-    events = [EventOut.of(e) for e in rows]
+    events = [EventOut.of(e, reveal=reveal) for e in rows]
     last = (events[-1].created_at, events[-1].id) if events else None
     return EventPage(
-        # what far ends answered: admins only
-        items=redact_for(events, include_snippets=reveal),
+        items=events,  # (what far ends answered: admins only, EventOut.of)
         next_cursor=page_cursor(len(events), limit, last),
     )
 

@@ -357,7 +357,7 @@ async def health(runtime: RuntimeDep, session: ReadSession, reveal: Reveal, id: 
         status_since=view.status_since,
         last_check_at=row.last_check_at,
         last_latency_ms=row.last_latency_ms,
-        last_error=row.last_error,
+        last_error=view.last_error,  # (hidden from those who may not see it)
         last_result=last,
         last_heartbeat_at=row.last_heartbeat_at,
     )

@@ -33,7 +33,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from heartwatch.api.deps import RuntimeDep
 from heartwatch.api.problems import problems
 from heartwatch.clock import SystemClock
-from heartwatch.domain.auth import Access, AuthMode, sees_secrets
+from heartwatch.domain.auth import Access, AuthMode, access_needed, sees_secrets
 from heartwatch.domain.ratelimit import client_bucket, retry_after_header
 from heartwatch.runtime import Runtime
 from heartwatch.services.auth import Principal
@@ -54,8 +54,6 @@ API_KEY_HEADER = APIKeyHeader(
     description="An API key: `X-Api-Key: hwk_...`",
 )
 
-READ_METHODS = frozenset({"GET", "HEAD"})
-
 # (method, route path) -> the access it needs, where the method alone does not say.
 ACCESS_OVERRIDES: dict[tuple[str, str], Access] = {
     # Day-to-day actions, for a role that operates services but does not configure them.
@@ -73,13 +71,7 @@ ACCESS_OVERRIDES: dict[tuple[str, str], Access] = {
 
 def required_access(method: str, path: str | None) -> Access:
     """The access a request needs; `path` is its route's (None: unknown, so the most)."""
-    if path is None:
-        return Access.WRITE
-    method = "GET" if method == "HEAD" else method
-    override = ACCESS_OVERRIDES.get((method, path))
-    if override is not None:
-        return override
-    return Access.READ if method in READ_METHODS else Access.WRITE
+    return access_needed(method, path, ACCESS_OVERRIDES)
 
 
 # Declared on every protected router, for the OpenAPI.

@@ -24,6 +24,7 @@ import re
 import secrets
 import string
 import unicodedata
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from typing import NamedTuple
@@ -51,6 +52,20 @@ _GRANTS: dict[Role, frozenset[Access]] = {
 
 def may(role: Role, access: Access) -> bool:
     return access in _GRANTS[role]
+
+
+def access_needed(
+    method: str, path: str | None, overrides: Mapping[tuple[str, str], Access]
+) -> Access:
+    """The access a request needs: a read (GET, HEAD) reads, anything else writes, unless
+    `overrides` names its (method, route path); an unknown route (None) needs the most."""
+    if path is None:
+        return Access.WRITE
+    method = "GET" if method == "HEAD" else method
+    override = overrides.get((method, path))
+    if override is not None:
+        return override
+    return Access.READ if method == "GET" else Access.WRITE
 
 
 def sees_secrets(role: Role) -> bool:

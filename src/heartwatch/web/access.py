@@ -32,7 +32,7 @@ from fastapi import Depends, HTTPException, Request
 
 from heartwatch.api.auth import REAL_TIME, _served_open
 from heartwatch.api.deps import RuntimeDep
-from heartwatch.domain.auth import Access
+from heartwatch.domain.auth import Access, access_needed
 from heartwatch.domain.ratelimit import client_bucket, retry_after_header
 from heartwatch.services import web_sessions
 from heartwatch.services.auth import Principal
@@ -59,13 +59,7 @@ WEB_ACCESS: dict[tuple[str, str], Access] = {
 
 
 def required_access(method: str, path: str | None) -> Access:
-    if path is None:
-        return Access.WRITE
-    method = "GET" if method == "HEAD" else method
-    found = WEB_ACCESS.get((method, path))
-    if found is not None:
-        return found
-    return Access.READ if method == "GET" else Access.WRITE
+    return access_needed(method, path, WEB_ACCESS)
 
 
 class LoginRequired(Exception):

@@ -60,10 +60,11 @@ async def test_services_filter_by_tag(client: httpx.AsyncClient) -> None:
         created = await client.post("/services", json={"key": key, "tags": tags})
         assert created.status_code == 201, created.text
     listed = await client.get("/services?tag=eu")
-    assert sorted(s["key"] for s in listed.json()) == ["db", "shop"]
-    assert [s["key"] for s in (await client.get("/services?tag=web")).json()] == ["shop"]
-    assert (await client.get("/services?tag=none")).json() == []
-    assert len((await client.get("/services")).json()) == 3
+    assert sorted(s["key"] for s in listed.json()["items"]) == ["db", "shop"]
+    web = (await client.get("/services?tag=web")).json()["items"]
+    assert [s["key"] for s in web] == ["shop"]
+    assert (await client.get("/services?tag=none")).json() == {"items": [], "next_cursor": None}
+    assert len((await client.get("/services")).json()["items"]) == 3
 
 
 # --- bodies -------------------------------------------------------------------------------

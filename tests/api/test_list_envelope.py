@@ -25,6 +25,8 @@ LISTS = [
     "/channels",
     "/notifications",
     "/keys",
+    "/maintenance",
+    "/status-pages",
 ]
 
 

@@ -38,12 +38,12 @@ async def test_plan_list_and_remove_windows(client: httpx.AsyncClient) -> None:
     assert one_off.status_code == 201, one_off.text
     assert one_off.json()["until"] == "2026-03-02T11:00:00Z"
     assert one_off.json()["active_until"] is None
-    listed = (await client.get("/maintenance")).json()
+    listed = (await client.get("/maintenance")).json()["items"]
     assert [w["id"] for w in listed] == [window["id"], one_off.json()["id"]]
     assert (await client.delete(f"/maintenance/{window['id']}")).status_code == 204
     assert (await client.delete(f"/maintenance/{window['id']}")).status_code == 404
     assert (await client.delete("/maintenance/not-a-uuid")).status_code == 404
-    assert len((await client.get("/maintenance")).json()) == 1
+    assert len((await client.get("/maintenance")).json()["items"]) == 1
 
 
 async def test_bad_windows_are_clear_4xx(client: httpx.AsyncClient) -> None:
@@ -65,7 +65,7 @@ async def test_bad_windows_are_clear_4xx(client: httpx.AsyncClient) -> None:
         response = await client.post("/maintenance", json=body)
         assert response.status_code == status, (body, response.text)
         assert message in response.text, (body, response.text)
-    assert (await client.get("/maintenance")).json() == []
+    assert (await client.get("/maintenance")).json() == {"items": [], "next_cursor": None}
 
 
 async def test_alerts_are_held_during_a_window_and_sent_after_only_if_still_down(
@@ -83,8 +83,10 @@ async def test_alerts_are_held_during_a_window_and_sent_after_only_if_still_down
     await client.post("/heartbeat/db-main/fail")
     await client.post("/heartbeat/db-replica/fail")
     await client.post("/heartbeat/db-replica")  # recovers inside the window
-    assert (await client.get("/notifications")).json() == []
-    history = (await client.get("/state-history", params={"service_key": "db-main"})).json()
+    assert (await client.get("/notifications")).json()["items"] == []
+    history = (await client.get("/state-history", params={"service_key": "db-main"})).json()[
+        "items"
+    ]
     assert history[0]["to_state"] == "down"  # recorded all the same
 
     await _at(client, "2026-03-01T02:59:00Z")  # still open: nothing yet
@@ -95,7 +97,7 @@ async def test_alerts_are_held_during_a_window_and_sent_after_only_if_still_down
         assert await maintenance.release_held(session, runtime.clock.now()) == 1
     async with runtime.db.writing() as session:
         assert await maintenance.release_held(session, runtime.clock.now()) == 0
-    [event] = (await client.get("/notifications")).json()
+    [event] = (await client.get("/notifications")).json()["items"]
     assert event["kind"] == "down" and event["title"].startswith("db-main")
     assert datetime.fromisoformat(event["created_at"]) >= datetime.fromisoformat(
         "2026-03-01T03:00:00+00:00"

@@ -200,3 +200,32 @@ async def test_refusals_come_in_the_documented_bodies(client: httpx.AsyncClient)
     await client.post("/services", json={"key": "taken"})
     taken = await client.post("/services", json={"key": "taken"})
     assert taken.status_code == 409 and set(taken.json()) == {"detail"}
+
+
+async def test_schedule_maintenance_and_status_page_examples_are_answered_as_shown(
+    client: httpx.AsyncClient,
+) -> None:
+    for body in _values(examples.SCHEDULE_DRAFT):
+        preview = await client.post("/schedule/preview", json=body)
+        assert preview.status_code == 200, preview.text
+        assert set(preview.json()) == set(examples.SCHEDULE_PREVIEW)
+        assert set(preview.json()["runs"][0]) == set(examples.SCHEDULE_PREVIEW["runs"][0])
+    nightly = await client.post("/schedule/preview", json=_values(examples.SCHEDULE_DRAFT)[0])
+    assert nightly.json()["description"] == examples.SCHEDULE_PREVIEW["description"]
+
+    await client.post("/services", json={"key": "db", "tags": ["db"]})
+    for body in _values(examples.WINDOW_IN):
+        window = await client.post("/maintenance", json=body)
+        assert window.status_code == 201, window.text
+        assert set(window.json()) == set(examples.WINDOW_OUT)
+
+    for key in ("shop-api", "postgres"):
+        await client.post("/services", json={"key": key})
+    for body in _values(examples.STATUS_PAGE_IN):
+        page = await client.post("/status-pages", json=body)
+        assert page.status_code == 201, page.text
+        assert set(page.json()) == set(examples.STATUS_PAGE_OUT)
+    for body in _values(examples.STATUS_PAGE_PATCH):
+        slug = (await client.get("/status-pages")).json()["items"][0]["slug"]
+        patched = await client.patch(f"/status-pages/{slug}", json=body)
+        assert patched.status_code == 200, patched.text

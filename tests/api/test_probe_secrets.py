@@ -61,7 +61,7 @@ async def test_a_read_key_sees_a_probes_credentials_masked(
     assert admin["settings"]["headers"] == PROBE["headers"]
     for shown in (
         (await client.get("/services/web", headers=with_key(keys.read))).json(),
-        (await client.get("/services", headers=with_key(keys.read))).json()[0],
+        (await client.get("/services", headers=with_key(keys.read))).json()["items"][0],
     ):
         assert shown["endpoint"] == "http://••••@127.0.0.1:9/health?token=••••XYZW&mode=••••"
         assert shown["settings"]["headers"] == {

@@ -58,7 +58,7 @@ async def test_missed_night_then_a_late_ping_keeps_the_outage(client: httpx.Asyn
     assert view["next_expected_at"] == "2026-01-03T23:00:00Z"  # the missed run is over
     await _at(client, "2026-01-02T23:20:00Z")  # 02:20 MSK: late
     assert (await client.post("/heartbeat/backup")).json()["status"] == "alive"
-    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()["items"]
     steps = [(t["to_state"], t["timestamp"], t["reason"]) for t in history]
     assert ("down", "2026-01-02T23:05:00Z", "expected run at 02:00 MSK missed") in steps
     assert ("silent", "2026-01-02T23:00:00Z", "expected run at 02:00 MSK not reported yet") in (
@@ -87,7 +87,7 @@ async def test_bad_expressions_zones_and_mixtures_are_clear_422s(
         response = await client.post("/services", json={"key": "job", **body})
         assert response.status_code == 422, (body, response.text)
         assert message in str(response.json()["detail"]), (body, response.text)
-    assert (await client.get("/services")).json() == []
+    assert (await client.get("/services")).json()["items"] == []
 
 
 async def test_patch_and_put_change_clear_and_swap_schedule_and_period(
@@ -117,7 +117,7 @@ async def test_patch_and_put_change_clear_and_swap_schedule_and_period(
     # PUT without the schedule fields: no schedule.
     replaced = await client.put("/services/backup", json={"key": "backup"})
     assert replaced.status_code == 200 and replaced.json()["schedule"] is None
-    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()["items"]
     reasons = [t["reason"] for t in history]
     assert "schedule set to 0 2 * * * (Asia/Tokyo)" in reasons
 
@@ -189,7 +189,7 @@ async def test_the_list_moves_on_to_the_next_run_of_a_down_service(
         ("2026-01-03T23:06:00Z", "2026-01-04T23:00:00Z"),
     ]:
         await _at(client, moment)
-        (listed,) = (await client.get("/services")).json()
+        (listed,) = (await client.get("/services")).json()["items"]
         assert listed == (await client.get("/services/backup")).json()
         assert listed["status"] == "down" and listed["next_expected_at"] == expected
 
@@ -205,7 +205,7 @@ async def test_a_run_that_started_and_runs_too_long_is_down(client: httpx.AsyncC
     view = (await client.get("/services/backup")).json()
     assert view["status"] == "down" and view["max_runtime_sec"] == 1800
     await client.post("/heartbeat/backup")  # it finishes
-    history = (await client.get("/state-history", params={"service_key": "backup"})).json()
+    history = (await client.get("/state-history", params={"service_key": "backup"})).json()["items"]
     assert [t["reason"] for t in history][:2] == [
         "heartbeat received",
         "run started at 01:50 MSK still running after 30m",

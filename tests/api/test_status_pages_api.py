@@ -174,7 +174,7 @@ async def test_admin_api_validates_and_answers_clear_4xx(client: httpx.AsyncClie
     assert bad_patch.status_code == 422
     moved = await client.patch("/status-pages/acme", json={"slug": "acme-2", "tags": ["x"]})
     assert moved.status_code == 200 and moved.json()["tags"] == ["x"]
-    assert [p["slug"] for p in (await client.get("/status-pages")).json()] == ["acme-2"]
+    assert [p["slug"] for p in (await client.get("/status-pages")).json()["items"]] == ["acme-2"]
     assert (await client.get("/status/acme")).status_code == 404
     assert (await client.get("/status/acme-2")).status_code == 200
     assert (await client.delete("/status-pages/acme-2")).status_code == 204

@@ -3,6 +3,7 @@ closed) by whoever serves the app, and reached through `app.state.runtime`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import cache
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -124,7 +125,17 @@ def _route_table(*, dev_routes: bool) -> tuple[tuple[BaseRoute, ...], frozenset[
             responses=AUTH_RESPONSES,
         )
     routes = tuple(table.routes)
-    return routes, frozenset(id(route) for route in routes[open_routes:])
+    return routes, frozenset(_route_ids(routes[open_routes:]))
+
+
+def _route_ids(routes: Iterable[BaseRoute]) -> Iterator[int]:
+    """The ids of these routes and of the routes they include: FastAPI keeps an included
+    router as one entry and matches (`scope["route"]`) the router's own routes."""
+    for route in routes:
+        yield id(route)
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            yield from _route_ids(included.routes)
 
 
 def create_asgi_app(runtime: Runtime, *, fast_heartbeat: bool = True) -> ASGIApp:

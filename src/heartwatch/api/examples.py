@@ -44,6 +44,15 @@ SERVICE_CREATE = named(
         "a TCP check",
         {"key": "postgres", "type": "tcp", "endpoint": "db.example.com:5432"},
     ),
+    scheduled=(
+        "a cron job expected by its schedule (at 02:00 in Berlin, 10 minutes' grace)",
+        {
+            "key": "nightly-backup",
+            "schedule": "0 2 * * *",
+            "timezone": "Europe/Berlin",
+            "grace_sec": 600,
+        },
+    ),
 )
 SERVICE_PATCH = named(
     rename=("rename, and declare a period", {"name": "Billing", "expected_period_sec": 300}),
@@ -71,6 +80,17 @@ SERVICE_OUT: dict[str, Any] = {
     "criticality": "medium",
     "tags": [],
     "sla_target": None,
+    "push_token": None,
+    "schedule": None,
+    "timezone": None,
+    "grace_sec": None,
+    "early_tolerance_sec": None,
+    "max_runtime_sec": None,
+    "schedule_description": None,
+    "next_expected_at": None,
+    "next_expected_at_local": None,
+    "deadline_at": None,
+    "deadline_at_local": None,
     "endpoint": None,
     "check_interval_sec": None,
     "timeout_ms": None,
@@ -82,6 +102,7 @@ SERVICE_OUT: dict[str, Any] = {
     "last_check_at": None,
     "last_latency_ms": None,
     "last_error": None,
+    "muted_until": None,
 }
 PING_ACK: dict[str, Any] = {
     "ok": True,
@@ -161,4 +182,68 @@ CLOCK_OUT: dict[str, Any] = {
     "now": "2026-12-01T10:00:00Z",
     "real_now": _AT,
     "offset_seconds": 3600.0,
+}
+SCHEDULE_DRAFT = named(
+    nightly=(
+        "every night at 02:00 in Berlin",
+        {"schedule": "0 2 * * *", "timezone": "Europe/Berlin"},
+    ),
+    weekdays=("weekdays at 06:30, the next 3 runs", {"schedule": "30 6 * * MON-FRI", "runs": 3}),
+)
+SCHEDULE_PREVIEW: dict[str, Any] = {
+    "schedule": "0 2 * * *",
+    "timezone": "Europe/Berlin",
+    "description": "At 02:00 every day (Europe/Berlin)",
+    "grace_sec": 300.0,
+    "early_tolerance_sec": 0.0,
+    "runs": [
+        {"at": "2026-12-02T01:00:00Z", "local": "2026-12-02T02:00:00+01:00"},
+        {"at": "2026-12-03T01:00:00Z", "local": "2026-12-03T02:00:00+01:00"},
+    ],
+}
+WINDOW_IN = named(
+    weekly=(
+        "every Sunday 03:00-04:00 in Berlin, for the services tagged db",
+        {"schedule": "0 3 * * SUN", "duration_sec": 3600, "timezone": "Europe/Berlin", "tag": "db"},
+    ),
+    one_off=(
+        "once, for every service",
+        {"from": "2030-01-01T06:00:00Z", "until": "2030-01-01T07:00:00Z", "reason": "upgrade"},
+    ),
+)
+WINDOW_OUT: dict[str, Any] = {
+    "id": _ID,
+    "service_id": None,
+    "tag": "db",
+    "from": None,
+    "until": None,
+    "schedule": "0 3 * * SUN",
+    "timezone": "Europe/Berlin",
+    "duration_sec": 3600.0,
+    "reason": "",
+    "active_until": None,
+}
+STATUS_PAGE_IN = named(
+    by_keys=(
+        "a page of two services",
+        {"slug": "acme", "title": "Acme status", "service_keys": ["shop-api", "postgres"]},
+    ),
+    by_tag=(
+        "a page of every service tagged public",
+        {"slug": "public", "title": "Our services", "tags": ["public"]},
+    ),
+)
+STATUS_PAGE_PATCH = named(
+    retitle=("a new title", {"title": "Acme: live status"}),
+    move=("a new slug (the old URL answers 404)", {"slug": "acme-status"}),
+)
+STATUS_PAGE_OUT: dict[str, Any] = {
+    "slug": "acme",
+    "title": "Acme status",
+    "description": "",
+    "service_keys": ["shop-api", "postgres"],
+    "tags": [],
+    "url": "https://status.example.com/status/acme",
+    "created_at": _AT,
+    "updated_at": _AT,
 }

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from heartwatch.api import examples
+from heartwatch.api.paging import OnePage
 from heartwatch.api.schemas import UTCTime
 from heartwatch.services.maintenance_windows import window_of
 
@@ -32,7 +34,9 @@ class WindowIn(BaseModel):
 
 
 class WindowOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"examples": [examples.WINDOW_OUT]}
+    )
 
     id: uuid.UUID
     service_id: uuid.UUID | None
@@ -60,3 +64,10 @@ class WindowOut(BaseModel):
             reason=row.reason,
             active_until=span[1] if span else None,
         )
+
+
+class WindowList(BaseModel):
+    """Every maintenance window, oldest first (api/list_schemas.py's envelope)."""
+
+    items: list[WindowOut]
+    next_cursor: OnePage = None

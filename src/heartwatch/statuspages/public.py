@@ -20,6 +20,7 @@ from heartwatch.runtime import Runtime
 from heartwatch.services import badges, status_pages
 from heartwatch.services.errors import NotFound
 from heartwatch.services.uptime import PERIODS
+from heartwatch.statuspages import answers
 from heartwatch.statuspages.cache import PageCache, Rendered
 from heartwatch.statuspages.render import render_page
 
@@ -114,7 +115,9 @@ def public_router() -> APIRouter:
             pages.put(slug, found)
             return found
 
-    @router.get("/status/{slug}", response_class=Response)
+    @router.get(
+        "/status/{slug}", response_class=Response, responses=answers.PAGE, summary="A status page"
+    )
     async def status_page(runtime: RuntimeDep, request: Request, slug: str) -> Response:
         """A status page, as HTML: no log-in, no internals. Cached on the state version
         (ETag; 304 for a visitor who has it)."""
@@ -154,17 +157,32 @@ def public_router() -> APIRouter:
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         return _cached(request, etag, body, media_type, BADGE_MAX_AGE_S, _BADGE_CSP)
 
-    @router.get("/badge/{token}/status.svg", response_class=Response)
+    @router.get(
+        "/badge/{token}/status.svg",
+        response_class=Response,
+        responses=answers.SVG,
+        summary="Status badge (SVG)",
+    )
     async def status_svg(runtime: RuntimeDep, request: Request, token: str) -> Response:
         """The service's status as a flat SVG badge."""
         return answer(request, await badge_of(runtime, token, "status", None), False)
 
-    @router.get("/badge/{token}/status.json", response_class=Response)
+    @router.get(
+        "/badge/{token}/status.json",
+        response_class=Response,
+        responses=answers.SHIELDS,
+        summary="Status badge (shields.io)",
+    )
     async def status_json(runtime: RuntimeDep, request: Request, token: str) -> Response:
         """The same, as a shields.io endpoint document."""
         return answer(request, await badge_of(runtime, token, "status", None), True)
 
-    @router.get("/badge/{token}/uptime/{period}.svg", response_class=Response)
+    @router.get(
+        "/badge/{token}/uptime/{period}.svg",
+        response_class=Response,
+        responses=answers.SVG,
+        summary="Uptime badge (SVG)",
+    )
     async def uptime_svg(
         runtime: RuntimeDep, request: Request, token: str, period: str
     ) -> Response:
@@ -172,19 +190,36 @@ def public_router() -> APIRouter:
         service's SLA target."""
         return answer(request, await badge_of(runtime, token, "uptime", period), False)
 
-    @router.get("/badge/{token}/uptime/{period}.json", response_class=Response)
+    @router.get(
+        "/badge/{token}/uptime/{period}.json",
+        response_class=Response,
+        responses=answers.SHIELDS,
+        summary="Uptime badge (shields.io)",
+    )
     async def uptime_json(
         runtime: RuntimeDep, request: Request, token: str, period: str
     ) -> Response:
+        """The uptime badge as a shields.io endpoint document."""
         return answer(request, await badge_of(runtime, token, "uptime", period), True)
 
-    @router.get("/badge/{token}/latency.svg", response_class=Response)
+    @router.get(
+        "/badge/{token}/latency.svg",
+        response_class=Response,
+        responses=answers.SVG,
+        summary="Latency badge (SVG)",
+    )
     async def latency_svg(runtime: RuntimeDep, request: Request, token: str) -> Response:
         """p95 check latency over 24 hours (probe services), coloured by the timeout."""
         return answer(request, await badge_of(runtime, token, "latency", None), False)
 
-    @router.get("/badge/{token}/latency.json", response_class=Response)
+    @router.get(
+        "/badge/{token}/latency.json",
+        response_class=Response,
+        responses=answers.SHIELDS,
+        summary="Latency badge (shields.io)",
+    )
     async def latency_json(runtime: RuntimeDep, request: Request, token: str) -> Response:
+        """The latency badge as a shields.io endpoint document."""
         return answer(request, await badge_of(runtime, token, "latency", None), True)
 
     return router

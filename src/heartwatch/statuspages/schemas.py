@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from heartwatch.api import examples
+from heartwatch.api.paging import OnePage
 from heartwatch.domain.status_pages import SLUG_PATTERN
 from heartwatch.services.status_pages import PageChanges, PageSpec
 
@@ -54,6 +56,8 @@ class StatusPagePatch(BaseModel):
 
 
 class StatusPageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.STATUS_PAGE_OUT]})
+
     slug: str
     title: str
     description: str
@@ -89,3 +93,10 @@ class BadgeOut(BaseModel):
     token: str = Field(description="public: it is in every badge URL; rotate it to retire them")
     urls: BadgeUrls
     markdown: dict[str, str] = Field(description="ready to paste into a README")
+
+
+class StatusPageList(BaseModel):
+    """Every status page, by slug (api/list_schemas.py's envelope)."""
+
+    items: list[StatusPageOut]
+    next_cursor: OnePage = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
 
+from heartwatch.api import examples
 from heartwatch.api.deps import ReadSession, RuntimeDep
+from heartwatch.api.problems import problems
 from heartwatch.domain.schedule import CronSchedule
 from heartwatch.services import cron_schedules, registry
 from heartwatch.services.errors import NotFound
@@ -24,6 +26,8 @@ class RunOut(BaseModel):
 
 
 class SchedulePreview(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SCHEDULE_PREVIEW]})
+
     schedule: str
     timezone: str
     description: str = Field(description="the expression in words")
@@ -56,7 +60,11 @@ def _run(cron: CronSchedule, at: datetime) -> RunOut:
     return RunOut(at=at, local=cron.local(at))
 
 
-@router.get("/services/{id}/schedule", response_model=SchedulePreview)
+@router.get(
+    "/services/{id}/schedule",
+    response_model=SchedulePreview,
+    responses=problems(s404="no such service, or it has no schedule"),
+)
 async def service_schedule(
     runtime: RuntimeDep, session: ReadSession, id: str, runs: Runs = 5
 ) -> SchedulePreview:
@@ -69,7 +77,10 @@ async def service_schedule(
 
 
 @router.post("/schedule/preview", response_model=SchedulePreview)
-async def preview_schedule(runtime: RuntimeDep, body: ScheduleDraft) -> SchedulePreview:
+async def preview_schedule(
+    runtime: RuntimeDep,
+    body: Annotated[ScheduleDraft, Body(openapi_examples=examples.SCHEDULE_DRAFT)],
+) -> SchedulePreview:
     """Check a draft expression before saving it: a 422 says what is wrong, otherwise its
     next runs and its reading in words."""
     given = body.model_dump(exclude={"runs"}, exclude_none=True)

@@ -133,9 +133,12 @@ class Poller:
         log.info("telegram bot starting", api=self.settings.telegram_api_url)
         while not stop.is_set():
             try:
-                if not ready:
-                    await self._set_up()
-                    ready = True
+                # The set-up's calls are retried (RetryingSends) for minutes while
+                # Telegram fails: abandoned too when `stop` is set, or they hold up the
+                # shutdown of the whole process.
+                if not ready and await _until_stop(self._set_up(), stop) is None:
+                    break
+                ready = True
                 updates = await _until_stop(self._get_updates(offset), stop)
             except TelegramConflictError:
                 wait = self.conflicts.take()
@@ -173,13 +176,15 @@ class Poller:
             await self._report_in()
         log.info("telegram bot stopped")
 
-    async def _set_up(self) -> None:
+    async def _set_up(self) -> bool:
+        """True once the bot is set up (for `_until_stop`, whose None means stopped)."""
         me = await self.bot.get_me()
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.bot.set_my_commands(
             [BotCommand(command=name, description=what) for name, what in COMMANDS]
         )
         log.info("telegram bot ready", username=me.username)
+        return True
 
     async def _get_updates(self, offset: int | None) -> list[Update]:
         return await self.bot.get_updates(

@@ -8,6 +8,7 @@ import time
 import structlog
 
 from heartwatch.client import aheartbeat
+from heartwatch.domain.ping import PERIOD_MIN_S
 from heartwatch.runtime import Runtime
 from heartwatch.services.evaluator import evaluate_due
 from heartwatch.worker.maintenance import maintain
@@ -88,10 +89,12 @@ class Worker:
             self._last_report = time.monotonic()
             # The ping key from the settings: they read `.env` too, where the SDK's own
             # lookup (the process environment first) may not be what the server uses.
+            # A sub-second check interval (tests, dev) still declares the shortest period
+            # the API accepts: a shorter one is refused and the worker would look down.
             await aheartbeat(
                 SELF_KEY,
                 url=settings.api_url,
-                period=interval,
+                period=max(interval, PERIOD_MIN_S),
                 timeout=min(interval, 2.0),
                 ping_key=settings.ping_key,
             )

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException
 
 from heartwatch.api import examples
+from heartwatch.api.clock_schemas import ClockMove, ClockOut
 from heartwatch.api.deps import RuntimeDep
-from heartwatch.api.schemas import ClockMove, ClockOut
 
 router = APIRouter(prefix="/dev", tags=["dev"])
 

@@ -186,7 +186,9 @@ async def _run_parts(
             finally:
                 stop.set()
 
-        await log_summary(runtime, api=api, worker=worker)
+        await log_summary(
+            runtime, api=api, worker=worker, bot=bool(bot and settings.telegram_bot_token)
+        )
         async with asyncio.TaskGroup() as group:
             for part in parts:
                 group.create_task(supervised(part))

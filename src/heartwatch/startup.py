@@ -157,9 +157,10 @@ def explain(exc: BaseException, database_url: str | None = None) -> str | None:
     return None
 
 
-async def log_summary(runtime: Runtime, *, api: bool, worker: bool) -> None:
+async def log_summary(runtime: Runtime, *, api: bool, worker: bool, bot: bool = False) -> None:
     """One line saying what this process serves (how many services and channels, where
-    the docs are), and a warning when nobody would be told of an outage."""
+    the dashboard and the docs are), and a warning when nobody would be told of an
+    outage."""
     settings = runtime.settings
     async with runtime.db.reading() as session:
         services = await count_services(session)
@@ -167,8 +168,10 @@ async def log_summary(runtime: Runtime, *, api: bool, worker: bool) -> None:
     log.info(
         "heartwatch starting",
         api=settings.api_url if api else None,
+        dashboard=f"{settings.api_url}/" if api else None,
         docs=f"{settings.api_url}/docs" if api else None,
         worker=worker,
+        telegram_bot=bot,
         services=services,
         channels=len(enabled),
         database=runtime.db.url.render_as_string(hide_password=True),

@@ -112,6 +112,8 @@ def test_a_second_heartwatch_on_the_same_port_runs_no_worker(launcher: Launcher)
     log = first.log()
     [summary] = [line for line in log.splitlines() if "heartwatch starting" in line]
     assert f"docs=http://127.0.0.1:{port}/docs" in summary
+    assert f"dashboard=http://127.0.0.1:{port}/" in summary
+    assert "telegram_bot=False" in summary
     assert "services=0" in summary and "channels=0" in summary
     assert log.count("no notification channel is configured") == 1
     assert "HTTP Request" not in log

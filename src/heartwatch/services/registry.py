@@ -27,6 +27,7 @@ from heartwatch.services.probes import probe_state_of, schedule_row, write_probe
 from heartwatch.services.transitions import record_transitions
 from heartwatch.store import history_pages
 from heartwatch.store import services as service_store
+from heartwatch.store.database import Database
 from heartwatch.store.models import CheckResult, Heartbeat, Service, StateTransition
 
 PROBE_FIELDS = (
@@ -262,6 +263,23 @@ def heartbeat_stray_fields(probe_fields: Iterable[str], others: Iterable[str]) -
             f"{', '.join(probe)}: not a field of heartbeat services (only probes have these)"
         )
     return "; ".join(problems)
+
+
+async def change_service(
+    db: Database,
+    ident: str,
+    changes: ServiceChanges,
+    *,
+    rules: HeartbeatRules,
+    now: datetime,
+    checkers: CheckerRegistry | None = None,
+) -> Service:
+    """`update_service` in a write transaction of its own (the API's and the
+    dashboard's edits)."""
+    async with db.writing() as session:
+        return await update_service(
+            session, ident, changes, rules=rules, now=now, checkers=checkers
+        )
 
 
 async def update_service(

@@ -169,15 +169,14 @@ async def check_now(request: Request, runtime: RuntimeDep, viewer: ViewerDep, id
 async def _change(
     runtime: RuntimeDep, id: str, changes: registry.ServiceChanges, notice: str
 ) -> Response:
-    async with runtime.db.writing() as session:
-        row = await registry.update_service(
-            session,
-            id,
-            changes,
-            rules=runtime.rules,
-            now=runtime.clock.now(),
-            checkers=runtime.checkers,
-        )
+    row = await registry.change_service(
+        runtime.db,
+        id,
+        changes,
+        rules=runtime.rules,
+        now=runtime.clock.now(),
+        checkers=runtime.checkers,
+    )
     return _back(row.key, notice)
 
 

@@ -148,15 +148,14 @@ async def get_service(
 async def _update(
     runtime: RuntimeDep, id: str, changes: registry.ServiceChanges, *, reveal: bool
 ) -> ServiceOut:
-    async with runtime.db.writing() as session:
-        row = await registry.update_service(
-            session,
-            id,
-            changes,
-            rules=runtime.rules,
-            now=runtime.clock.now(),
-            checkers=runtime.checkers,
-        )
+    row = await registry.change_service(
+        runtime.db,
+        id,
+        changes,
+        rules=runtime.rules,
+        now=runtime.clock.now(),
+        checkers=runtime.checkers,
+    )
     return ServiceOut.of(row, runtime.rules, runtime.clock.now(), reveal=reveal)
 
 
